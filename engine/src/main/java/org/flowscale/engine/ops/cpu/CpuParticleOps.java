@@ -1,0 +1,435 @@
+package org.flowscale.engine.ops.cpu;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.MemorySegment;
+import java.util.stream.IntStream;
+import org.flowscale.engine.ops.DType;
+import org.flowscale.engine.ops.Noise;
+import org.flowscale.engine.ops.ParticleOps;
+import org.flowscale.engine.ops.Resampling;
+import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.rng.Philox;
+
+/**
+ * The reference backend: plain loops over off-heap memory, rows spread over the common fork-join
+ * pool when the work is large enough to pay for it. Results do not depend on the thread count:
+ * every row is computed independently and every random draw is addressed (Philox).
+ */
+public final class CpuParticleOps implements ParticleOps {
+  /** Below this many elements an operation runs on the calling thread. */
+  private static final long PARALLEL_THRESHOLD = 1 << 15;
+
+  @Override
+  public String name() {
+    return "cpu";
+  }
+
+  @Override
+  public CpuTensor allocate(int rows, int cols, DType dtype) {
+    return new CpuTensor(rows, cols, dtype);
+  }
+
+  /** The host memory behind a CPU tensor. */
+  public static MemorySegment segment(Tensor t) {
+    return cpu(t, "tensor").segment();
+  }
+
+  @Override
+  public void upload(MemorySegment src, Tensor dst) {
+    CpuTensor d = cpu(dst, "dst");
+    requireBytes(src, d.byteSize(), "src");
+    MemorySegment.copy(src, 0, d.segment(), 0, d.byteSize());
+  }
+
+  @Override
+  public void download(Tensor src, MemorySegment dst) {
+    CpuTensor s = cpu(src, "src");
+    requireBytes(dst, s.byteSize(), "dst");
+    MemorySegment.copy(s.segment(), 0, dst, 0, s.byteSize());
+  }
+
+  @Override
+  public void copy(Tensor src, Tensor dst) {
+    CpuTensor s = cpu(src, "src");
+    CpuTensor d = cpu(dst, "dst");
+    sameShape(s, d, "src", "dst");
+    requireDType(d, s.dtype(), "dst");
+    MemorySegment.copy(s.segment(), 0, d.segment(), 0, s.byteSize());
+  }
+
+  @Override
+  public void affine(Tensor x, Tensor u, Tensor coef, Noise noise, Tensor out) {
+    CpuTensor xs = cpu(x, "x");
+    CpuTensor os = cpu(out, "out");
+    CpuTensor us = u == null ? null : cpu(u, "u");
+    CpuTensor cs = cpu(coef, "coef");
+    floating(xs, "x");
+    floating(os, "out");
+    sameShape(xs, os, "x", "out");
+    if (us != null) {
+      floating(us, "u");
+      sameShape(xs, us, "x", "u");
+    }
+    requireDType(cs, DType.F64, "coef");
+    if (cs.rows() != xs.rows() || cs.cols() != 3) {
+      throw new IllegalArgumentException(
+          "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
+    }
+    MemorySegment ids = noiseIds(noise, xs.rows());
+    int cols = xs.cols();
+    MemorySegment c = cs.segment();
+    // Coefficients that need an absent operand are refused up front, not silently dropped.
+    for (int i = 0; i < xs.rows(); i++) {
+      if (us == null && c.getAtIndex(JAVA_DOUBLE, 3L * i + 1) != 0) {
+        throw new IllegalArgumentException("u is null but coef[" + i + ", 1] is not 0");
+      }
+      if (noise == null && c.getAtIndex(JAVA_DOUBLE, 3L * i + 2) != 0) {
+        throw new IllegalArgumentException("noise is null but coef[" + i + ", 2] is not 0");
+      }
+    }
+    forRows(
+        xs.rows(),
+        xs.elements(),
+        i -> {
+          float a = (float) c.getAtIndex(JAVA_DOUBLE, 3L * i);
+          float b = (float) c.getAtIndex(JAVA_DOUBLE, 3L * i + 1);
+          float s = (float) c.getAtIndex(JAVA_DOUBLE, 3L * i + 2);
+          long base = (long) i * cols;
+          int id = noise == null ? 0 : particleId(ids, i);
+          int[] scratch = new int[4];
+          double[] z = new double[4];
+          for (int j0 = 0; j0 < cols; j0 += 4) {
+            if (s != 0) {
+              Philox.gaussian4(noise.seed(), noise.stream(), id, j0 >>> 2, scratch, z);
+            }
+            int end = Math.min(cols, j0 + 4);
+            for (int j = j0; j < end; j++) {
+              long k = base + j;
+              float v = a * load(xs, k);
+              if (b != 0) {
+                v += b * load(us, k);
+              }
+              if (s != 0) {
+                v += s * (float) z[j - j0];
+              }
+              store(os, k, v);
+            }
+          }
+        });
+  }
+
+  @Override
+  public void gaussian(Noise noise, Tensor out) {
+    if (noise == null) {
+      throw new IllegalArgumentException("noise must not be null");
+    }
+    CpuTensor os = cpu(out, "out");
+    floating(os, "out");
+    MemorySegment ids = noiseIds(noise, os.rows());
+    int cols = os.cols();
+    forRows(
+        os.rows(),
+        os.elements(),
+        i -> {
+          int id = particleId(ids, i);
+          int[] scratch = new int[4];
+          double[] z = new double[4];
+          for (int j0 = 0; j0 < cols; j0 += 4) {
+            Philox.gaussian4(noise.seed(), noise.stream(), id, j0 >>> 2, scratch, z);
+            for (int j = j0; j < Math.min(cols, j0 + 4); j++) {
+              store(os, (long) i * cols + j, (float) z[j - j0]);
+            }
+          }
+        });
+  }
+
+  @Override
+  public void gather(Tensor src, Tensor index, Tensor dst) {
+    CpuTensor s = cpu(src, "src");
+    CpuTensor d = cpu(dst, "dst");
+    CpuTensor ix = cpu(index, "index");
+    requireDType(ix, DType.I32, "index");
+    requireDType(d, s.dtype(), "dst");
+    if (ix.cols() != 1 || ix.rows() != d.rows()) {
+      throw new IllegalArgumentException(
+          "index must be [" + d.rows() + " x 1], got [" + ix.rows() + " x " + ix.cols() + "]");
+    }
+    if (d.cols() != s.cols()) {
+      throw new IllegalArgumentException(
+          "dst must have " + s.cols() + " columns like src, got " + d.cols());
+    }
+    long rowBytes = (long) s.cols() * s.dtype().bytes();
+    for (int i = 0; i < ix.rows(); i++) {
+      int from = ix.segment().getAtIndex(JAVA_INT, i);
+      if (from < 0 || from >= s.rows()) {
+        throw new IllegalArgumentException(
+            "index[" + i + "] = " + from + " is outside src's " + s.rows() + " rows");
+      }
+    }
+    // Gathering in place would read rows already overwritten: go through a copy.
+    MemorySegment from = s == d ? copyOf(s.segment(), s.byteSize()) : s.segment();
+    forRows(
+        ix.rows(),
+        d.elements(),
+        i ->
+            MemorySegment.copy(
+                from,
+                ix.segment().getAtIndex(JAVA_INT, i) * rowBytes,
+                d.segment(),
+                i * rowBytes,
+                rowBytes));
+  }
+
+  @Override
+  public void groupArgmax(Tensor values, int groupSize, Tensor outIndex) {
+    CpuTensor v = column(values, DType.F64, "values");
+    CpuTensor o = column(outIndex, DType.I32, "outIndex");
+    if (groupSize <= 0 || v.rows() % groupSize != 0) {
+      throw new IllegalArgumentException(
+          "groupSize must be > 0 and divide values' " + v.rows() + " rows, got " + groupSize);
+    }
+    int groups = v.rows() / groupSize;
+    if (o.rows() != groups) {
+      throw new IllegalArgumentException(
+          "outIndex must have " + groups + " rows (one per group), got " + o.rows());
+    }
+    for (int g = 0; g < groups; g++) {
+      int best = g * groupSize;
+      double bestValue = v.segment().getAtIndex(JAVA_DOUBLE, best);
+      for (int i = best + 1; i < (g + 1) * groupSize; i++) {
+        double x = v.segment().getAtIndex(JAVA_DOUBLE, i);
+        if (x > bestValue || (Double.isNaN(bestValue) && !Double.isNaN(x))) {
+          best = i;
+          bestValue = x;
+        }
+      }
+      o.segment().setAtIndex(JAVA_INT, g, best);
+    }
+  }
+
+  @Override
+  public double logSumExp(Tensor values) {
+    CpuTensor v = column(values, DType.F64, "values");
+    return logSumExp(v.segment(), v.rows());
+  }
+
+  static double logSumExp(MemorySegment v, int n) {
+    if (n == 0) {
+      return Double.NEGATIVE_INFINITY;
+    }
+    double max = Double.NEGATIVE_INFINITY;
+    for (int i = 0; i < n; i++) {
+      double x = v.getAtIndex(JAVA_DOUBLE, i);
+      if (Double.isNaN(x)) {
+        return Double.NaN;
+      }
+      max = Math.max(max, x);
+    }
+    if (Double.isInfinite(max)) {
+      return max;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+      sum += Math.exp(v.getAtIndex(JAVA_DOUBLE, i) - max);
+    }
+    return max + Math.log(sum);
+  }
+
+  @Override
+  public double effectiveSampleSize(Tensor logWeights) {
+    CpuTensor v = column(logWeights, DType.F64, "logWeights");
+    double lse = finiteTotal(v);
+    double sumSq = 0;
+    for (int i = 0; i < v.rows(); i++) {
+      double w = Math.exp(v.segment().getAtIndex(JAVA_DOUBLE, i) - lse);
+      sumSq += w * w;
+    }
+    return 1 / sumSq;
+  }
+
+  @Override
+  public void resample(
+      Tensor logWeights, Resampling scheme, long seed, long stream, Tensor outIndex) {
+    CpuTensor v = column(logWeights, DType.F64, "logWeights");
+    CpuTensor o = column(outIndex, DType.I32, "outIndex");
+    if (scheme == null) {
+      throw new IllegalArgumentException("resampling scheme must not be null");
+    }
+    double lse = finiteTotal(v);
+    int n = v.rows();
+    double[] cdf = new double[n];
+    double acc = 0;
+    for (int i = 0; i < n; i++) {
+      acc += Math.exp(v.segment().getAtIndex(JAVA_DOUBLE, i) - lse);
+      cdf[i] = acc;
+    }
+    int m = o.rows();
+    double offset = scheme == Resampling.SYSTEMATIC ? Philox.uniform(seed, stream, 0) : 0;
+    for (int k = 0; k < m; k++) {
+      // Positions are scaled by the cdf's total, so rounding in the sum can never push past it.
+      double pos =
+          scheme == Resampling.SYSTEMATIC
+              ? (k + offset) / m * acc
+              : Philox.uniform(seed, stream, k) * acc;
+      o.segment().setAtIndex(JAVA_INT, k, search(cdf, pos));
+    }
+  }
+
+  /** The first index whose cumulative weight exceeds pos, skipping zero-weight entries. */
+  static int search(double[] cdf, double pos) {
+    int lo = 0;
+    int hi = cdf.length - 1;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (cdf[mid] > pos) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo;
+  }
+
+  private static double finiteTotal(CpuTensor v) {
+    if (v.rows() == 0) {
+      throw new IllegalArgumentException("logWeights must not be empty");
+    }
+    double lse = logSumExp(v.segment(), v.rows());
+    if (!Double.isFinite(lse)) {
+      throw new IllegalArgumentException(
+          "logWeights must be finite or -inf with at least one finite entry; log-sum-exp is "
+              + lse);
+    }
+    return lse;
+  }
+
+  @Override
+  public void synchronize() {}
+
+  @Override
+  public void close() {}
+
+  // ---- helpers ----
+
+  private interface RowBody {
+    void row(int i);
+  }
+
+  private static void forRows(int rows, long elements, RowBody body) {
+    if (elements < PARALLEL_THRESHOLD || rows < 2) {
+      for (int i = 0; i < rows; i++) {
+        body.row(i);
+      }
+    } else {
+      IntStream.range(0, rows).parallel().forEach(body::row);
+    }
+  }
+
+  private static float load(CpuTensor t, long k) {
+    return t.dtype() == DType.F32
+        ? t.segment().getAtIndex(JAVA_FLOAT, k)
+        : DType.fromBf16(t.segment().getAtIndex(JAVA_SHORT, k));
+  }
+
+  private static void store(CpuTensor t, long k, float v) {
+    if (t.dtype() == DType.F32) {
+      t.segment().setAtIndex(JAVA_FLOAT, k, v);
+    } else {
+      t.segment().setAtIndex(JAVA_SHORT, k, DType.toBf16(v));
+    }
+  }
+
+  private static MemorySegment noiseIds(Noise noise, int rows) {
+    if (noise == null || noise.ids() == null) {
+      return null;
+    }
+    CpuTensor ids = cpu(noise.ids(), "noise.ids");
+    if (ids.rows() != rows) {
+      throw new IllegalArgumentException(
+          "noise.ids must have " + rows + " rows, got " + ids.rows());
+    }
+    for (int i = 0; i < rows; i++) {
+      if (ids.segment().getAtIndex(JAVA_INT, i) < 0) {
+        throw new IllegalArgumentException("noise.ids[" + i + "] must be >= 0");
+      }
+    }
+    return ids.segment();
+  }
+
+  private static int particleId(MemorySegment ids, int row) {
+    return ids == null ? row : ids.getAtIndex(JAVA_INT, row);
+  }
+
+  private static MemorySegment copyOf(MemorySegment s, long bytes) {
+    MemorySegment c = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, bytes), 64);
+    MemorySegment.copy(s, 0, c, 0, bytes);
+    return c;
+  }
+
+  private static CpuTensor cpu(Tensor t, String name) {
+    if (t == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (!(t instanceof CpuTensor c)) {
+      throw new IllegalArgumentException(
+          name + " is a " + t.getClass().getSimpleName() + ", not a tensor of the cpu backend");
+    }
+    if (!c.segment().scope().isAlive()) {
+      throw new IllegalStateException(name + " has been closed");
+    }
+    return c;
+  }
+
+  private static CpuTensor column(Tensor t, DType dtype, String name) {
+    CpuTensor c = cpu(t, name);
+    requireDType(c, dtype, name);
+    if (c.cols() != 1) {
+      throw new IllegalArgumentException(name + " must have one column, got " + c.cols());
+    }
+    return c;
+  }
+
+  private static void floating(CpuTensor t, String name) {
+    if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+      throw new IllegalArgumentException(name + " must be F32 or BF16, got " + t.dtype());
+    }
+  }
+
+  private static void requireDType(CpuTensor t, DType d, String name) {
+    if (t.dtype() != d) {
+      throw new IllegalArgumentException(name + " must be " + d + ", got " + t.dtype());
+    }
+  }
+
+  private static void sameShape(Tensor a, Tensor b, String an, String bn) {
+    if (a.rows() != b.rows() || a.cols() != b.cols()) {
+      throw new IllegalArgumentException(
+          bn
+              + " must have "
+              + an
+              + "'s shape ["
+              + a.rows()
+              + " x "
+              + a.cols()
+              + "], got ["
+              + b.rows()
+              + " x "
+              + b.cols()
+              + "]");
+    }
+  }
+
+  private static void requireBytes(MemorySegment s, long bytes, String name) {
+    if (s == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (s.byteSize() < bytes) {
+      throw new IllegalArgumentException(
+          name + " holds " + s.byteSize() + " bytes, needs " + bytes);
+    }
+  }
+}

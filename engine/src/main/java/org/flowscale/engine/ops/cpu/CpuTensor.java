@@ -3,10 +3,10 @@ package org.flowscale.engine.ops.cpu;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import org.flowscale.engine.ops.DType;
-import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.NativeTensor;
 
 /** A tensor in off-heap host memory; the CPU backend's storage. */
-public final class CpuTensor implements Tensor {
+public final class CpuTensor implements NativeTensor {
   private final Arena arena;
   private final MemorySegment segment;
   private final int rows;
@@ -31,6 +31,16 @@ public final class CpuTensor implements Tensor {
   /** The host memory, row-major in {@link #dtype()}; valid until {@link #close()}. */
   public MemorySegment segment() {
     return segment;
+  }
+
+  @Override
+  public long address() {
+    return segment.address();
+  }
+
+  @Override
+  public int deviceIndex() {
+    return -1;
   }
 
   @Override

@@ -41,8 +41,12 @@ public final class NativeLibrary {
         continue;
       }
       try {
+        // A bare name must go to the dynamic loader's search (the String overload); the Path
+        // overload would resolve it against the working directory.
         SymbolLookup l =
-            SymbolLookup.libraryLookup(isPath ? Path.of(c) : Path.of(c), Arena.global());
+            isPath
+                ? SymbolLookup.libraryLookup(Path.of(c), Arena.global())
+                : SymbolLookup.libraryLookup(c, Arena.global());
         return new NativeLibrary(what + " (" + c + ")", l);
       } catch (IllegalArgumentException e) {
         tried.append("\n  ").append(c).append(": ").append(e.getMessage());

@@ -1,0 +1,418 @@
+// The flat C ABI of flowscale_shim.h over libtorch. Every exported function body runs inside
+// guard(): any exception (c10::Error, std::exception, anything else) becomes a status code plus
+// a thread-local message, because an exception unwinding into the JVM's frames would kill it.
+
+#include "flowscale_shim.h"
+
+#include <torch/script.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#ifdef FS_WITH_CUDA
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+#include <exception>
+#include <memory>
+#include <new>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifndef FS_SHIM_VERSION
+#define FS_SHIM_VERSION "0.1.0"
+#endif
+
+struct fs_module {
+  torch::jit::Module module;
+  int32_t device;
+};
+
+struct fs_tensor {
+  torch::Tensor tensor;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+void set_error(const std::string& message) { last_error = message; }
+
+template <typename F>
+int32_t guard(const char* what, F&& body) noexcept {
+  try {
+    last_error.clear();
+    body();
+    return FS_OK;
+  } catch (const c10::Error& e) {
+    // what_without_backtrace keeps libtorch's message and drops its C++ stack dump.
+    set_error(std::string(what) + ": " + e.what_without_backtrace());
+  } catch (const std::bad_alloc&) {
+    set_error(std::string(what) + ": out of memory");
+  } catch (const std::exception& e) {
+    set_error(std::string(what) + ": " + e.what());
+  } catch (...) {
+    set_error(std::string(what) + ": unknown C++ exception");
+  }
+  return FS_ERROR;
+}
+
+[[noreturn]] void fail(const std::string& message) { throw std::invalid_argument(message); }
+
+c10::ScalarType scalar_type(int32_t dtype) {
+  switch (dtype) {
+    case FS_F32: return torch::kFloat32;
+    case FS_F64: return torch::kFloat64;
+    case FS_BF16: return torch::kBFloat16;
+    case FS_F16: return torch::kFloat16;
+    case FS_I32: return torch::kInt32;
+    case FS_I64: return torch::kInt64;
+    default: fail("unknown dtype code " + std::to_string(dtype));
+  }
+}
+
+int32_t dtype_code(c10::ScalarType t) {
+  switch (t) {
+    case torch::kFloat32: return FS_F32;
+    case torch::kFloat64: return FS_F64;
+    case torch::kBFloat16: return FS_BF16;
+    case torch::kFloat16: return FS_F16;
+    case torch::kInt32: return FS_I32;
+    case torch::kInt64: return FS_I64;
+    default: fail(std::string("tensor dtype ") + c10::toString(t) + " has no fs_dtype code");
+  }
+}
+
+torch::Device device_of(int32_t device) {
+  if (device < 0) {
+    return torch::Device(torch::kCPU);
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device));
+}
+
+std::string shape_text(c10::IntArrayRef sizes) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < sizes.size(); i++) {
+    s << (i ? ", " : "") << sizes[i];
+  }
+  s << "]";
+  return s.str();
+}
+
+// Wraps caller memory without copying. The caller keeps ownership; the tensor must not outlive
+// the call.
+torch::Tensor wrap(const fs_tensor_desc& d, const char* role, int index) {
+  if (d.ndim < 0 || d.ndim > FS_MAX_DIMS) {
+    fail(std::string(role) + " " + std::to_string(index) + ": ndim " + std::to_string(d.ndim) +
+         " outside [0, " + std::to_string(FS_MAX_DIMS) + "]");
+  }
+  std::vector<int64_t> sizes(d.shape, d.shape + d.ndim);
+  int64_t numel = 1;
+  for (int64_t s : sizes) {
+    if (s < 0) {
+      fail(std::string(role) + " " + std::to_string(index) + ": negative size in shape " +
+           shape_text(sizes));
+    }
+    numel *= s;
+  }
+  if (d.data == nullptr && numel != 0) {
+    fail(std::string(role) + " " + std::to_string(index) + ": null data pointer");
+  }
+  auto options = torch::TensorOptions().dtype(scalar_type(d.dtype)).device(device_of(d.device));
+  return torch::from_blob(d.data, sizes, options);
+}
+
+std::vector<torch::jit::IValue> wrap_inputs(const fs_module* m, const fs_tensor_desc* inputs,
+                                            int32_t n) {
+  if (n < 0 || (n > 0 && inputs == nullptr)) {
+    fail("inputs: bad count " + std::to_string(n));
+  }
+  std::vector<torch::jit::IValue> values;
+  values.reserve(n);
+  torch::Device target = device_of(m->device);
+  for (int32_t i = 0; i < n; i++) {
+    torch::Tensor t = wrap(inputs[i], "input", i);
+    if (t.device() != target) {
+      t = t.to(target);  // staged: the only copy, and only when the caller's memory is elsewhere
+    }
+    if (inputs[i].as_dtype != FS_NO_DTYPE) {
+      t = t.to(scalar_type(inputs[i].as_dtype));
+    }
+    values.emplace_back(std::move(t));
+  }
+  return values;
+}
+
+std::vector<torch::Tensor> tensors_of(const torch::jit::IValue& result) {
+  std::vector<torch::Tensor> out;
+  if (result.isTensor()) {
+    out.push_back(result.toTensor());
+  } else if (result.isTuple()) {
+    for (const auto& e : result.toTuple()->elements()) {
+      if (!e.isTensor()) {
+        fail("forward returned a tuple with a non-tensor element (" + e.tagKind() + ")");
+      }
+      out.push_back(e.toTensor());
+    }
+  } else if (result.isTensorList()) {
+    for (const torch::Tensor& t : result.toTensorVector()) {
+      out.push_back(t);
+    }
+  } else {
+    fail("forward returned " + result.tagKind() + ", expected a tensor or a tuple of tensors");
+  }
+  return out;
+}
+
+// Writes `value` into caller memory: same element count and leading dimension, any dtype/device.
+void store(const torch::Tensor& value, const fs_tensor_desc& d, const char* role, int index) {
+  torch::Tensor dst = wrap(d, role, index);
+  if (value.numel() != dst.numel() ||
+      (dst.dim() > 0 && value.dim() > 0 && value.size(0) != dst.size(0))) {
+    fail(std::string(role) + " " + std::to_string(index) + ": result shape " +
+         shape_text(value.sizes()) + " does not fit the expected shape " +
+         shape_text(dst.sizes()));
+  }
+  dst.copy_(value.reshape(dst.sizes()));
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t fs_abi_version(void) { return FS_ABI_VERSION; }
+
+const char* fs_shim_version(void) { return FS_SHIM_VERSION; }
+
+const char* fs_torch_version(void) { return TORCH_VERSION; }
+
+int32_t fs_built_with_cuda(void) {
+#ifdef FS_WITH_CUDA
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+const char* fs_last_error(void) { return last_error.c_str(); }
+
+int32_t fs_cuda_device_count(void) {
+  int32_t count = 0;
+  // A failing CUDA probe means "no usable device", not an error worth reporting.
+  if (guard("cuda device count",
+            [&] { count = static_cast<int32_t>(torch::cuda::device_count()); }) != FS_OK) {
+    return 0;
+  }
+  return count;
+}
+
+int32_t fs_cuda_get_stream(int32_t device, void** out_stream) {
+  return guard("get CUDA stream", [&] {
+    if (out_stream == nullptr) fail("out_stream is null");
+#ifdef FS_WITH_CUDA
+    *out_stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device)).stream();
+#else
+    (void)device;
+    fail("this flowscale shim was built without CUDA (libtorch " TORCH_VERSION ")");
+#endif
+  });
+}
+
+int32_t fs_cuda_set_stream(int32_t device, void* stream) {
+  return guard("set CUDA stream", [&] {
+#ifdef FS_WITH_CUDA
+    auto index = static_cast<c10::DeviceIndex>(device);
+    c10::cuda::CUDAStream s =
+        stream == nullptr
+            ? c10::cuda::getDefaultCUDAStream(index)
+            : c10::cuda::getStreamFromExternal(static_cast<cudaStream_t>(stream), index);
+    c10::cuda::setCurrentCUDAStream(s);
+#else
+    (void)device;
+    (void)stream;
+    fail("this flowscale shim was built without CUDA (libtorch " TORCH_VERSION ")");
+#endif
+  });
+}
+
+int32_t fs_cuda_synchronize(int32_t device) {
+  return guard("CUDA synchronize", [&] {
+#ifdef FS_WITH_CUDA
+    c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device)).synchronize();
+#else
+    (void)device;
+    fail("this flowscale shim was built without CUDA (libtorch " TORCH_VERSION ")");
+#endif
+  });
+}
+
+int32_t fs_module_load(const char* path, int32_t device, fs_module** out) {
+  std::string where = std::string("load TorchScript module '") + (path ? path : "(null)") + "'";
+  return guard(where.c_str(), [&] {
+    if (out == nullptr) fail("out is null");
+    *out = nullptr;
+    if (path == nullptr) fail("path is null");
+    if (device >= 0 && static_cast<int64_t>(device) >= static_cast<int64_t>(torch::cuda::device_count())) {
+      fail("CUDA device " + std::to_string(device) + " requested, but libtorch " TORCH_VERSION
+           " sees " + std::to_string(torch::cuda::device_count()) + " CUDA device(s)");
+    }
+    auto m = std::make_unique<fs_module>();
+    m->device = device < 0 ? -1 : device;
+    m->module = torch::jit::load(std::string(path), device_of(m->device));
+    m->module.eval();
+    *out = m.release();
+  });
+}
+
+void fs_module_free(fs_module* module) {
+  // Destructors of libtorch objects do not throw in practice; guard anyway.
+  guard("free module", [&] { delete module; });
+}
+
+int32_t fs_module_device(const fs_module* module) { return module ? module->device : -1; }
+
+int32_t fs_module_forward(fs_module* module, const fs_tensor_desc* inputs, int32_t n_inputs,
+                          const fs_tensor_desc* outputs, int32_t n_outputs) {
+  return guard("forward", [&] {
+    if (module == nullptr) fail("module is null");
+    if (n_outputs < 1 || outputs == nullptr) fail("at least one output buffer is needed");
+    torch::NoGradGuard no_grad;
+    std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
+    std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
+    if (static_cast<int32_t>(results.size()) != n_outputs) {
+      fail("forward returned " + std::to_string(results.size()) + " tensor(s), the caller expects " +
+           std::to_string(n_outputs));
+    }
+    for (int32_t i = 0; i < n_outputs; i++) {
+      store(results[i], outputs[i], "output", i);
+    }
+  });
+}
+
+int32_t fs_module_forward_owned(fs_module* module, const fs_tensor_desc* inputs, int32_t n_inputs,
+                                fs_tensor** out_tensors, int32_t max_outputs, int32_t* n_out) {
+  return guard("forward", [&] {
+    if (module == nullptr) fail("module is null");
+    if (n_out == nullptr || (max_outputs > 0 && out_tensors == nullptr)) fail("null out pointers");
+    *n_out = 0;
+    torch::NoGradGuard no_grad;
+    std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
+    std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
+    if (static_cast<int32_t>(results.size()) > max_outputs) {
+      fail("forward returned " + std::to_string(results.size()) + " tensors, room for " +
+           std::to_string(max_outputs));
+    }
+    // Make all owners first so that a failure leaves nothing half-returned.
+    std::vector<std::unique_ptr<fs_tensor>> owned;
+    for (const torch::Tensor& r : results) {
+      owned.push_back(std::make_unique<fs_tensor>(fs_tensor{r.contiguous()}));
+    }
+    for (size_t i = 0; i < owned.size(); i++) {
+      out_tensors[i] = owned[i].release();
+    }
+    *n_out = static_cast<int32_t>(results.size());
+  });
+}
+
+int32_t fs_module_vjp(fs_module* module, const fs_tensor_desc* inputs, int32_t n_inputs,
+                      int32_t wrt, const fs_tensor_desc* cotangent,
+                      const fs_tensor_desc* out_value, const fs_tensor_desc* out_grad) {
+  return guard("gradient", [&] {
+    if (module == nullptr) fail("module is null");
+    if (out_grad == nullptr) fail("out_grad is null");
+    if (wrt < 0 || wrt >= n_inputs) {
+      fail("wrt " + std::to_string(wrt) + " is not an input index (0.." +
+           std::to_string(n_inputs - 1) + ")");
+    }
+    torch::AutoGradMode grad_mode(true);
+    std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
+    // A leaf of our own: the caller's memory must never be written through autograd.
+    torch::Tensor x = args[wrt].toTensor().detach().clone().requires_grad_(true);
+    if (!x.is_floating_point()) fail("input " + std::to_string(wrt) + " is not floating point");
+    args[wrt] = x;
+    std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
+    if (results.size() != 1) {
+      fail("forward returned " + std::to_string(results.size()) + " tensors; gradients need one");
+    }
+    torch::Tensor y = results[0];
+    if (!y.requires_grad()) {
+      fail("the output of forward does not depend on input " + std::to_string(wrt) +
+           " through differentiable operations");
+    }
+    torch::Tensor w;
+    if (cotangent == nullptr) {
+      bool per_sample = (y.dim() == 1 && y.size(0) == x.size(0)) ||
+                        (y.dim() == 2 && y.size(0) == x.size(0) && y.size(1) == 1);
+      if (!per_sample) {
+        fail("a gradient without cotangent needs one value per sample, [" +
+             std::to_string(x.size(0)) + "] or [" + std::to_string(x.size(0)) +
+             ", 1]; forward returned " + shape_text(y.sizes()));
+      }
+      w = torch::ones_like(y);
+    } else {
+      w = wrap(*cotangent, "cotangent", 0).to(y.device(), y.scalar_type());
+      if (w.numel() != y.numel()) {
+        fail("cotangent shape " + shape_text(w.sizes()) + " does not match the output shape " +
+             shape_text(y.sizes()));
+      }
+      w = w.reshape(y.sizes());
+    }
+    std::vector<torch::Tensor> grads =
+        torch::autograd::grad({y}, {x}, {w}, /*retain_graph=*/false, /*create_graph=*/false,
+                              /*allow_unused=*/true);
+    torch::Tensor g = grads[0].defined() ? grads[0] : torch::zeros_like(x);
+    if (out_value != nullptr) {
+      store(y.detach(), *out_value, "value", 0);
+    }
+    store(g, *out_grad, "gradient", 0);
+  });
+}
+
+int32_t fs_tensor_empty(const fs_tensor_desc* like, fs_tensor** out) {
+  return guard("allocate tensor", [&] {
+    if (like == nullptr || out == nullptr) fail("null argument");
+    *out = nullptr;
+    if (like->ndim < 0 || like->ndim > FS_MAX_DIMS) fail("ndim outside [0, 8]");
+    std::vector<int64_t> sizes(like->shape, like->shape + like->ndim);
+    auto options =
+        torch::TensorOptions().dtype(scalar_type(like->dtype)).device(device_of(like->device));
+    *out = new fs_tensor{torch::empty(sizes, options)};
+  });
+}
+
+void fs_tensor_free(fs_tensor* tensor) {
+  guard("free tensor", [&] { delete tensor; });
+}
+
+int32_t fs_tensor_describe(const fs_tensor* tensor, fs_tensor_desc* out) {
+  return guard("describe tensor", [&] {
+    if (tensor == nullptr || out == nullptr) fail("null argument");
+    const torch::Tensor& t = tensor->tensor;
+    if (t.dim() > FS_MAX_DIMS) fail("tensor has " + std::to_string(t.dim()) + " dimensions");
+    fs_tensor_desc d{};
+    d.data = t.data_ptr();
+    d.ndim = static_cast<int32_t>(t.dim());
+    for (int64_t i = 0; i < t.dim(); i++) d.shape[i] = t.size(i);
+    d.dtype = dtype_code(t.scalar_type());
+    d.device = t.is_cuda() ? t.get_device() : -1;
+    d.as_dtype = FS_NO_DTYPE;
+    *out = d;
+  });
+}
+
+int32_t fs_copy(const fs_tensor_desc* src, const fs_tensor_desc* dst) {
+  return guard("copy", [&] {
+    if (src == nullptr || dst == nullptr) fail("null argument");
+    torch::Tensor s = wrap(*src, "source", 0);
+    torch::Tensor d = wrap(*dst, "destination", 0);
+    if (s.numel() != d.numel()) {
+      fail("source " + shape_text(s.sizes()) + " and destination " + shape_text(d.sizes()) +
+           " differ in element count");
+    }
+    d.copy_(s.reshape(d.sizes()));
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,52 @@
+package org.flowscale.bindings.torch;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import org.flowscale.engine.model.ModelFactory;
+import org.flowscale.engine.model.VelocityModel;
+
+/**
+ * {@code model: torchscript}: a {@link TorchScriptVelocityModel}. Settings:
+ *
+ * <ul>
+ *   <li>{@code model_path} (required): the TorchScript file;
+ *   <li>{@code sample_shape} (required): one particle's shape, e.g. {@code [16, 64, 64]};
+ *   <li>{@code device}: {@code cpu} (default), {@code cuda} or {@code cuda:N};
+ *   <li>{@code cond}: a list of numbers passed to forward as a third argument {@code [N, C]}.
+ * </ul>
+ *
+ * The prompt is not interpreted: a prompt-conditioned module bakes its conditioning in (or takes it
+ * through {@code cond}).
+ */
+public final class TorchScriptModelFactory implements ModelFactory {
+  @Override
+  public String name() {
+    return "torchscript";
+  }
+
+  @Override
+  public Set<String> keys() {
+    return Set.of("model_path", "sample_shape", "device", "cond");
+  }
+
+  @Override
+  public VelocityModel create(Map<String, Object> settings, String prompt) {
+    Path path = TorchSettings.file(settings, "model_path");
+    long[] shape = TorchSettings.shape(settings, "sample_shape");
+    if (shape == null) {
+      throw new IllegalArgumentException(
+          "sample_shape must be set for model torchscript: one particle's shape, e.g. [3, 32, 32]");
+    }
+    float[] cond = TorchSettings.floats(settings, "cond");
+    TorchShim shim = TorchShim.get();
+    int device = TorchSettings.device(settings, "device", shim);
+    TorchModule module = shim.load(path, device);
+    try {
+      return new TorchScriptVelocityModel(shim, module, shape, cond);
+    } catch (RuntimeException e) {
+      module.close();
+      throw e;
+    }
+  }
+}

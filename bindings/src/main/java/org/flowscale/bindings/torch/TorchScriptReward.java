@@ -1,0 +1,135 @@
+package org.flowscale.bindings.torch;
+
+import java.util.Arrays;
+import java.util.List;
+import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.ops.DType;
+import org.flowscale.engine.ops.ParticleOps;
+import org.flowscale.engine.ops.Tensor;
+
+/**
+ * A reward in TorchScript, run by libtorch through the flowscale shim.
+ *
+ * <p>The module's signature: {@code forward(images: Tensor[N, *image_shape]) -> Tensor[N]} (or
+ * {@code [N, 1]}), higher is better; for images {@code image_shape} is {@code [3, H, W]}. The
+ * images are the particles' Tweedie estimates in the model's data space, in the particles' dtype; a
+ * reward on decoded pixels folds the decoder into the module. Scores are converted to F64.
+ * Differentiable by libtorch's autograd (for DPS): the module must treat samples independently (no
+ * batch statistics), so that the gradient of the summed scores is each sample's gradient.
+ */
+public final class TorchScriptReward implements Reward {
+  private final TorchShim shim;
+  private final TorchModule module;
+  private final long[] imageShape;
+  private final int dim;
+
+  /**
+   * @param module the loaded module; owned (closed) by this reward from now on
+   * @param imageShape the shape of one sample as the module takes it, e.g. {@code [3, 64, 64]}
+   */
+  public TorchScriptReward(TorchShim shim, TorchModule module, long[] imageShape) {
+    this.shim = shim;
+    this.module = module;
+    this.imageShape = imageShape.clone();
+    long d = 1;
+    for (long s : imageShape) {
+      if (s <= 0) {
+        throw new IllegalArgumentException(
+            "image_shape sizes must be > 0, got " + Arrays.toString(imageShape));
+      }
+      d *= s;
+    }
+    if (imageShape.length == 0 || imageShape.length >= TensorDesc.MAX_DIMS || d > 1 << 30) {
+      throw new IllegalArgumentException(
+          "image_shape must have 1 to 7 sizes, got " + Arrays.toString(imageShape));
+    }
+    this.dim = (int) d;
+  }
+
+  @Override
+  public String name() {
+    return "torchscript";
+  }
+
+  /** Values per sample ({@code product(image_shape)}). */
+  public int dim() {
+    return dim;
+  }
+
+  @Override
+  public void score(ParticleOps ops, Tensor x0, Tensor out) {
+    check(x0, out);
+    try (TorchCall call = new TorchCall(shim, ops)) {
+      TensorDesc in = call.input(x0, TorchCall.batched(x0.rows(), imageShape));
+      TensorDesc o = call.output(out, new long[] {out.rows()});
+      call.run(() -> module.forward(List.of(in), List.of(o)));
+    }
+  }
+
+  @Override
+  public boolean differentiable() {
+    return true;
+  }
+
+  @Override
+  public void gradient(ParticleOps ops, Tensor x0, Tensor outScores, Tensor outGrad) {
+    check(x0, outScores);
+    if (outGrad.rows() != x0.rows() || outGrad.cols() != x0.cols()) {
+      throw new IllegalArgumentException(
+          "outGrad must be ["
+              + x0.rows()
+              + " x "
+              + x0.cols()
+              + "] like x0, got ["
+              + outGrad.rows()
+              + " x "
+              + outGrad.cols()
+              + "]");
+    }
+    try (TorchCall call = new TorchCall(shim, ops)) {
+      long[] shape = TorchCall.batched(x0.rows(), imageShape);
+      TensorDesc in = call.input(x0, shape);
+      TensorDesc s = call.output(outScores, new long[] {outScores.rows()});
+      TensorDesc g = call.output(outGrad, shape);
+      call.run(() -> module.vjp(List.of(in), 0, null, s, g));
+    }
+  }
+
+  private void check(Tensor x0, Tensor out) {
+    if (x0.cols() != dim) {
+      throw new IllegalArgumentException(
+          "x0 must have "
+              + dim
+              + " columns (image_shape "
+              + Arrays.toString(imageShape)
+              + "), got "
+              + x0.cols());
+    }
+    if (out.rows() != x0.rows() || out.cols() != 1 || out.dtype() != DType.F64) {
+      throw new IllegalArgumentException(
+          "scores must be F64 ["
+              + x0.rows()
+              + " x 1], got "
+              + out.dtype()
+              + " ["
+              + out.rows()
+              + " x "
+              + out.cols()
+              + "]");
+    }
+  }
+
+  @Override
+  public void close() {
+    module.close();
+  }
+
+  @Override
+  public String toString() {
+    return "TorchScriptReward["
+        + module.path()
+        + ", image_shape "
+        + Arrays.toString(imageShape)
+        + "]";
+  }
+}

@@ -1,0 +1,495 @@
+package org.flowscale.bindings.torch;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SegmentAllocator;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.flowscale.bindings.NativeLibrary;
+import org.flowscale.bindings.NativeLibraryException;
+
+/**
+ * The flowscale libtorch shim ({@code native/include/flowscale_shim.h}) through FFM: one
+ * hand-declared downcall per C function, as a binding generator would write them. Every failing
+ * call becomes a {@link TorchException} carrying libtorch's message (read from the shim's
+ * thread-local last error on the calling thread); no C++ exception reaches the JVM.
+ *
+ * <p>The library is looked up in this order: the system property {@value #PROPERTY}, the
+ * environment variable {@value #ENV} (when either is set, only that path), else {@code
+ * native/build/libflowscale_shim.so} relative to the working directory, its parents, and the
+ * directory of the flowscale jar, then the dynamic loader's path. Thread-safe.
+ */
+public final class TorchShim {
+  /** System property naming the shim library file. */
+  public static final String PROPERTY = "flowscale.shim";
+
+  /** Environment variable naming the shim library file. */
+  public static final String ENV = "FLOWSCALE_SHIM";
+
+  /** The ABI version this class is written against ({@code FS_ABI_VERSION}). */
+  public static final int ABI_VERSION = 1;
+
+  static final String LIBRARY_FILE = "libflowscale_shim.so";
+
+  /** {@code fs_tensor_desc}: 96 bytes. */
+  static final StructLayout DESC =
+      MemoryLayout.structLayout(
+          ADDRESS.withName("data"),
+          MemoryLayout.sequenceLayout(TensorDesc.MAX_DIMS, JAVA_LONG).withName("shape"),
+          JAVA_INT.withName("ndim"),
+          JAVA_INT.withName("dtype"),
+          JAVA_INT.withName("device"),
+          JAVA_INT.withName("as_dtype"),
+          JAVA_LONG.withName("reserved"));
+
+  private static final long OFF_SHAPE =
+      DESC.byteOffset(MemoryLayout.PathElement.groupElement("shape"));
+  private static final long OFF_NDIM =
+      DESC.byteOffset(MemoryLayout.PathElement.groupElement("ndim"));
+  private static final long OFF_DTYPE =
+      DESC.byteOffset(MemoryLayout.PathElement.groupElement("dtype"));
+  private static final long OFF_DEVICE =
+      DESC.byteOffset(MemoryLayout.PathElement.groupElement("device"));
+  private static final long OFF_AS =
+      DESC.byteOffset(MemoryLayout.PathElement.groupElement("as_dtype"));
+
+  private static volatile TorchShim instance;
+
+  private final String location;
+  private final MethodHandle abiVersion;
+  private final MethodHandle shimVersion;
+  private final MethodHandle torchVersion;
+  private final MethodHandle builtWithCuda;
+  private final MethodHandle lastError;
+  private final MethodHandle cudaDeviceCount;
+  private final MethodHandle cudaGetStream;
+  private final MethodHandle cudaSetStream;
+  private final MethodHandle cudaSynchronize;
+  private final MethodHandle moduleLoad;
+  private final MethodHandle moduleFree;
+  private final MethodHandle moduleForward;
+  private final MethodHandle moduleForwardOwned;
+  private final MethodHandle moduleVjp;
+  private final MethodHandle tensorEmpty;
+  private final MethodHandle tensorFree;
+  private final MethodHandle tensorDescribe;
+  private final MethodHandle copy;
+  private final boolean cuda;
+
+  private TorchShim(NativeLibrary lib, String location) {
+    this.location = location;
+    // Check the ABI before binding anything else: an old shim may lack or differ in symbols.
+    if (!lib.has("fs_abi_version")) {
+      throw new NativeLibraryException(
+          location + " is not a flowscale shim (no fs_abi_version symbol)");
+    }
+    abiVersion = lib.function("fs_abi_version", FunctionDescriptor.of(JAVA_INT));
+    int abi = (int) invoke(abiVersion);
+    if (abi != ABI_VERSION) {
+      throw new NativeLibraryException(
+          "incompatible flowscale shim at "
+              + location
+              + ": ABI version "
+              + abi
+              + ", this build needs "
+              + ABI_VERSION
+              + "; rebuild it (cmake -S native -B native/build && cmake --build native/build)");
+    }
+    shimVersion = lib.function("fs_shim_version", FunctionDescriptor.of(ADDRESS));
+    torchVersion = lib.function("fs_torch_version", FunctionDescriptor.of(ADDRESS));
+    builtWithCuda = lib.function("fs_built_with_cuda", FunctionDescriptor.of(JAVA_INT));
+    lastError = lib.function("fs_last_error", FunctionDescriptor.of(ADDRESS));
+    cudaDeviceCount = lib.function("fs_cuda_device_count", FunctionDescriptor.of(JAVA_INT));
+    cudaGetStream =
+        lib.function("fs_cuda_get_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    cudaSetStream =
+        lib.function("fs_cuda_set_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+    cudaSynchronize =
+        lib.function("fs_cuda_synchronize", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    moduleLoad =
+        lib.function("fs_module_load", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+    moduleFree = lib.function("fs_module_free", FunctionDescriptor.ofVoid(ADDRESS));
+    moduleForward =
+        lib.function(
+            "fs_module_forward",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+    moduleForwardOwned =
+        lib.function(
+            "fs_module_forward_owned",
+            FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+    moduleVjp =
+        lib.function(
+            "fs_module_vjp",
+            FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    tensorEmpty =
+        lib.function("fs_tensor_empty", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    tensorFree = lib.function("fs_tensor_free", FunctionDescriptor.ofVoid(ADDRESS));
+    tensorDescribe =
+        lib.function("fs_tensor_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    copy = lib.function("fs_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    cuda = (int) invoke(builtWithCuda) != 0;
+  }
+
+  /**
+   * The shim of this process, loaded on first use from the configured or default location.
+   *
+   * @throws NativeLibraryException saying which paths were tried and why each failed, or that the
+   *     library found is incompatible
+   */
+  public static TorchShim get() {
+    TorchShim s = instance;
+    if (s == null) {
+      synchronized (TorchShim.class) {
+        s = instance;
+        if (s == null) {
+          s = load(candidates());
+          instance = s;
+        }
+      }
+    }
+    return s;
+  }
+
+  /** The paths {@link #get()} tries, in order. */
+  public static List<String> candidates() {
+    String configured = System.getProperty(PROPERTY);
+    String source = "system property " + PROPERTY;
+    if (configured == null || configured.isBlank()) {
+      configured = System.getenv(ENV);
+      source = "environment variable " + ENV;
+    }
+    if (configured != null && !configured.isBlank()) {
+      return List.of(Path.of(configured).toAbsolutePath().normalize() + " (from " + source + ")");
+    }
+    Set<String> out = new LinkedHashSet<>();
+    Path rel = Path.of("native", "build", LIBRARY_FILE);
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      out.add(dir.resolve(rel).toString());
+    }
+    try {
+      var code = TorchShim.class.getProtectionDomain().getCodeSource();
+      if (code != null) {
+        for (Path dir = Path.of(code.getLocation().toURI()).getParent();
+            dir != null;
+            dir = dir.getParent()) {
+          out.add(dir.resolve(rel).toString());
+        }
+      }
+    } catch (URISyntaxException | SecurityException | IllegalArgumentException e) {
+      // No usable code location (e.g. a custom class loader): the other candidates remain.
+    }
+    out.add(LIBRARY_FILE);
+    return new ArrayList<>(out);
+  }
+
+  /** Loads the first candidate that exists; one that exists but fails to load is an error. */
+  static TorchShim load(List<String> candidates) {
+    StringBuilder tried = new StringBuilder();
+    for (String entry : candidates) {
+      int note = entry.indexOf(" (from ");
+      String c = note < 0 ? entry : entry.substring(0, note);
+      boolean isPath = c.contains("/");
+      if (isPath && !Files.isRegularFile(Path.of(c))) {
+        tried.append("\n  ").append(entry).append(": no such file");
+        continue;
+      }
+      if (isPath) {
+        try {
+          // System.load reports the dynamic loader's reason (e.g. a missing libtorch), which
+          // SymbolLookup does not; the lookup below then reuses the loaded library.
+          System.load(c);
+        } catch (UnsatisfiedLinkError e) {
+          throw new NativeLibraryException(
+              "cannot load the flowscale shim "
+                  + entry
+                  + ": "
+                  + e.getMessage()
+                  + "\n(is libtorch installed where the shim was built against? rebuild with"
+                  + " cmake -S native -B native/build && cmake --build native/build)");
+        }
+      }
+      NativeLibrary lib;
+      try {
+        lib = NativeLibrary.load("flowscale shim", List.of(c));
+      } catch (NativeLibraryException e) {
+        tried.append("\n  ").append(entry).append(": ").append(e.getMessage());
+        continue;
+      }
+      return new TorchShim(lib, c);
+    }
+    throw new NativeLibraryException(
+        "cannot find the flowscale libtorch shim ("
+            + LIBRARY_FILE
+            + "); build it with `cmake -S native -B native/build && cmake --build native/build`"
+            + " (or run bin/test) and/or point -D"
+            + PROPERTY
+            + "= or "
+            + ENV
+            + " at it; tried:"
+            + tried);
+  }
+
+  /** Where the library was loaded from. */
+  public String location() {
+    return location;
+  }
+
+  /** The shim's ABI version. */
+  public int abiVersion() {
+    return (int) invoke(abiVersion);
+  }
+
+  /** The shim's own version. */
+  public String shimVersion() {
+    return string((MemorySegment) invoke(shimVersion));
+  }
+
+  /** The libtorch version the shim was built against. */
+  public String torchVersion() {
+    return string((MemorySegment) invoke(torchVersion));
+  }
+
+  /** Whether the shim has its CUDA stream functions. */
+  public boolean builtWithCuda() {
+    return cuda;
+  }
+
+  /** CUDA devices libtorch sees (0 without CUDA). */
+  public int cudaDeviceCount() {
+    return (int) invoke(cudaDeviceCount);
+  }
+
+  /** libtorch's current CUDA stream ({@code cudaStream_t}) of {@code device} for this thread. */
+  public long cudaStream(int device) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(ADDRESS);
+      check((int) invoke(cudaGetStream, device, out));
+      return out.get(ADDRESS, 0).address();
+    }
+  }
+
+  /**
+   * Makes {@code stream} (a {@code cudaStream_t} on {@code device}; 0 for the default stream)
+   * libtorch's current stream of {@code device} for the calling thread, so that libtorch's work
+   * queues behind the caller's kernels on that stream and before the ones that follow.
+   */
+  public void setCudaStream(int device, long stream) {
+    check((int) invoke(cudaSetStream, device, MemorySegment.ofAddress(stream)));
+  }
+
+  /** Waits for libtorch's current stream of {@code device} (this thread). */
+  public void cudaSynchronize(int device) {
+    check((int) invoke(cudaSynchronize, device));
+  }
+
+  /**
+   * Waits for libtorch's current stream of {@code device} when the shim has CUDA; without it no
+   * libtorch work can be pending on a device (device memory could only come from elsewhere).
+   */
+  void cudaSynchronizeIfAvailable(int device) {
+    if (builtWithCuda()) {
+      cudaSynchronize(device);
+    }
+  }
+
+  /**
+   * Loads a TorchScript module onto the host ({@code device} -1) or a CUDA device.
+   *
+   * @throws TorchException with libtorch's message (missing file, not a TorchScript archive, ...)
+   */
+  public TorchModule load(Path path, int device) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(ADDRESS);
+      String p = path.toAbsolutePath().toString();
+      check((int) invoke(moduleLoad, arena.allocateFrom(p), device, out));
+      return new TorchModule(this, out.get(ADDRESS, 0), path, device);
+    }
+  }
+
+  /** A new uninitialised tensor owned by libtorch (e.g. CUDA memory for zero-copy tests). */
+  public TorchTensor empty(TorchDType dtype, int device, long... shape) {
+    if (shape.length > TensorDesc.MAX_DIMS) {
+      throw new IllegalArgumentException("at most " + TensorDesc.MAX_DIMS + " dimensions");
+    }
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment desc = arena.allocate(DESC);
+      write(desc, 0, shape, dtype, device, null); // fs_tensor_empty ignores the data pointer
+      MemorySegment out = arena.allocate(ADDRESS);
+      check((int) invoke(tensorEmpty, desc, out));
+      return TorchTensor.adopt(this, out.get(ADDRESS, 0));
+    }
+  }
+
+  /** Copies {@code src} into {@code dst}: same element count, dtype converted, any devices. */
+  public void copy(TensorDesc src, TensorDesc dst) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment s = descs(arena, List.of(src));
+      MemorySegment d = descs(arena, List.of(dst));
+      check((int) invoke(copy, s, d));
+    }
+  }
+
+  // ---- used by TorchModule and TorchTensor ----
+
+  void forward(MemorySegment module, List<TensorDesc> inputs, List<TensorDesc> outputs) {
+    int status;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = descs(arena, inputs);
+      MemorySegment out = descs(arena, outputs);
+      try {
+        status = (int) moduleForward.invokeExact(module, in, inputs.size(), out, outputs.size());
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+    }
+    check(status);
+  }
+
+  List<TorchTensor> forwardOwned(MemorySegment module, List<TensorDesc> inputs, int maxOutputs) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment outs = arena.allocate(ADDRESS, Math.max(1, maxOutputs));
+      MemorySegment n = arena.allocate(JAVA_INT);
+      check(
+          (int)
+              invoke(
+                  moduleForwardOwned,
+                  module,
+                  descs(arena, inputs),
+                  inputs.size(),
+                  outs,
+                  maxOutputs,
+                  n));
+      List<TorchTensor> result = new ArrayList<>();
+      int count = n.get(JAVA_INT, 0);
+      for (int i = 0; i < count; i++) {
+        result.add(TorchTensor.adopt(this, outs.getAtIndex(ADDRESS, i)));
+      }
+      return result;
+    }
+  }
+
+  void vjp(
+      MemorySegment module,
+      List<TensorDesc> inputs,
+      int wrt,
+      TensorDesc cotangent,
+      TensorDesc outValue,
+      TensorDesc outGrad) {
+    int status;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = descs(arena, inputs);
+      MemorySegment cot = cotangent == null ? MemorySegment.NULL : descs(arena, List.of(cotangent));
+      MemorySegment val = outValue == null ? MemorySegment.NULL : descs(arena, List.of(outValue));
+      MemorySegment grad = descs(arena, List.of(outGrad));
+      try {
+        status = (int) moduleVjp.invokeExact(module, in, inputs.size(), wrt, cot, val, grad);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+    }
+    check(status);
+  }
+
+  void freeModule(MemorySegment module) {
+    invoke(moduleFree, module);
+  }
+
+  void freeTensor(MemorySegment tensor) {
+    invoke(tensorFree, tensor);
+  }
+
+  TensorDesc describe(MemorySegment tensor) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment d = arena.allocate(DESC);
+      check((int) invoke(tensorDescribe, tensor, d));
+      int ndim = d.get(JAVA_INT, OFF_NDIM);
+      long[] shape = new long[ndim];
+      for (int i = 0; i < ndim; i++) {
+        shape[i] = d.get(JAVA_LONG, OFF_SHAPE + 8L * i);
+      }
+      long address = d.get(ADDRESS, 0).address();
+      return new TensorDesc(
+          address,
+          shape,
+          TorchDType.ofCode(d.get(JAVA_INT, OFF_DTYPE)),
+          d.get(JAVA_INT, OFF_DEVICE));
+    }
+  }
+
+  /** Writes descriptors as a C array of {@code fs_tensor_desc}. */
+  static MemorySegment descs(SegmentAllocator arena, List<TensorDesc> list) {
+    MemorySegment a = arena.allocate(DESC, Math.max(1, list.size()));
+    for (int i = 0; i < list.size(); i++) {
+      TensorDesc t = list.get(i);
+      write(
+          a.asSlice(i * DESC.byteSize(), DESC.byteSize()),
+          t.address(),
+          t.shape(),
+          t.dtype(),
+          t.device(),
+          t.asDtype());
+    }
+    return a;
+  }
+
+  private static void write(
+      MemorySegment d, long address, long[] shape, TorchDType dtype, int device, TorchDType as) {
+    d.set(ADDRESS, 0, MemorySegment.ofAddress(address));
+    for (int k = 0; k < shape.length; k++) {
+      d.set(JAVA_LONG, OFF_SHAPE + 8L * k, shape[k]);
+    }
+    d.set(JAVA_INT, OFF_NDIM, shape.length);
+    d.set(JAVA_INT, OFF_DTYPE, dtype.code());
+    d.set(JAVA_INT, OFF_DEVICE, device);
+    d.set(JAVA_INT, OFF_AS, as == null ? -1 : as.code());
+  }
+
+  private void check(int status) {
+    if (status != 0) {
+      String message = string((MemorySegment) invoke(lastError));
+      throw new TorchException(message.isEmpty() ? "libtorch call failed (no message)" : message);
+    }
+  }
+
+  private static String string(MemorySegment cString) {
+    return cString.reinterpret(Long.MAX_VALUE).getString(0);
+  }
+
+  private static Object invoke(MethodHandle h, Object... args) {
+    try {
+      return h.invokeWithArguments(args);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private static RuntimeException rethrow(Throwable t) {
+    if (t instanceof RuntimeException r) {
+      throw r;
+    }
+    if (t instanceof Error e) {
+      throw e;
+    }
+    return new IllegalStateException("native call failed", t);
+  }
+
+  @Override
+  public String toString() {
+    return "flowscale shim " + shimVersion() + " (libtorch " + torchVersion() + ") at " + location;
+  }
+}

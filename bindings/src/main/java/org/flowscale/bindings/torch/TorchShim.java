@@ -176,6 +176,11 @@ public final class TorchShim {
     if (configured != null && !configured.isBlank()) {
       return List.of(Path.of(configured).toAbsolutePath().normalize() + " (from " + source + ")");
     }
+    return defaultCandidates();
+  }
+
+  /** Where the shim is looked for when neither the property nor the variable names it. */
+  static List<String> defaultCandidates() {
     Set<String> out = new LinkedHashSet<>();
     Path rel = Path.of("native", "build", LIBRARY_FILE);
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {

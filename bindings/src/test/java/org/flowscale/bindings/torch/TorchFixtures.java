@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Assumptions;
 final class TorchFixtures {
   private static TorchFixtures instance;
   private static String unavailable;
+  private static boolean warned;
 
   final TorchShim shim;
   final Path dir;
@@ -78,6 +79,11 @@ final class TorchFixtures {
             + "\n(bin/test installs libtorch-dev and python3-torch, builds native/ and runs them)";
     if (Boolean.getBoolean("flowscale.torch.required")) {
       Assertions.fail(message);
+    }
+    if (!warned) {
+      warned = true;
+      // Skips are easy to overlook in Maven's summary; say once why these tests did not run.
+      System.err.println("[flowscale] SKIPPING the libtorch tests. " + message);
     }
     Assumptions.abort(message);
     throw new AssertionError("unreachable");

@@ -1,0 +1,95 @@
+package org.flowscale.bindings.torch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.flowscale.engine.model.Factories;
+import org.flowscale.engine.model.GaussianModel;
+import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.model.VelocityModel;
+import org.junit.jupiter.api.Test;
+
+/** {@code model: torchscript} and {@code reward_score: torchscript} from config settings. */
+class TorchScriptFactoryTest {
+
+  private static Map<String, Object> modelSettings(TorchFixtures fx) {
+    Map<String, Object> s = new HashMap<>();
+    s.put("model_path", fx.file("velocity_mlp.pt").toString());
+    s.put("sample_shape", List.of(3L, 8L, 8L));
+    s.put("device", fx.device < 0 ? "cpu" : "cuda:" + fx.device);
+    return s;
+  }
+
+  @Test
+  void foundByNameThroughServiceLoader() {
+    TorchFixtures fx = TorchFixtures.get();
+    Map<String, Object> s = modelSettings(fx);
+    s.put("reward_path", fx.file("reward_cnn.pt").toString());
+    try (VelocityModel m = Factories.model("torchscript").create(s, "a prompt");
+        Reward r = Factories.reward("torchscript").create("torchscript", s, "a prompt", m)) {
+      assertInstanceOf(TorchScriptVelocityModel.class, m);
+      assertEquals(192, m.dim());
+      assertInstanceOf(TorchScriptReward.class, r);
+      assertEquals(192, ((TorchScriptReward) r).dim()); // image_shape taken from the model
+      assertTrue(r.differentiable());
+    }
+  }
+
+  @Test
+  void badSettingsNameTheirKey() {
+    TorchFixtures fx = TorchFixtures.get();
+    var factory = Factories.model("torchscript");
+    assertTrue(factory.keys().containsAll(List.of("model_path", "sample_shape", "device")));
+
+    Map<String, Object> s = modelSettings(fx);
+    s.remove("model_path");
+    assertMessage(() -> factory.create(s, ""), "model_path must name a TorchScript file");
+
+    Map<String, Object> s2 = modelSettings(fx);
+    s2.put("model_path", "/nonexistent/velocity.pt");
+    assertMessage(
+        () -> factory.create(s2, ""), "model_path: no such file /nonexistent/velocity.pt");
+
+    Map<String, Object> s3 = modelSettings(fx);
+    s3.put("sample_shape", List.of(3L, 0L, 8L));
+    assertMessage(() -> factory.create(s3, ""), "sample_shape[1] must be a positive integer");
+
+    Map<String, Object> s4 = modelSettings(fx);
+    s4.remove("sample_shape");
+    assertMessage(() -> factory.create(s4, ""), "sample_shape must be set");
+
+    Map<String, Object> s5 = modelSettings(fx);
+    s5.put("device", "gpu");
+    assertMessage(() -> factory.create(s5, ""), "device must be cpu, cuda or cuda:N, got 'gpu'");
+
+    Map<String, Object> s6 = modelSettings(fx);
+    s6.put("device", "cuda:7");
+    assertMessage(() -> factory.create(s6, ""), "device: cuda:7 requested, but libtorch");
+
+    Map<String, Object> s7 = modelSettings(fx);
+    s7.put("cond", List.of(1.0, "x"));
+    assertMessage(() -> factory.create(s7, ""), "cond[1] must be a finite number");
+
+    var rewards = Factories.reward("torchscript");
+    Map<String, Object> r = new HashMap<>();
+    r.put("reward_path", fx.file("reward_cnn.pt").toString());
+    GaussianModel g = new GaussianModel(new float[100], 1);
+    assertMessage(() -> rewards.create("torchscript", r, "", g), "image_shape must be set");
+    r.put("image_shape", List.of(3L, 8L, 8L));
+    assertMessage(
+        () -> rewards.create("torchscript", r, "", g),
+        "image_shape [3, 8, 8] holds 192 values but the model's samples have 100");
+    r.remove("reward_path");
+    assertMessage(() -> rewards.create("torchscript", r, "", g), "reward_path must name");
+  }
+
+  private static void assertMessage(Runnable r, String expected) {
+    var e = assertThrows(IllegalArgumentException.class, r::run);
+    assertTrue(e.getMessage().contains(expected), "message: " + e.getMessage());
+  }
+}

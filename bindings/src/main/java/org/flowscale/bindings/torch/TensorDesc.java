@@ -86,6 +86,11 @@ public record TensorDesc(
     return shape.clone();
   }
 
+  /** The shape without a defensive copy, for the binding's hot path (never modified). */
+  long[] sizes() {
+    return shape;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof TensorDesc d

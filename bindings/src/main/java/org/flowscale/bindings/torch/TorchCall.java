@@ -17,7 +17,7 @@ import org.flowscale.engine.ops.Tensor;
 final class TorchCall implements AutoCloseable {
   private final TorchShim shim;
   private final ParticleOps ops;
-  private final Arena arena = Arena.ofConfined();
+  private Arena arena; // made on first use: zero-copy calls need none
   private final List<Runnable> uploads = new ArrayList<>();
   private int cudaDevice = -1;
 
@@ -28,6 +28,9 @@ final class TorchCall implements AutoCloseable {
 
   /** Host memory of {@code bytes}, freed with this call. */
   MemorySegment scratch(long bytes) {
+    if (arena == null) {
+      arena = Arena.ofConfined();
+    }
     return arena.allocate(Math.max(1, bytes), 64);
   }
 
@@ -81,7 +84,9 @@ final class TorchCall implements AutoCloseable {
 
   @Override
   public void close() {
-    arena.close();
+    if (arena != null) {
+      arena.close();
+    }
   }
 
   /** {@code [n, shape...]}. */

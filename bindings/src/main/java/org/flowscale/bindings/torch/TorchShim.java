@@ -294,12 +294,24 @@ public final class TorchShim {
    * queues behind the caller's kernels on that stream and before the ones that follow.
    */
   public void setCudaStream(int device, long stream) {
-    check((int) invoke(cudaSetStream, device, MemorySegment.ofAddress(stream)));
+    int status;
+    try {
+      status = (int) cudaSetStream.invokeExact(device, MemorySegment.ofAddress(stream));
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    check(status);
   }
 
   /** Waits for libtorch's current stream of {@code device} (this thread). */
   public void cudaSynchronize(int device) {
-    check((int) invoke(cudaSynchronize, device));
+    int status;
+    try {
+      status = (int) cudaSynchronize.invokeExact(device);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+    check(status);
   }
 
   /**
@@ -345,40 +357,78 @@ public final class TorchShim {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment s = descs(arena, List.of(src));
       MemorySegment d = descs(arena, List.of(dst));
-      check((int) invoke(copy, s, d));
+      int status;
+      try {
+        status = (int) copy.invokeExact(s, d);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+      check(status);
     }
   }
 
   // ---- used by TorchModule and TorchTensor ----
 
+  /**
+   * Per-thread descriptor memory for the hot calls: a forward of a small model is tens of
+   * microseconds, so an arena per call (allocation, zeroing, freeing) is a visible share of it.
+   * Calls do not re-enter on one thread, so one buffer per thread suffices.
+   */
+  private static final ThreadLocal<MemorySegment[]> SCRATCH =
+      ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+  private static MemorySegment scratch(int descs) {
+    MemorySegment[] holder = SCRATCH.get();
+    MemorySegment s = holder[0];
+    if (s == null || s.byteSize() < descs * DESC.byteSize()) {
+      s = Arena.ofAuto().allocate(DESC, Math.max(16, descs));
+      holder[0] = s;
+    }
+    return s;
+  }
+
   void forward(MemorySegment module, List<TensorDesc> inputs, List<TensorDesc> outputs) {
+    int n = inputs.size();
+    int m = outputs.size();
+    MemorySegment s = scratch(n + m);
+    for (int i = 0; i < n; i++) {
+      write(s, i, inputs.get(i));
+    }
+    for (int i = 0; i < m; i++) {
+      write(s, n + i, outputs.get(i));
+    }
     int status;
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment in = descs(arena, inputs);
-      MemorySegment out = descs(arena, outputs);
-      try {
-        status = (int) moduleForward.invokeExact(module, in, inputs.size(), out, outputs.size());
-      } catch (Throwable t) {
-        throw rethrow(t);
-      }
+    try {
+      status = (int) moduleForward.invokeExact(module, s, n, s.asSlice(n * DESC.byteSize()), m);
+    } catch (Throwable t) {
+      throw rethrow(t);
     }
     check(status);
+  }
+
+  private static void write(MemorySegment array, int index, TensorDesc t) {
+    write(
+        array.asSlice(index * DESC.byteSize(), DESC.byteSize()),
+        t.address(),
+        t.sizes(),
+        t.dtype(),
+        t.device(),
+        t.asDtype());
   }
 
   List<TorchTensor> forwardOwned(MemorySegment module, List<TensorDesc> inputs, int maxOutputs) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment outs = arena.allocate(ADDRESS, Math.max(1, maxOutputs));
       MemorySegment n = arena.allocate(JAVA_INT);
-      check(
-          (int)
-              invoke(
-                  moduleForwardOwned,
-                  module,
-                  descs(arena, inputs),
-                  inputs.size(),
-                  outs,
-                  maxOutputs,
-                  n));
+      MemorySegment in = descs(arena, inputs);
+      int status;
+      try {
+        status =
+            (int) moduleForwardOwned.invokeExact(module, in, inputs.size(), outs, maxOutputs, n);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+      check(status);
       List<TorchTensor> result = new ArrayList<>();
       int count = n.get(JAVA_INT, 0);
       for (int i = 0; i < count; i++) {
@@ -395,17 +445,28 @@ public final class TorchShim {
       TensorDesc cotangent,
       TensorDesc outValue,
       TensorDesc outGrad) {
+    int n = inputs.size();
+    MemorySegment s = scratch(n + 3);
+    for (int i = 0; i < n; i++) {
+      write(s, i, inputs.get(i));
+    }
+    write(s, n, outGrad);
+    MemorySegment grad = s.asSlice(n * DESC.byteSize(), DESC.byteSize());
+    MemorySegment cot = MemorySegment.NULL;
+    if (cotangent != null) {
+      write(s, n + 1, cotangent);
+      cot = s.asSlice((n + 1) * DESC.byteSize(), DESC.byteSize());
+    }
+    MemorySegment val = MemorySegment.NULL;
+    if (outValue != null) {
+      write(s, n + 2, outValue);
+      val = s.asSlice((n + 2) * DESC.byteSize(), DESC.byteSize());
+    }
     int status;
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment in = descs(arena, inputs);
-      MemorySegment cot = cotangent == null ? MemorySegment.NULL : descs(arena, List.of(cotangent));
-      MemorySegment val = outValue == null ? MemorySegment.NULL : descs(arena, List.of(outValue));
-      MemorySegment grad = descs(arena, List.of(outGrad));
-      try {
-        status = (int) moduleVjp.invokeExact(module, in, inputs.size(), wrt, cot, val, grad);
-      } catch (Throwable t) {
-        throw rethrow(t);
-      }
+    try {
+      status = (int) moduleVjp.invokeExact(module, s, n, wrt, cot, val, grad);
+    } catch (Throwable t) {
+      throw rethrow(t);
     }
     check(status);
   }
@@ -415,13 +476,23 @@ public final class TorchShim {
   }
 
   void freeTensor(MemorySegment tensor) {
-    invoke(tensorFree, tensor);
+    try {
+      tensorFree.invokeExact(tensor);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
   }
 
   TensorDesc describe(MemorySegment tensor) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment d = arena.allocate(DESC);
-      check((int) invoke(tensorDescribe, tensor, d));
+      int status;
+      try {
+        status = (int) tensorDescribe.invokeExact(tensor, d);
+      } catch (Throwable t) {
+        throw rethrow(t);
+      }
+      check(status);
       int ndim = d.get(JAVA_INT, OFF_NDIM);
       long[] shape = new long[ndim];
       for (int i = 0; i < ndim; i++) {
@@ -444,7 +515,7 @@ public final class TorchShim {
       write(
           a.asSlice(i * DESC.byteSize(), DESC.byteSize()),
           t.address(),
-          t.shape(),
+          t.sizes(),
           t.dtype(),
           t.device(),
           t.asDtype());

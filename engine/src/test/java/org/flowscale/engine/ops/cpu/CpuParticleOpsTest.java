@@ -79,6 +79,14 @@ class CpuParticleOpsTest {
       }
       assertArrayEquals(Arrays.copyOfRange(z, 0, cols), Arrays.copyOfRange(z, 4 * cols, 5 * cols));
     }
+    try (Tensor out = ops.allocate(3, 2051, DType.BF16)) {
+      ops.gaussian(new Noise(SEED, 78, null), out);
+      float[] z = floats(ops, out);
+      for (int j = 0; j < 2051; j++) {
+        float expected = DType.fromBf16(DType.toBf16((float) Philox.gaussian(SEED, 78, 1, j)));
+        assertEquals(expected, z[2051 + j], 0, "bf16 col " + j);
+      }
+    }
     try (Tensor out = ops.allocate(3, cols, DType.F32)) {
       ops.gaussian(new Noise(SEED, 77, null), out);
       float[] z = floats(ops, out);
@@ -266,6 +274,55 @@ class CpuParticleOpsTest {
         Tensor ct = doubles(ops, rows, 3, c)) {
       ops.affine(xt, ut, ct, new Noise(SEED, 1, null), ut);
       assertClose(expected, floats(ops, ut), rel, "out == u");
+    }
+  }
+
+  /**
+   * The contract of the fused step, bit for bit: in float, {@code v = a x}, then {@code v += b u}
+   * when b is not 0, then {@code v += c z} when c is not 0, with z = (float) Philox.gaussian at the
+   * row's id. Rows use each pattern of zero coefficients; 2051 columns cross every internal block
+   * and chunk boundary with a ragged end; both dtypes, with out aliasing x.
+   */
+  @Test
+  void affineIsBitExactAgainstTheScalarDefinition() {
+    int rows = 4;
+    int cols = 2051;
+    int[] ids = {40, 3, 0, 77777};
+    double[] c = {0.9, -0.1, 0.3, 1.1, 0, 0, -0.7, 0.2, 0, 0.5, 0, 1.7};
+    float[] x = randomFloats(21, rows * cols);
+    float[] u = randomFloats(22, rows * cols);
+    x[5] = Float.POSITIVE_INFINITY; // with b = 0 the u term is skipped, not multiplied by 0
+    u[cols + 6] = Float.NaN;
+    for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+      try (Tensor xt = floats(ops, rows, cols, dtype, x);
+          Tensor ut = floats(ops, rows, cols, dtype, u);
+          Tensor ct = doubles(ops, rows, 3, c);
+          Tensor idt = ints(ops, ids)) {
+        float[] xs = floats(ops, xt);
+        float[] us = floats(ops, ut);
+        ops.affine(xt, ut, ct, new Noise(SEED, 9, idt), xt);
+        float[] got = floats(ops, xt);
+        for (int i = 0; i < rows; i++) {
+          float a = (float) c[3 * i];
+          float b = (float) c[3 * i + 1];
+          float s = (float) c[3 * i + 2];
+          for (int j = 0; j < cols; j++) {
+            int k = i * cols + j;
+            float v = a * xs[k];
+            if (b != 0) {
+              v += b * us[k];
+            }
+            if (s != 0) {
+              v += s * (float) Philox.gaussian(SEED, 9, ids[i], j);
+            }
+            float expected = dtype == DType.BF16 ? DType.fromBf16(DType.toBf16(v)) : v;
+            assertEquals(
+                Float.floatToIntBits(expected),
+                Float.floatToIntBits(got[k]),
+                dtype + " row " + i + " col " + j + ": " + expected + " vs " + got[k]);
+          }
+        }
+      }
     }
   }
 

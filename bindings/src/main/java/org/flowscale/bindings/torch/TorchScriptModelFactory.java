@@ -32,6 +32,10 @@ public final class TorchScriptModelFactory implements ModelFactory {
 
   @Override
   public VelocityModel create(Map<String, Object> settings, String prompt) {
+    if (settings == null) {
+      settings = Map.of();
+    }
+    TorchSettings.checkKeys(settings, keys(), "model 'torchscript'");
     Path path = TorchSettings.file(settings, "model_path");
     long[] shape = TorchSettings.shape(settings, "sample_shape");
     if (shape == null) {

@@ -37,6 +37,10 @@ public final class TorchScriptRewardFactory implements RewardFactory {
       throw new IllegalArgumentException(
           "reward_score: this factory makes 'torchscript', not '" + name + "'");
     }
+    if (settings == null) {
+      settings = Map.of();
+    }
+    TorchSettings.checkKeys(settings, keys(), "reward 'torchscript'");
     Path path = TorchSettings.file(settings, "reward_path");
     long[] shape = TorchSettings.shape(settings, "image_shape");
     if (shape == null) {

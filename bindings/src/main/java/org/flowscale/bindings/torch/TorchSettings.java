@@ -9,6 +9,21 @@ import java.util.Map;
 final class TorchSettings {
   private TorchSettings() {}
 
+  /** Refuses keys outside {@code allowed}: a misspelt key must not be silently ignored. */
+  static void checkKeys(Map<String, Object> settings, java.util.Set<String> allowed, String owner) {
+    for (String key : settings.keySet()) {
+      if (!allowed.contains(key)) {
+        throw new IllegalArgumentException(
+            "unknown setting '"
+                + key
+                + "' for "
+                + owner
+                + ": accepted keys are "
+                + new java.util.TreeSet<>(allowed));
+      }
+    }
+  }
+
   /** An existing file named by a required string setting. */
   static Path file(Map<String, Object> settings, String key) {
     Object v = settings.get(key);

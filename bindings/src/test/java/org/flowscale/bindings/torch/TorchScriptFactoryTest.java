@@ -29,9 +29,11 @@ class TorchScriptFactoryTest {
   void foundByNameThroughServiceLoader() {
     TorchFixtures fx = TorchFixtures.get();
     Map<String, Object> s = modelSettings(fx);
-    s.put("reward_path", fx.file("reward_cnn.pt").toString());
+    Map<String, Object> rs = new HashMap<>();
+    rs.put("reward_path", fx.file("reward_cnn.pt").toString());
+    rs.put("device", s.get("device"));
     try (VelocityModel m = Factories.model("torchscript").create(s, "a prompt");
-        Reward r = Factories.reward("torchscript").create("torchscript", s, "a prompt", m)) {
+        Reward r = Factories.reward("torchscript").create("torchscript", rs, "a prompt", m)) {
       assertInstanceOf(TorchScriptVelocityModel.class, m);
       assertEquals(192, m.dim());
       assertInstanceOf(TorchScriptReward.class, r);
@@ -74,6 +76,11 @@ class TorchScriptFactoryTest {
     Map<String, Object> s7 = modelSettings(fx);
     s7.put("cond", List.of(1.0, "x"));
     assertMessage(() -> factory.create(s7, ""), "cond[1] must be a finite number");
+
+    Map<String, Object> s8 = modelSettings(fx);
+    s8.put("model_pth", "x.pt");
+    assertMessage(
+        () -> factory.create(s8, ""), "unknown setting 'model_pth' for model 'torchscript'");
 
     var rewards = Factories.reward("torchscript");
     Map<String, Object> r = new HashMap<>();

@@ -328,9 +328,12 @@ int32_t fs_module_vjp(fs_module* module, const fs_tensor_desc* inputs, int32_t n
     }
     torch::AutoGradMode grad_mode(true);
     std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
-    // A leaf of our own: the caller's memory must never be written through autograd.
-    torch::Tensor x = args[wrt].toTensor().detach().clone().requires_grad_(true);
-    if (!x.is_floating_point()) fail("input " + std::to_string(wrt) + " is not floating point");
+    // A leaf of our own over the same memory (no copy): autograd only reads it, and a module
+    // that writes into it in place is refused by autograd's leaf check.
+    if (!args[wrt].toTensor().is_floating_point()) {
+      fail("input " + std::to_string(wrt) + " is not floating point: no gradient");
+    }
+    torch::Tensor x = args[wrt].toTensor().detach().requires_grad_(true);
     args[wrt] = x;
     std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
     if (results.size() != 1) {

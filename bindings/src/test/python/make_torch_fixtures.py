@@ -20,6 +20,7 @@ computed in float64 from the float32 modules (weights cast up) so that they meas
 error of the Java -> shim -> libtorch path, not float32 rounding of the reference itself.
 """
 import os
+import struct
 import sys
 from typing import Optional, Tuple
 
@@ -94,10 +95,12 @@ def main():
     manifest = ["torch_version " + torch.__version__]
 
     def save(name, tensor):
-        tensor = tensor.detach().contiguous()
-        dtype = {torch.float32: "F32", torch.float64: "F64"}[tensor.dtype]
-        tensor.numpy().astype(tensor.numpy().dtype.newbyteorder("<")).tofile(
-            os.path.join(out, name + ".bin"))
+        tensor = tensor.detach().cpu().contiguous()
+        dtype, code = {torch.float32: ("F32", "f"), torch.float64: ("F64", "d")}[tensor.dtype]
+        values = tensor.flatten().tolist()
+        # struct, not numpy: pip builds of PyTorch do not require numpy
+        with open(os.path.join(out, name + ".bin"), "wb") as f:
+            f.write(struct.pack("<%d%s" % (len(values), code), *values))
         manifest.append(" ".join(["tensor", name, dtype] + [str(s) for s in tensor.shape]))
 
     velocity = VelocityMlp().eval()

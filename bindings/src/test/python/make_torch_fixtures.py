@@ -9,6 +9,7 @@ Writes to OUT_DIR:
                       signature, no cond): lets Java compare against engine's GaussianModel
   reward_cnn.pt       forward(images[N,3,8,8]) -> scores[N]
   tuple_out.pt        forward(x) -> (x * 2, x.sum(1)): two outputs
+  add_one_in_place.pt forward(x) -> [sum(x + 1)], adding 1 to x in place
   corrupt.pt          bytes that are not a TorchScript archive
   NAME.bin            reference tensors, raw little-endian
   manifest.txt        one line per tensor: "tensor NAME DTYPE DIM0 DIM1 ...", one per number:
@@ -83,6 +84,14 @@ class RewardCnn(torch.nn.Module):
         return self.head(h.mean(dim=(2, 3))).squeeze(1)
 
 
+class AddOneInPlace(torch.nn.Module):
+    """Writes into its input: the caller sees it only if its memory arrived without a copy."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.add_(1.0)
+        return x.sum().reshape(1)
+
+
 class TupleOut(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         return x * 2, x.sum(1)
@@ -112,6 +121,7 @@ def main():
     torch.jit.script(reward).save(os.path.join(out, "reward_cnn.pt"))
     torch.jit.script(gaussian).save(os.path.join(out, "gaussian_velocity.pt"))
     torch.jit.script(TupleOut()).save(os.path.join(out, "tuple_out.pt"))
+    torch.jit.script(AddOneInPlace()).save(os.path.join(out, "add_one_in_place.pt"))
     with open(os.path.join(out, "corrupt.pt"), "wb") as f:
         f.write(b"PK\x03\x04 this is not a TorchScript archive" + bytes(range(256)))
 

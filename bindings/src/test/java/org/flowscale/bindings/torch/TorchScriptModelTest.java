@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.ops.DType;
+import org.flowscale.engine.ops.NativeTensor;
 import org.flowscale.engine.ops.Tensor;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.junit.jupiter.api.AfterAll;
@@ -159,10 +160,30 @@ class TorchScriptModelTest {
   }
 
   @Test
+  void particlesReachLibtorchWithoutACopy() {
+    // The module adds 1 to its input in place: the caller's own memory must show it.
+    try (TorchModule m = fx.shim.load(fx.file("add_one_in_place.pt"), fx.device);
+        Tensor x = x();
+        Tensor sum = tensors.allocate(1, 1, DType.F64)) {
+      m.forward(
+          List.of(TensorDesc.of((NativeTensor) x, 5, 3, 8, 8)),
+          List.of(TensorDesc.of((NativeTensor) sum, 1)));
+      double[] before = fx.values("x");
+      double[] after = tensors.read(x);
+      double expected = 0;
+      for (int i = 0; i < before.length; i++) {
+        assertEquals((float) before[i] + 1f, (float) after[i], 0, "element " + i);
+        expected += (float) before[i] + 1f;
+      }
+      assertEquals(expected, tensors.read(sum)[0], 1e-3);
+    }
+  }
+
+  @Test
   void tupleResultsAsOwnedTensors() {
     try (TorchModule m = fx.shim.load(fx.file("tuple_out.pt"), fx.device);
         Tensor x = x()) {
-      TensorDesc in = TensorDesc.of((org.flowscale.engine.ops.NativeTensor) x, 5, 192);
+      TensorDesc in = TensorDesc.of((NativeTensor) x, 5, 192);
       List<TorchTensor> outs = m.forward(List.of(in));
       try (TorchTensor doubled = outs.get(0);
           TorchTensor sums = outs.get(1)) {

@@ -34,7 +34,10 @@ import org.flowscale.engine.ops.Tensor;
  * below float resolution).
  */
 public final class ToyModel implements VelocityModel {
-  /** Relative posterior weight below which a component is left out of the weighted sums. */
+  /**
+   * Posterior weight (normalised, so the largest is at least {@code 1/K}) below which a component
+   * is left out of the weighted sums.
+   */
   static final double NEGLIGIBLE = 1e-16;
 
   private static final int BLOCK = 4;

@@ -111,8 +111,8 @@ public final class TorchScriptVelocityModel implements VelocityModel {
     int n = x.rows();
     List<TensorDesc> in = new ArrayList<>(3);
     in.add(call.input(x, TorchCall.batched(n, sampleShape)));
-    TorchDType timeType = x.dtype() == DType.F64 ? TorchDType.F64 : TorchDType.of(x.dtype());
-    in.add(call.input(t, new long[] {n}).convertedTo(timeType));
+    // t in the particles' dtype: a module's first layer usually mixes t with x (cat, add)
+    in.add(call.input(t, new long[] {n}).convertedTo(TorchDType.of(x.dtype())));
     if (cond != null) {
       MemorySegment c = call.scratch((long) n * cond.length * 4);
       for (int i = 0; i < n; i++) {

@@ -157,7 +157,7 @@ public final class TorchShim {
       synchronized (TorchShim.class) {
         s = instance;
         if (s == null) {
-          s = load(candidates());
+          s = loadLibrary(candidates());
           instance = s;
         }
       }
@@ -203,7 +203,7 @@ public final class TorchShim {
   }
 
   /** Loads the first candidate that exists; one that exists but fails to load is an error. */
-  static TorchShim load(List<String> candidates) {
+  static TorchShim loadLibrary(List<String> candidates) {
     StringBuilder tried = new StringBuilder();
     for (String entry : candidates) {
       int note = entry.indexOf(" (from ");

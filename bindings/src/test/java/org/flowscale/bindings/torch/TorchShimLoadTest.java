@@ -19,7 +19,7 @@ class TorchShimLoadTest {
     var e =
         assertThrows(
             NativeLibraryException.class,
-            () -> TorchShim.load(List.of("/nonexistent/dir/libflowscale_shim.so")));
+            () -> TorchShim.loadLibrary(List.of("/nonexistent/dir/libflowscale_shim.so")));
     assertTrue(
         e.getMessage().contains("/nonexistent/dir/libflowscale_shim.so: no such file"),
         e.getMessage());
@@ -31,7 +31,8 @@ class TorchShimLoadTest {
     Path fake =
         Files.writeString(dir.resolve("libflowscale_shim.so"), "not an ELF file\n".repeat(100));
     var e =
-        assertThrows(NativeLibraryException.class, () -> TorchShim.load(List.of(fake.toString())));
+        assertThrows(
+            NativeLibraryException.class, () -> TorchShim.loadLibrary(List.of(fake.toString())));
     assertTrue(e.getMessage().contains(fake.toString()), e.getMessage());
     assertTrue(e.getMessage().contains("invalid ELF header"), e.getMessage());
   }
@@ -39,7 +40,9 @@ class TorchShimLoadTest {
   @Test
   void aLibraryWithoutTheShimAbiIsRefused() {
     // libm loads fine but is not a flowscale shim.
-    var e = assertThrows(NativeLibraryException.class, () -> TorchShim.load(List.of("libm.so.6")));
+    var e =
+        assertThrows(
+            NativeLibraryException.class, () -> TorchShim.loadLibrary(List.of("libm.so.6")));
     assertTrue(e.getMessage().contains("not a flowscale shim"), e.getMessage());
   }
 

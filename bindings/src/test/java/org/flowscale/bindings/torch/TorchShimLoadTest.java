@@ -75,6 +75,15 @@ class TorchShimLoadTest {
     if (!shim.builtWithCuda()) {
       var e = assertThrows(TorchException.class, () -> shim.cudaStream(0));
       assertTrue(e.getMessage().contains("built without CUDA"), e.getMessage());
+    } else if (shim.cudaDeviceCount() > 0) {
+      // The default stream round-trips (its handle is the legacy null stream, 0).
+      shim.setCudaStream(0, 0);
+      assertEquals(0, shim.cudaStream(0));
+      shim.cudaSynchronize(0);
+      var e =
+          assertThrows(
+              TorchException.class, () -> shim.cudaSynchronize(shim.cudaDeviceCount() + 3));
+      assertTrue(e.getMessage().contains("CUDA synchronize"), e.getMessage());
     }
   }
 }

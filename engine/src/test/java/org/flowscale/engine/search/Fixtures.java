@@ -54,6 +54,25 @@ final class Fixtures {
         42);
   }
 
+  static SearchConfig withSchedule(SearchConfig c, TimeSchedule schedule) {
+    return new SearchConfig(
+        c.method(),
+        c.batchSize(),
+        c.nParticles(),
+        c.blockSize(),
+        c.initNParticles(),
+        c.maxNfe(),
+        c.maxSteps(),
+        schedule,
+        c.fluxShiftTokens(),
+        c.scheme(),
+        c.rewardWeight(),
+        c.essThreshold(),
+        c.resampling(),
+        c.dpsStepSize(),
+        c.seed());
+  }
+
   static float[][] rows(ParticleOps ops, Tensor t) {
     try (Arena a = Arena.ofConfined()) {
       MemorySegment s = a.allocate(Math.max(1, t.byteSize()), 8);

@@ -262,12 +262,18 @@ final class SearchRun implements AutoCloseable {
   /**
    * One reverse-time step of every row from {@code from[i]} to {@code to[i]} (MATH.md section 4),
    * with a fresh noise stream; out may be x.
+   *
+   * <p>A step that ends at {@code t = 0} lands on the Tweedie estimate at {@code from[i]}: every
+   * method's output is a "final Tweedie" (MATH.md section 6). For the linear ODE this is exactly
+   * the Euler step ({@code x - r u}); for an SDE it leaves out the noise {@code g sqrt(d) z} that
+   * nothing after the last step could remove (with the exp grid at 10 steps the last step starts at
+   * {@code t = 0.44}, and that noise is about 0.4 per value under the paper's diffusion).
    */
   void step(Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
     Affine[] a = new Affine[x.rows()];
     boolean noisy = false;
     for (int i = 0; i < a.length; i++) {
-      a[i] = scheme.step(from[i], from[i] - to[i]);
+      a[i] = to[i] == 0 ? scheme.tweedie(from[i]) : scheme.step(from[i], from[i] - to[i]);
       noisy |= a[i].z() != 0;
     }
     long stream = newStream();

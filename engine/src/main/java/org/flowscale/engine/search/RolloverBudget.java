@@ -20,7 +20,7 @@ import org.flowscale.engine.ops.Tensor;
  *       when the chain's quota for this step is used up, it moves to this step's best proposal
  *       ({@code r*_b} unchanged) with the plain quota {@code q}.
  *   <li>Rounds stop when the next one would exceed {@code N}. The output is the Tweedie estimate of
- *       the highest-reward proposal ever scored (initial particles included).
+ *       the highest-reward proposal at the last nonzero time (ties to the first scored).
  * </ol>
  *
  * <p><b>The last steps.</b> Chains advance at most to grid index {@code S - 2}; from there they
@@ -39,8 +39,18 @@ import org.flowscale.engine.ops.Tensor;
  *
  * This is what the reference implementation does (it stops advancing two steps before the end and
  * keeps proposing there), so the paper's numbers were measured with it. The result's {@code
- * finalState} is the chosen proposal's state at its time (not 0). RBF therefore needs {@code
+ * finalState} is the chosen proposal's state at {@code t_{S-1}} (not 0). RBF therefore needs {@code
  * max_steps >= 2}.
+ *
+ * <p><b>The output choice.</b> The output is chosen among the proposals at the last nonzero time,
+ * where every chain ends up (it reaches position {@code S - 2} after at most {@code (S - 2) q}
+ * rounds, leaving it at least {@code 2 q} final proposals), not among every proposal and initial
+ * particle of the run. An early Tweedie estimate is a blurred average of the data, and a reward
+ * that credits averages would otherwise win with it: in the toy world the prompt-weighted mean
+ * image at {@code t = 1} passes the counting detector and would be returned in place of a sample.
+ * For rewards on real images (blurred early estimates score low) both readings pick the same
+ * output. Rollovers still compare against {@code r*_b}, the best reward the chain has seen, initial
+ * particles included, as specified.
  *
  * <p>RBF+DPS nudges every proposal before it is scored: the gradient is taken once per chain
  * position (through the velocity already computed there) and added to each proposal from it.
@@ -99,10 +109,7 @@ abstract class RolloverBudget implements SearchMethod {
       double[] initial = run.score(x0);
       Tensor cur = run.states(chains);
       Tensor curU = run.states(chains);
-      Tensor bestX0 = run.states(chains);
-      Tensor bestState = run.states(chains);
       double[] best = new double[chains];
-      double[] bestTime = SearchRun.fill(chains, grid[0]);
       int[] idx = new int[chains];
       for (int b = 0; b < chains; b++) {
         idx[b] = SearchRun.argmax(initial, b * k0, (b + 1) * k0);
@@ -114,8 +121,6 @@ abstract class RolloverBudget implements SearchMethod {
       }
       run.gather(x, idx, cur);
       run.gather(u, idx, curU);
-      run.gather(x0, idx, bestX0);
-      run.gather(x, idx, bestState);
       run.intermediates(0, grid[0], x0, initial);
       run.free(x);
       run.free(u);
@@ -128,6 +133,10 @@ abstract class RolloverBudget implements SearchMethod {
       Tensor stepBest = run.states(chains);
       Tensor stepBestU = run.states(chains);
       Tensor dir = nudge ? run.states(chains) : null;
+      // The output candidates: each chain's best proposal at the last nonzero time.
+      Tensor outX0 = run.states(chains);
+      Tensor outState = run.states(chains);
+      double[] outReward = SearchRun.fill(chains, Double.NaN);
       double[] stepBestReward = SearchRun.fill(chains, Double.NEGATIVE_INFINITY);
       boolean[] hasStepBest = new boolean[chains];
       int[] pos = new int[chains];
@@ -149,16 +158,19 @@ abstract class RolloverBudget implements SearchMethod {
         run.velocity(p, to, pu);
         run.tweedie(p, pu, to, p0);
         double[] rp = run.score(p0);
-        boolean[] rolled = new boolean[chains];
+        boolean[] newOut = new boolean[chains];
         boolean[] toProposal = new boolean[chains];
         boolean[] newStepBest = new boolean[chains];
         boolean[] toStepBest = new boolean[chains];
         for (int b = 0; b < chains; b++) {
           used[b]++;
+          if (pos[b] == last
+              && (rp[b] > outReward[b] || (Double.isNaN(outReward[b]) && !Double.isNaN(rp[b])))) {
+            newOut[b] = true;
+            outReward[b] = rp[b];
+          }
           if (rp[b] > best[b]) {
-            rolled[b] = true;
             best[b] = rp[b];
-            bestTime[b] = to[b];
             run.trace(round, b, to[b], rp[b], TraceEntry.Event.ROLLED_OVER);
             if (pos[b] < last) {
               toProposal[b] = true;
@@ -196,16 +208,17 @@ abstract class RolloverBudget implements SearchMethod {
         run.select(curU, pu, toProposal);
         run.select(cur, stepBest, toStepBest);
         run.select(curU, stepBestU, toStepBest);
-        run.select(bestX0, p0, rolled);
-        run.select(bestState, p, rolled);
+        run.select(outX0, p0, newOut);
+        run.select(outState, p, newOut);
         if (nudge) {
           renudge(run, grid, pos, cur, curU, dir, toProposal, toStepBest);
         }
         run.intermediates(round, to[0], p0, rp);
       }
-      int chosen = SearchRun.argmax(best, 0, chains);
-      run.trace(round, chosen, bestTime[chosen], best[chosen], TraceEntry.Event.FINAL);
-      return run.result(bestX0, chosen, bestState, chosen, best[chosen]);
+      int chosen = SearchRun.argmax(outReward, 0, chains);
+      double finalTime = grid[last + 1];
+      run.trace(round, chosen, finalTime, outReward[chosen], TraceEntry.Event.FINAL);
+      return run.result(outX0, chosen, outState, chosen, outReward[chosen]);
     }
   }
 

@@ -97,14 +97,29 @@ class RbfScriptedTest {
 
   @Test
   void withoutRolloversEachStepTakesExactlyTheQuota() {
-    // No proposal beats the initial best: quota 2 per step, moves after rounds 2 and 4.
-    Run a = run(0.5, 0.7);
+    // No proposal beats the initial best (0.7): quota 2 per step, moves after rounds 2 and 4.
+    Run a = run(0.5, 0.7, 0.1, 0.2, 0.3, 0.4, 0.6, 0.65, 0.2, 0.1);
     List<TraceEntry> accepted =
         rounds(a.result()).stream().filter(e -> e.event() == TraceEntry.Event.ACCEPTED).toList();
     assertEquals(List.of(2, 4), accepted.stream().map(TraceEntry::round).toList());
-    assertEquals(0.7, a.result().reward(), "the initial particle stays the best");
-    assertArrayEquals(a.reward().scored.get(1), a.result().sample());
+    assertEquals(
+        List.of(0.2, 0.4), accepted.stream().map(TraceEntry::reward).toList(), "steps' best");
     assertEquals(10, a.result().nfe());
+    // The output is the best proposal at the last nonzero time (round 6), not the initial
+    // particle (t = 1) although it scored higher.
+    assertEquals(0.65, a.result().reward());
+    assertArrayEquals(a.reward().scored.get(7), a.result().sample());
+  }
+
+  @Test
+  void anEarlyHighRewardIsNotTheOutput() {
+    // Round 1 scores 5 at the first step (a blurred early estimate); the output comes from the
+    // proposals at the last nonzero time.
+    Run a = run(0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 1.0, 0.2, 0.3);
+    assertEquals(TraceEntry.Event.ROLLED_OVER, rounds(a.result()).get(0).event());
+    assertEquals(1.0, a.result().reward());
+    assertEquals(a.grid()[3], rounds(a.result()).getLast().time());
+    assertArrayEquals(a.reward().scored.get(7), a.result().sample());
   }
 
   @Test

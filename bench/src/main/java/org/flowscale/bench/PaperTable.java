@@ -49,17 +49,24 @@ import org.flowscale.engine.search.SearchResult;
 public final class PaperTable {
   private static final int STEPS = 10;
 
+  /**
+   * Quantity prompts: high counts and two facts, which plain sampling of the toy world rarely
+   * satisfies (base rewards of about -2.5 to -14 at 10 NFE), so the search has room to work.
+   */
   static final List<String> COUNTING =
       List.of(
-          "three red circles",
-          "two blue squares",
-          "four green triangles",
+          "three red circles and two blue squares",
+          "four blue circles and two yellow squares",
           "five yellow circles",
-          "one blue triangle",
           "six red squares",
-          "three green squares",
-          "two yellow triangles");
+          "one red circle and two blue squares and three green triangles",
+          "four green triangles",
+          "two green circles and three yellow triangles",
+          "three blue triangles and three red circles");
 
+  /**
+   * Two-fact compositional prompts (the toy model's beta is calibrated to a base of about 0.73).
+   */
   static final List<String> COMPOSITIONAL =
       List.of(
           "two blue squares and one red circle",

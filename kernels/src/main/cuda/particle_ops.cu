@@ -18,6 +18,32 @@ typedef unsigned int u32;
 typedef unsigned short u16;
 typedef unsigned long long u64;
 
+// The RNG and number-format helpers are also compiled for the host, so that a host program
+// (src/test/cuda/host_check.cu, run by HostMathTest) checks them against the Java reference on
+// machines without a GPU.
+#define FS_HD __host__ __device__ __forceinline__
+
+#ifdef __CUDA_ARCH__
+#define FS_MULHI(a, b) __umulhi((a), (b))
+#define FS_F2U(f) __float_as_uint(f)
+#define FS_U2F(u) __uint_as_float(u)
+#else
+#include <cstring>
+static inline u32 fs_host_f2u(float f) {
+  u32 u;
+  memcpy(&u, &f, 4);
+  return u;
+}
+static inline float fs_host_u2f(u32 u) {
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+#define FS_MULHI(a, b) ((u32)(((u64)(a) * (u64)(b)) >> 32))
+#define FS_F2U(f) fs_host_f2u(f)
+#define FS_U2F(u) fs_host_u2f(u)
+#endif
+
 // ---- error record: {code, row, value, 0} ----
 
 #define FS_ERR_GATHER_INDEX 1
@@ -36,7 +62,7 @@ __device__ __forceinline__ void fs_fail(int* err, int code, int row, int value) 
 
 // ---- Philox4x32-10, exactly as rng/Philox.block ----
 
-__device__ __forceinline__ void philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32 k1,
+FS_HD void philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32 k1,
                                        u32 out[4]) {
   const u32 M0 = 0xD2511F53u, M1 = 0xCD9E8D57u, W0 = 0x9E3779B9u, W1 = 0xBB67AE85u;
 #pragma unroll
@@ -45,8 +71,8 @@ __device__ __forceinline__ void philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u
       k0 += W0;
       k1 += W1;
     }
-    u32 hi0 = __umulhi(M0, c0), lo0 = M0 * c0;
-    u32 hi1 = __umulhi(M1, c2), lo1 = M1 * c2;
+    u32 hi0 = FS_MULHI(M0, c0), lo0 = M0 * c0;
+    u32 hi1 = FS_MULHI(M1, c2), lo1 = M1 * c2;
     u32 n0 = hi1 ^ c1 ^ k0;
     u32 n2 = hi0 ^ c3 ^ k1;
     c0 = n0;
@@ -68,7 +94,7 @@ __device__ __forceinline__ void philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u
 // where u itself would round to 1), and the angle 2 pi u is reduced to 2 pi (u - 1) there, so
 // sincospi sees a small, exact argument. The result agrees with the CPU to about 3e-7 of the
 // radius.
-__device__ __forceinline__ void box_muller(u32 a, u32 b, float* n0, float* n1) {
+FS_HD void box_muller(u32 a, u32 b, float* n0, float* n1) {
   const double TWO_M32 = 2.3283064365386962890625e-10;
   float r2;
   if (a < 0x80000000u) {
@@ -92,7 +118,7 @@ __device__ __forceinline__ void box_muller(u32 a, u32 b, float* n0, float* n1) {
 }
 
 // The four normals of counter block (blk, particle, stream), key = seed.
-__device__ __forceinline__ void gaussian4(u64 seed, u64 stream, u32 particle, u32 blk,
+FS_HD void gaussian4(u64 seed, u64 stream, u32 particle, u32 blk,
                                           float z[4]) {
   u32 w[4];
   philox(blk, particle, (u32)stream, (u32)(stream >> 32), (u32)seed, (u32)(seed >> 32), w);
@@ -101,7 +127,7 @@ __device__ __forceinline__ void gaussian4(u64 seed, u64 stream, u32 particle, u3
 }
 
 // Uniform i of a stream in (0, 1), as Philox.uniform (exact in double).
-__device__ __forceinline__ double uniform(u64 seed, u64 stream, u64 i) {
+FS_HD double uniform(u64 seed, u64 stream, u64 i) {
   u32 w[4];
   philox((u32)(i >> 2), 0xFFFFFFFFu, (u32)stream, (u32)(stream >> 32), (u32)seed,
          (u32)(seed >> 32), w);
@@ -111,10 +137,10 @@ __device__ __forceinline__ double uniform(u64 seed, u64 stream, u64 i) {
 // ---- element types ----
 
 // bfloat16 as DType.toBf16 / fromBf16: round to nearest even, NaN kept NaN (quiet bit set).
-__device__ __forceinline__ float bf16_to_f32(u16 h) { return __uint_as_float(((u32)h) << 16); }
+FS_HD float bf16_to_f32(u16 h) { return FS_U2F(((u32)h) << 16); }
 
-__device__ __forceinline__ u16 f32_to_bf16(float f) {
-  u32 bits = __float_as_uint(f);
+FS_HD u16 f32_to_bf16(float f) {
+  u32 bits = FS_F2U(f);
   if (f != f) {
     return (u16)((bits >> 16) | 0x40u);
   }

@@ -131,7 +131,10 @@ FS_HD double uniform(u64 seed, u64 stream, u64 i) {
   u32 w[4];
   philox((u32)(i >> 2), 0xFFFFFFFFu, (u32)stream, (u32)(stream >> 32), (u32)seed,
          (u32)(seed >> 32), w);
-  return ((double)w[i & 3] + 0.5) * 2.3283064365386962890625e-10;
+  // Selected without indexing the array by a runtime value, which would put it in local memory.
+  const u32 k = (u32)(i & 3);
+  const u32 word = k == 0 ? w[0] : k == 1 ? w[1] : k == 2 ? w[2] : w[3];
+  return ((double)word + 0.5) * 2.3283064365386962890625e-10;
 }
 
 // ---- element types ----
@@ -384,6 +387,7 @@ extern "C" __global__ void fs_group_argmax(const double* values, int groups, int
 
 // ---- one-block reductions over an F64 column ----
 
+// Reductions run in one block of this many threads; launch bounds make ptxas fit them.
 #define FS_RED_THREADS 1024
 
 __device__ __forceinline__ double block_sum(double v, double* shared) {
@@ -440,14 +444,14 @@ __device__ double block_logsumexp(const double* v, int n, double* shared) {
 }
 
 // out[0] = log-sum-exp.
-extern "C" __global__ void fs_logsumexp(const double* values, int n, double* out) {
+extern "C" __global__ void __launch_bounds__(FS_RED_THREADS, 1) fs_logsumexp(const double* values, int n, double* out) {
   __shared__ double shared[32];
   const double l = block_logsumexp(values, n, shared);
   if (threadIdx.x == 0) out[0] = l;
 }
 
 // out[0] = log-sum-exp, out[1] = sum of squared normalised weights (when out[0] is finite).
-extern "C" __global__ void fs_ess(const double* values, int n, double* out) {
+extern "C" __global__ void __launch_bounds__(FS_RED_THREADS, 1) fs_ess(const double* values, int n, double* out) {
   __shared__ double shared[32];
   const double l = block_logsumexp(values, n, shared);
   double q = 0.0;
@@ -467,7 +471,7 @@ extern "C" __global__ void fs_ess(const double* values, int n, double* out) {
 // Resampling as CpuParticleOps.resample: cdf_i = sum_{k<=i} exp(v_k - lse), total = cdf_{n-1};
 // position k = u_k total (multinomial) or (k + u_0) / m total (systematic); the index is the
 // first cdf entry above the position. cdf is scratch of n doubles. One block.
-extern "C" __global__ void fs_resample(const double* values, int n, int m, int systematic,
+extern "C" __global__ void __launch_bounds__(FS_RED_THREADS, 1) fs_resample(const double* values, int n, int m, int systematic,
                                        u64 seed, u64 stream, double* cdf, int* out, int* err) {
   __shared__ double shared[32];
   __shared__ double warp_total[32];

@@ -179,8 +179,16 @@ public final class CudaParticleOps implements ParticleOps {
   synchronized void free(DeviceBuffer b) {
     if (!closed) {
       context.makeCurrent();
+      b.close();
+      return;
     }
-    b.close();
+    // The backend's context retain is gone: the memory went with the context, or (if libtorch
+    // still holds it) is leaked as the ParticleOps contract says. Either way, nothing to raise.
+    try {
+      b.close();
+    } catch (RuntimeException ignored) {
+      // see above
+    }
   }
 
   @Override
@@ -616,10 +624,12 @@ public final class CudaParticleOps implements ParticleOps {
     throw new IllegalArgumentException(what + " (found on the device; affected rows hold NaN/-1)");
   }
 
+  /** Checks the backend is open and binds its context to the calling thread. */
   private void open() {
     if (closed) {
       throw new IllegalStateException("the cuda backend has been closed");
     }
+    context.makeCurrent();
   }
 
   private void notCapturing(String what) {

@@ -16,7 +16,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.rng.Philox;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,21 +27,25 @@ import org.junit.jupiter.api.Test;
 class HostMathTest {
   private static Path binary;
 
-  @BeforeAll
-  static void compile() throws Exception {
+  @BeforeEach
+  void compileOnce() throws Exception {
     String nvcc = PtxTest.nvcc();
     assumeTrue(nvcc != null, "no nvcc here: the kernels' host build cannot be checked");
+    if (binary != null) {
+      return;
+    }
     Path dir = Path.of("target", "host-check");
     Files.createDirectories(dir);
-    binary = dir.resolve("host_check");
+    Path out = dir.resolve("host_check");
     Process p =
         new ProcessBuilder(
-                nvcc, "-O2", "-arch=sm_90", "-o", binary.toString(), "src/test/cuda/host_check.cu")
+                nvcc, "-O2", "-arch=sm_90", "-o", out.toString(), "src/test/cuda/host_check.cu")
             .redirectErrorStream(true)
             .start();
     String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), "nvcc timed out");
     assertEquals(0, p.exitValue(), () -> "nvcc failed on host_check.cu:\n" + log);
+    binary = out;
   }
 
   private static List<String> ask(List<String> queries) throws IOException, InterruptedException {

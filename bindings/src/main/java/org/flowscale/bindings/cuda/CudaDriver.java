@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -97,7 +98,7 @@ public final class CudaDriver {
   public static final FunctionDescriptor cuMemsetD32Async$DESC =
       FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
   public static final FunctionDescriptor cuMemsetD16Async$DESC =
-      FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
+      FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_SHORT, JAVA_LONG, ADDRESS);
   public static final FunctionDescriptor cuMemHostAlloc$DESC =
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
   public static final FunctionDescriptor cuMemFreeHost$DESC =
@@ -203,7 +204,7 @@ public final class CudaDriver {
       String failure = null;
       String elapsed = null;
       try {
-        lib = NativeLibrary.load("the CUDA driver", candidates());
+        lib = NativeLibrary.load("the CUDA driver " + LIBRARY, candidates());
         List<String> missing = new ArrayList<>();
         for (String s : SYMBOLS) {
           if (!lib.has(s)) {
@@ -224,7 +225,7 @@ public final class CudaDriver {
           lib = null;
         }
       } catch (NativeLibraryException e) {
-        failure = "no CUDA driver: " + e.getMessage();
+        failure = e.getMessage() + "\n(is the NVIDIA driver installed? no GPU machine, no driver)";
       }
       LIB = lib;
       FAILURE = failure;
@@ -626,7 +627,7 @@ public final class CudaDriver {
     try {
       check(
           "cuMemsetD16Async",
-          (int) H.cuMemsetD16Async.invokeExact(dst, value & 0xFFFF, count, ptr(stream)));
+          (int) H.cuMemsetD16Async.invokeExact(dst, (short) value, count, ptr(stream)));
     } catch (Throwable t) {
       throw rethrow(t);
     }

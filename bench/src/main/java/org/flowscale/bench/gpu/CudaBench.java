@@ -32,6 +32,9 @@ import org.flowscale.kernels.CudaParticleOps;
 public final class CudaBench {
   private static final double TARGET_MS = 60;
 
+  /** Cap on repetitions per measurement; lowered only to smoke-test the benchmark itself. */
+  private static final int MAX_REPS = Integer.getInteger("flowscale.bench.maxReps", 20000);
+
   private final CudaParticleOps ops;
   private final CudaEvent start;
   private final CudaEvent end;
@@ -253,7 +256,7 @@ public final class CudaBench {
       op.run();
     }
     ops.synchronize();
-    int reps = 5;
+    int reps = Math.min(5, MAX_REPS);
     while (true) {
       start.record(ops.stream());
       for (int i = 0; i < reps; i++) {
@@ -261,13 +264,14 @@ public final class CudaBench {
       }
       end.record(ops.stream());
       double ms = start.elapsedMillisTo(end);
-      if (ms >= TARGET_MS || reps >= 20000) {
+      if (ms >= TARGET_MS || reps >= MAX_REPS) {
         ops.synchronize();
         return ms * 1000 / reps;
       }
       reps =
           (int)
-              Math.min(20000, Math.max(reps * 2L, (long) (reps * TARGET_MS / Math.max(ms, 1e-3))));
+              Math.min(
+                  MAX_REPS, Math.max(reps * 2L, (long) (reps * TARGET_MS / Math.max(ms, 1e-3))));
     }
   }
 
@@ -277,7 +281,7 @@ public final class CudaBench {
       op.run();
     }
     ops.synchronize();
-    int reps = 10;
+    int reps = Math.min(10, MAX_REPS);
     while (true) {
       long t0 = System.nanoTime();
       for (int i = 0; i < reps; i++) {
@@ -285,12 +289,13 @@ public final class CudaBench {
       }
       ops.synchronize();
       double ms = (System.nanoTime() - t0) / 1e6;
-      if (ms >= TARGET_MS || reps >= 20000) {
+      if (ms >= TARGET_MS || reps >= MAX_REPS) {
         return ms * 1000 / reps;
       }
       reps =
           (int)
-              Math.min(20000, Math.max(reps * 2L, (long) (reps * TARGET_MS / Math.max(ms, 1e-3))));
+              Math.min(
+                  MAX_REPS, Math.max(reps * 2L, (long) (reps * TARGET_MS / Math.max(ms, 1e-3))));
     }
   }
 

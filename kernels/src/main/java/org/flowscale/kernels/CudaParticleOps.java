@@ -418,6 +418,7 @@ public final class CudaParticleOps implements ParticleOps {
     if (v.rows() == 0) {
       return Double.NEGATIVE_INFINITY;
     }
+    poisonScalars();
     args.i64(0, v.address()).i32(1, v.rows()).i64(2, scalars.address());
     context.makeCurrent();
     k.logSumExp().launch(1, 1, REDUCE_THREADS, 1, 0, stream, args);
@@ -434,6 +435,7 @@ public final class CudaParticleOps implements ParticleOps {
     if (v.rows() == 0) {
       throw new IllegalArgumentException("logWeights must not be empty");
     }
+    poisonScalars();
     args.i64(0, v.address()).i32(1, v.rows()).i64(2, scalars.address());
     context.makeCurrent();
     k.ess().launch(1, 1, REDUCE_THREADS, 1, 0, stream, args);
@@ -599,6 +601,12 @@ public final class CudaParticleOps implements ParticleOps {
       scratch = DeviceBuffer.allocate(Math.max(bytes, 2 * scratch.byteSize()));
     }
     return scratch;
+  }
+
+  /** NaN in the reduction outputs, so a result the kernel did not write can never pass. */
+  private void poisonScalars() {
+    scalars.segment().setAtIndex(JAVA_DOUBLE, 0, Double.NaN);
+    scalars.segment().setAtIndex(JAVA_DOUBLE, 1, Double.NaN);
   }
 
   /** Throws the first error a kernel recorded since the last check, and clears it. */

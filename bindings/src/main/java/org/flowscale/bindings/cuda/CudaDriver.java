@@ -225,7 +225,9 @@ public final class CudaDriver {
           lib = null;
         }
       } catch (NativeLibraryException e) {
-        failure = e.getMessage() + "\n(is the NVIDIA driver installed? no GPU machine, no driver)";
+        failure =
+            e.getMessage()
+                + "\n(libcuda.so.1 comes with the NVIDIA driver: is there a GPU and its driver here?)";
       }
       LIB = lib;
       FAILURE = failure;

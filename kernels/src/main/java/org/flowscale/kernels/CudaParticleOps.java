@@ -39,6 +39,9 @@ import org.flowscale.engine.ops.Tensor;
  * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}); the affected rows hold NaN (or the
  * index -1, or are left untouched for gather).
  *
+ * <p>One restriction beyond the CPU backend: the tensors of one {@link #affine} call (x, u, out)
+ * share a dtype, F32 or BF16 (the kernels are specialised per dtype; the CPU also mixes them).
+ *
  * <p>A round of work can be recorded once and replayed as a CUDA graph with {@link #capture}.
  * Methods are serialised on the instance; use one instance per host thread for concurrency.
  */

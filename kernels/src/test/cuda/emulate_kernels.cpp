@@ -53,6 +53,8 @@ static const float *gx_, *gu_; static const double* gc_; static const int* gids_
 static const u16 *bx_, *bu_; static u16* bout_;
 static void affF32(){ fs_affine_f32(gx_,gu_,gc_,gids_,ghas_,11,22,gout_,grows_,gcols_,gerr_); }
 static void affBF16(){ fs_affine_bf16(bx_,bu_,gc_,gids_,ghas_,11,22,bout_,grows_,gcols_,gerr_); }
+static void gauF32(){ fs_gaussian_f32(gids_,11,22,gout_,grows_,gcols_,gerr_); }
+static void gauBF16(){ fs_gaussian_bf16(gids_,11,22,bout_,grows_,gcols_,gerr_); }
 static const void* gs_; static const int* gidx_; static void* gd_; static int gsr_, gdr_, gunits_;
 static void gat16(){ fs_gather_16((const uint4*)gs_,gidx_,(uint4*)gd_,gsr_,gdr_,gunits_,gerr_); }
 static void gat8(){ fs_gather_8((const uint2*)gs_,gidx_,(uint2*)gd_,gsr_,gdr_,gunits_,gerr_); }
@@ -82,6 +84,19 @@ int main(){
     else { bx_=xb.data(); bu_=withU?ub.data():nullptr; bout_=ob.data(); launchRows(rows,(cols+3)/4,132,affBF16);}
     size_t mism=0; for(size_t k=0;k<n;k++){ float g= dt? bf16_to_f32(ob[k]) : out[k]; if(!(g==ref[k])) mism++; }
     if (mism||gerr_[0]) { bad++; printf("affine %s [%d x %d] u=%d noise=%d: %zu mismatches err=%d\n", dt?"bf16":"f32", rows, cols, withU, withN, mism, gerr_[0]); }
+  }
+  // gaussian
+  for (auto& sh: shapes) for (int dt=0; dt<2; dt++) for (int withIds=0; withIds<2; withIds++) {
+    int rows=sh[0], cols=sh[1]; size_t n=(size_t)rows*cols;
+    std::vector<int> ids(rows); for(auto&i:ids) i=r()%2000000000;
+    std::vector<float> out(n,NAN); std::vector<u16> ob(n,0xFFFF);
+    gids_=withIds?ids.data():nullptr; grows_=rows; gcols_=cols; memset(gerr_,0,16);
+    if(!dt){ gout_=out.data(); launchRows(rows,(cols+3)/4,132,gauF32);} else { bout_=ob.data(); launchRows(rows,(cols+3)/4,132,gauBF16);}
+    size_t mism=0;
+    for(int i=0;i<rows;i++) for(int j=0;j<cols;j++){ float z4[4]; gaussian4(11,22,withIds?ids[i]:i,j/4,z4);
+      size_t k=(size_t)i*cols+j; float want = dt? bf16_to_f32(f32_to_bf16(z4[j%4])) : z4[j%4];
+      float got = dt? bf16_to_f32(ob[k]) : out[k]; if(!(got==want)) mism++; }
+    if (mism||gerr_[0]) { bad++; printf("gaussian %s [%d x %d] ids=%d: %zu mismatches\n", dt?"bf16":"f32", rows, cols, withIds, mism); }
   }
   // gather
   int gshapes[][3]={{50,77,64*4},{50,77,3*4},{50,77,2*4},{50,77,2},{10,1000,4096*2},{3,5,130}};

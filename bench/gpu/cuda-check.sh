@@ -22,7 +22,7 @@ jvm=("$java" --enable-native-access=ALL-UNNAMED -Xss8m -cp "$jar")
 } | tee "$out/machine.txt"
 
 echo "== CUDA tests =="
-timeout 300 "${jvm[@]}" org.flowscale.bench.gpu.GpuTests --require-gpu 2>&1 | tee "$out/gpu-tests.log"
+timeout 240 "${jvm[@]}" org.flowscale.bench.gpu.GpuTests --require-gpu 2>&1 | tee "$out/gpu-tests.log"
 tests_rc=${PIPESTATUS[0]}
 
 echo "== CUDA benchmark =="

@@ -41,8 +41,8 @@ public final class NativeLibrary {
         continue;
       }
       try {
-        // A bare name must go to the dynamic loader's search (the String overload); the Path
-        // overload would resolve it against the working directory.
+        // A bare name must go through the dynamic loader's search (dlopen of the name): the Path
+        // overload resolves it against the working directory instead and never finds it.
         SymbolLookup l =
             isPath
                 ? SymbolLookup.libraryLookup(Path.of(c), Arena.global())

@@ -4,17 +4,18 @@
 # the host), then times Java -> shim -> TorchScript against Python calling the same modules, and
 # a whole RBF round against the bare forward. Everything is logged under $OUT.
 #
-# Needs bench/gpu/bundle, made by bench/gpu/prepare.sh on a CPU machine and carried along:
-#   bench/gpu/prepare.sh
-#   run(command="bench/gpu/torch-check.sh", carry=["bench/gpu/bundle"], timeout_s=540)
+# Runs from the artifacts of bin/gpu-bundle (the same as bench/gpu/cuda-check.sh, so one device
+# session can run both):
+#   bin/gpu-bundle                                    # on the build machine
+#   run(command="bench/gpu/cuda-check.sh; bench/gpu/torch-check.sh", carry=[".jre", ".gpu"])
 # Environment: TORCH_PYTHON (default /opt/torch/.venv/bin/python3), DEVICE (default cuda:0, or
 # cpu without nvidia-smi), ITERS (timed calls per case, default 500).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-OUT=${OUT:-/tmp/flowscale-torch-check}
+OUT=${OUT:-bench/gpu/out}/torch
 mkdir -p "$OUT"
 exec > >(tee "$OUT/torch-check.log") 2>&1
-B=bench/gpu/bundle
+JAR=.gpu/flowscale-gpu-check.jar
 PY=${TORCH_PYTHON:-/opt/torch/.venv/bin/python3}
 [ -x "$PY" ] || PY=$(command -v python3)
 DEVICE=${DEVICE:-cuda:0}
@@ -23,7 +24,7 @@ if [ "$DEVICE" != cpu ] && ! nvidia-smi -L >/dev/null 2>&1; then
   echo "no GPU visible (nvidia-smi failed): running on cpu"
   DEVICE=cpu
 fi
-JAVA="$B/jre/bin/java -Xss8m --enable-native-access=ALL-UNNAMED"
+JAVA="${FLOWSCALE_JAVA:-.jre/bin/java} -Xss8m --enable-native-access=ALL-UNNAMED -cp $JAR"
 status=0
 step() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
 
@@ -31,8 +32,8 @@ step "machine"
 date -u
 nvidia-smi -L 2>/dev/null || true
 $PY -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)'
-if [ ! -x "$B/jre/bin/java" ]; then
-  echo "missing $B: run bench/gpu/prepare.sh on a CPU machine and carry bench/gpu/bundle" >&2
+if [ ! -x "${FLOWSCALE_JAVA:-.jre/bin/java}" ] || [ ! -f "$JAR" ]; then
+  echo "missing .jre or $JAR: run bin/gpu-bundle on the build machine and carry .jre and .gpu" >&2
   exit 2
 fi
 
@@ -75,12 +76,9 @@ $PY bindings/src/test/python/make_torch_fixtures.py "$OUT/fixtures" || { echo "F
 for dev in "$DEVICE" cpu; do
   step "libtorch tests on $dev (zero-copy: host CpuTensors, device TorchTensors)"
   # shellcheck disable=SC2086
-  if ! $JAVA -Dflowscale.shim="$SHIM" -Dflowscale.torch.fixtures="$OUT/fixtures" \
+  if ! timeout 300 $JAVA -Dflowscale.shim="$SHIM" -Dflowscale.torch.fixtures="$OUT/fixtures" \
       -Dflowscale.torch.device="$dev" -Dflowscale.torch.required=true \
-      -jar "$B/junit-console.jar" execute \
-      --class-path "$B/benchmarks.jar:$B/bindings-test-classes" \
-      --select-package org.flowscale.bindings.torch --details=tree --disable-banner \
-      --reports-dir "$OUT/junit-${dev/:/}"; then
+      org.flowscale.bench.torch.TorchTests 2>&1 | tee "$OUT/tests-${dev/:/}.log"; then
     echo "FAILED: tests on $dev"
     status=1
   fi
@@ -91,7 +89,7 @@ step "timings: Python"
 $PY bench/gpu/torch_bench_modules.py "$OUT/bench" "$DEVICE" "$ITERS" || status=1
 step "timings: Java (same modules, same inputs' shapes)"
 # shellcheck disable=SC2086
-$JAVA -Dflowscale.shim="$SHIM" -cp "$B/benchmarks.jar" org.flowscale.bench.torch.TorchCheck \
+timeout 300 $JAVA -Dflowscale.shim="$SHIM" org.flowscale.bench.torch.TorchCheck \
   "$OUT/bench" "$DEVICE" "$ITERS" auto | tee "$OUT/table.md" || status=1
 
 step "done (status $status)"

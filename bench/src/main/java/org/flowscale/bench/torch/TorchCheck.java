@@ -24,6 +24,7 @@ import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.kernels.CudaParticleOps;
 
 /**
  * The libtorch latency check of {@code bench/gpu/torch-check.sh}: Java -> shim -> TorchScript
@@ -79,7 +80,25 @@ public final class TorchCheck {
     }
 
     System.out.println();
-    rbfRound(shim, dir, device, iters, backend);
+    String name = backend;
+    if (name.equals("auto")) {
+      name =
+          Backends.providers().stream()
+                  .anyMatch(p -> p.name().equals("cuda") && p.unavailableReason().isEmpty())
+              ? "cuda"
+              : "cpu";
+    }
+    try (ParticleOps ops = Backends.create(name)) {
+      rbfRound(shim, dir, device, iters, ops);
+    }
+    if (name.equals("cuda") && device >= 0) {
+      // The same round with libtorch queued on the backend's stream (no synchronisation around
+      // each libtorch call).
+      System.out.println();
+      try (ParticleOps ops = new StreamSharedOps((CudaParticleOps) Backends.create("cuda"))) {
+        rbfRound(shim, dir, device, iters, ops);
+      }
+    }
   }
 
   /** Median per-call latency with a sync after each call, and mean issue cost without. */
@@ -147,20 +166,11 @@ public final class TorchCheck {
    * (rewards downloaded; chains that improved take their proposal through a 0/1 affine blend).
    * Against the bare forward of the same 2 rows with the same synchronisation.
    */
-  static void rbfRound(TorchShim shim, Path dir, int device, int iters, String backendName) {
-    String name = backendName;
-    if (name.equals("auto")) {
-      name =
-          Backends.providers().stream()
-                  .anyMatch(p -> p.name().equals("cuda") && p.unavailableReason().isEmpty())
-              ? "cuda"
-              : "cpu";
-    }
+  static void rbfRound(TorchShim shim, Path dir, int device, int iters, ParticleOps ops) {
     int b = 2;
     int dim = 64;
     long[] shape = {64};
-    try (ParticleOps ops = Backends.create(name);
-        var model =
+    try (var model =
             new TorchScriptVelocityModel(
                 shim, shim.load(dir.resolve("mlp64.pt"), device), shape, null);
         var reward =
@@ -251,7 +261,7 @@ public final class TorchCheck {
               + ops.name()
               + "', modules on "
               + (device < 0 ? "cpu" : "cuda:" + device)
-              + (device >= 0 && !ops.name().equals("cuda")
+              + (device >= 0 && !ops.name().startsWith("cuda")
                   ? " (host particles: staged through host memory, not zero-copy)"
                   : ""));
       System.out.println();

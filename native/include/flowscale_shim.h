@@ -98,6 +98,13 @@ FS_API int32_t fs_cuda_set_stream(int32_t device, void* stream);
 /* Waits for the work queued on libtorch's current stream of `device` (this thread). */
 FS_API int32_t fs_cuda_synchronize(int32_t device);
 
+/*
+ * Whether float32 convolutions (cuDNN) and matrix products (cuBLAS) on CUDA may use TF32 tensor
+ * cores. libtorch's defaults: allowed for convolutions, not for matrix products. Turning it off
+ * gives full float32 accuracy (the tests compare against float64 references); process-wide.
+ */
+FS_API int32_t fs_set_allow_tf32(int32_t allow);
+
 /* ---- modules ---- */
 
 /*

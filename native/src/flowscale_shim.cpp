@@ -248,6 +248,13 @@ int32_t fs_cuda_synchronize(int32_t device) {
   });
 }
 
+int32_t fs_set_allow_tf32(int32_t allow) {
+  return guard("set TF32", [&] {
+    at::globalContext().setAllowTF32CuDNN(allow != 0);
+    at::globalContext().setAllowTF32CuBLAS(allow != 0);
+  });
+}
+
 int32_t fs_module_load(const char* path, int32_t device, fs_module** out) {
   std::string where = std::string("load TorchScript module '") + (path ? path : "(null)") + "'";
   return guard(where.c_str(), [&] {

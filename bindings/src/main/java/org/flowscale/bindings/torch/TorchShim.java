@@ -78,6 +78,7 @@ public final class TorchShim {
   private final MethodHandle cudaGetStream;
   private final MethodHandle cudaSetStream;
   private final MethodHandle cudaSynchronize;
+  private final MethodHandle setAllowTf32;
   private final MethodHandle moduleLoad;
   private final MethodHandle moduleFree;
   private final MethodHandle moduleForward;
@@ -119,6 +120,7 @@ public final class TorchShim {
         lib.function("fs_cuda_set_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     cudaSynchronize =
         lib.function("fs_cuda_synchronize", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    setAllowTf32 = lib.function("fs_set_allow_tf32", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     moduleLoad =
         lib.function("fs_module_load", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
     moduleFree = lib.function("fs_module_free", FunctionDescriptor.ofVoid(ADDRESS));
@@ -312,6 +314,15 @@ public final class TorchShim {
       throw rethrow(t);
     }
     check(status);
+  }
+
+  /**
+   * Whether float32 convolutions and matrix products on CUDA may use TF32 tensor cores
+   * (process-wide). libtorch allows it for convolutions by default, which costs float32 accuracy
+   * (about 1e-3 relative); off gives IEEE float32 results.
+   */
+  public void setAllowTf32(boolean allow) {
+    check((int) invoke(setAllowTf32, allow ? 1 : 0));
   }
 
   /**

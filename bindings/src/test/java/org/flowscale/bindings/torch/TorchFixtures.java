@@ -67,7 +67,12 @@ final class TorchFixtures {
     if (unavailable == null) {
       try {
         TorchShim shim = TorchShim.get();
-        instance = new TorchFixtures(shim, make(), device(shim));
+        int device = device(shim);
+        if (device >= 0) {
+          // The references are float64: TF32 convolutions (libtorch's default) would miss them.
+          shim.setAllowTf32(false);
+        }
+        instance = new TorchFixtures(shim, make(), device);
         return instance;
       } catch (RuntimeException | IOException | InterruptedException e) {
         unavailable = e.getMessage();

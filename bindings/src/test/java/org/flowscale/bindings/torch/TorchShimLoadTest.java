@@ -72,6 +72,8 @@ class TorchShimLoadTest {
     assertEquals(TorchShim.ABI_VERSION, shim.abiVersion());
     assertTrue(shim.torchVersion().matches("[12]\\.[0-9]+\\..*"), shim.torchVersion());
     assertTrue(shim.shimVersion().matches("[0-9]+\\.[0-9]+\\.[0-9]+"), shim.shimVersion());
+    shim.setAllowTf32(true); // a process-wide flag: accepted with or without CUDA
+    shim.setAllowTf32(TorchFixtures.get().device < 0);
     if (!shim.builtWithCuda()) {
       var e = assertThrows(TorchException.class, () -> shim.cudaStream(0));
       assertTrue(e.getMessage().contains("built without CUDA"), e.getMessage());

@@ -34,7 +34,8 @@ public final class TorchTests {
           "org.flowscale.bindings.torch.TorchShimLoadTest",
           "org.flowscale.bindings.torch.TorchScriptModelTest",
           "org.flowscale.bindings.torch.TorchErrorsTest",
-          "org.flowscale.bindings.torch.TorchScriptFactoryTest");
+          "org.flowscale.bindings.torch.TorchScriptFactoryTest",
+          "org.flowscale.bindings.torch.TorchScriptSearchTest");
 
   public static void main(String[] args) {
     LauncherDiscoveryRequest request =

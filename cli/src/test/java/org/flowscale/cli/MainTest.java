@@ -1,0 +1,95 @@
+package org.flowscale.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line in-process: usage, exit codes and error messages. */
+class MainTest {
+  @TempDir Path tmp;
+
+  private Path config(String yaml) throws IOException {
+    Path p = tmp.resolve("c.yaml");
+    Files.writeString(p, yaml);
+    return p;
+  }
+
+  private static final String GOOD =
+      "text_prompt: a prompt\nmodel: test_gaussian\nreward_score: test_norm\n";
+
+  /** A config error: exit 2, one "flowscale: " message that contains {@code part}, no trace. */
+  private static Cli refused(String part, String... args) {
+    Cli r = Cli.run(args);
+    assertEquals(2, r.code(), r.toString());
+    assertTrue(r.err().startsWith("flowscale: "), r.toString());
+    assertTrue(r.err().contains(part), "expected '" + part + "' in " + r);
+    assertFalse(r.hasStackTrace(), r.toString());
+    return r;
+  }
+
+  @Test
+  void helpAndVersionSucceed() {
+    Cli help = Cli.run("--help");
+    assertEquals(0, help.code(), help.toString());
+    assertTrue(help.out().contains("demo") && help.out().contains("run"), help.out());
+    Cli runHelp = Cli.run("run", "--help");
+    assertEquals(0, runHelp.code());
+    assertTrue(runHelp.out().contains("--config"), runHelp.out());
+    Cli version = Cli.run("--version");
+    assertEquals(0, version.code());
+    assertTrue(version.out().startsWith("flowscale "), version.out());
+  }
+
+  @Test
+  void keysListsTheSchemaAndFactories() {
+    Cli r = Cli.run("keys");
+    assertEquals(0, r.code(), r.toString());
+    assertTrue(r.out().contains("max_nfe"), r.out());
+    assertTrue(r.out().contains("Keys of model 'test_gaussian': fail_after, mean, variance"));
+    assertTrue(r.out().contains("Backends: cpu"), r.out());
+  }
+
+  @Test
+  void badUsageExitsTwo() {
+    assertEquals(2, Cli.run().code());
+    refused("Unmatched argument", "frobnicate");
+    refused("--config", "run");
+    refused("Unknown option", "run", "--config", "x.yaml", "--frobnicate");
+    refused("expected one of auto, bar, lines, none", "demo", "--progress", "sometimes");
+  }
+
+  @Test
+  void badInputIsRefusedBeforeAnyWork() throws IOException {
+    refused("does not exist", "run", "--config", tmp.resolve("missing.yaml").toString());
+    refused("is a directory", "run", "--config", tmp.toString());
+    refused("broken YAML at line 2", "run", "--config", config("seed: 1\n  - : x: [\n").toString());
+    String c = config(GOOD).toString();
+    refused("unknown key 'max_nef': did you mean 'max_nfe'?", "run", "-c", c, "max_nef=1");
+    refused("bad value for max_steps: got text 'ten'", "run", "-c", c, "max_steps=ten");
+    refused("ess_threshold must be in [0, 1], got 2.0", "run", "-c", c, "ess_threshold=2");
+    refused("is not key=value", "run", "-c", c, "max_nfe");
+    refused("--config other.yaml", "run", "-c", c, "other.yaml");
+  }
+
+  @Test
+  void badFactorySettingsAreConfigErrors() throws IOException {
+    String c = config(GOOD).toString();
+    refused(
+        "model 'test_gaussian': variance must be > 0", "run", "-c", c, "variance=-1", "--dry-run");
+  }
+
+  @Test
+  void debugShowsTheStackTrace() {
+    Cli r = Cli.run("--debug", "run", "--config", tmp.resolve("missing.yaml").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.hasStackTrace(), r.toString());
+    Cli after = Cli.run("run", "--config", tmp.resolve("missing.yaml").toString(), "--debug");
+    assertTrue(after.hasStackTrace(), "the flag works after the subcommand too: " + after);
+  }
+}

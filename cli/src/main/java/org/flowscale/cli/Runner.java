@@ -62,13 +62,18 @@ final class Runner implements AutoCloseable {
    * @throws CliException.RunFailure when the machinery fails (a native library, an I/O error)
    */
   static Runner prepare(RunSettings s) {
-    SearchConfig config = s.search();
     SearchMethod method;
     try {
-      method = SearchMethods.of(config.method());
+      method = SearchMethods.of(s.search().method());
     } catch (IllegalStateException e) {
       throw new CliException.RunFailure(e.getMessage(), e);
     }
+    return prepare(s, method);
+  }
+
+  /** {@link #prepare(RunSettings)} with the method given (tests script one). */
+  static Runner prepare(RunSettings s, SearchMethod method) {
+    SearchConfig config = s.search();
     refuse(() -> method.validate(config), "");
     ParticleOps ops = null;
     VelocityModel model = null;

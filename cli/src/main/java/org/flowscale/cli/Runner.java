@@ -198,6 +198,14 @@ final class Runner implements AutoCloseable {
       throw new CliException.RunFailure(
           "writing intermediate images to " + dir.path() + " failed: " + e.getCause().getMessage(),
           e);
+    } catch (RuntimeException | StackOverflowError e) {
+      throw new CliException.RunFailure(
+          e.getClass().getSimpleName()
+              + (e.getMessage() == null ? "" : ": " + Text.oneLine(e.getMessage()))
+              + " (what was written so far is in "
+              + dir.path()
+              + ")",
+          e);
     }
     long wall = System.nanoTime() - t0;
     progress.finish(result.nfe());

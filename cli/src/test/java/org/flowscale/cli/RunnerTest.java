@@ -173,7 +173,12 @@ class RunnerTest {
     RunSettings s = settings("tag=f", "save_now=false");
     try (Runner r = Runner.prepare(s, new Scripted(true, null));
         Progress p = Progress.create(Progress.Mode.NONE, System.err, 500)) {
-      assertThrows(IllegalStateException.class, () -> r.run(s.rootDir(), NOW, p));
+      var e = assertThrows(CliException.RunFailure.class, () -> r.run(s.rootDir(), NOW, p));
+      assertEquals(
+          "IllegalStateException: the model broke (what was written so far is in "
+              + tmp.resolve("runs/f")
+              + ")",
+          e.getMessage());
     }
     // The directory holds the config but no final outputs, and no temporary files.
     assertEquals(List.of("config.yaml"), files(tmp.resolve("runs/f")));

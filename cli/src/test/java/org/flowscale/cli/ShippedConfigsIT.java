@@ -54,7 +54,8 @@ class ShippedConfigsIT {
     assertTrue(Files.size(run.resolve("final.png")) > 0);
     String folder = config.getParent().getFileName().toString();
     String method = config.getFileName().toString().replace(".yaml", "");
-    assertTrue(run.getFileName().toString().startsWith(folder + "_" + method + "_"), run.toString());
+    assertTrue(
+        run.getFileName().toString().startsWith(folder + "_" + method + "_"), run.toString());
     assertEquals(method, report.get("method").asText());
   }
 }

@@ -1,19 +1,33 @@
 package org.flowscale.cli;
 
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import javax.imageio.ImageIO;
+import org.flowscale.engine.image.Png;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.VelocityModel;
 
-/** Writes a model's samples as PNG: one sample, or a grid of many. */
+/**
+ * Writes a model's samples as PNG through the engine's {@link Png} writer: one sample, or a
+ * labelled grid. Small images are upscaled (nearest neighbour) to about 256 pixels so a 32x32 toy
+ * image is viewable; a 1024x1024 image is written as is.
+ */
 final class ImageOutput {
+  private static final int TARGET_PIXELS = 256;
+  private static final int GRID_COLUMNS = 10;
+
   private final ImageDecoder decoder;
+  private final int scale;
 
   private ImageOutput(ImageDecoder decoder) {
     this.decoder = decoder;
+    this.scale = Math.max(1, TARGET_PIXELS / Math.max(decoder.height(), decoder.width()));
   }
 
   /** The model's image form, if its samples are images. */
@@ -29,52 +43,31 @@ final class ImageOutput {
     return decoder.width();
   }
 
+  /** The upscaling factor of {@link #writeSample}. */
+  int scale() {
+    return scale;
+  }
+
+  /** One sample as a PNG. */
   void writeSample(OutputStream out, float[] sample) throws IOException {
-    BufferedImage img = new BufferedImage(width(), height(), BufferedImage.TYPE_INT_RGB);
-    float[] hwc = decoder.decode(sample, 0);
-    for (int y = 0; y < height(); y++) {
-      for (int x = 0; x < width(); x++) {
-        int b = (y * width() + x) * 3;
-        img.setRGB(x, y, (byteOf(hwc[b]) << 16) | (byteOf(hwc[b + 1]) << 8) | byteOf(hwc[b + 2]));
-      }
-    }
-    png(img, out);
-  }
-
-  /** Rows of samples in a grid of up to 8 columns, 2-pixel gaps. */
-  void writeGrid(OutputStream out, float[] samples, int rows) throws IOException {
-    int cols = Math.min(8, rows);
-    int gridRows = (rows + cols - 1) / cols;
-    int gap = 2;
-    BufferedImage img =
-        new BufferedImage(
-            cols * (width() + gap) + gap,
-            gridRows * (height() + gap) + gap,
-            BufferedImage.TYPE_INT_RGB);
-    for (int i = 0; i < rows; i++) {
-      int x0 = gap + (i % cols) * (width() + gap);
-      int y0 = gap + (i / cols) * (height() + gap);
-      float[] hwc = decoder.decode(samples, i);
-      for (int y = 0; y < height(); y++) {
-        for (int x = 0; x < width(); x++) {
-          int b = (y * width() + x) * 3;
-          img.setRGB(
-              x0 + x,
-              y0 + y,
-              (byteOf(hwc[b]) << 16) | (byteOf(hwc[b + 1]) << 8) | byteOf(hwc[b + 2]));
-        }
-      }
-    }
-    png(img, out);
-  }
-
-  private static int byteOf(float v) {
-    return (int) Math.round(Math.max(0, Math.min(255, (v + 1) * 127.5)));
-  }
-
-  private static void png(BufferedImage img, OutputStream out) throws IOException {
+    var img = Png.toImage(decoder.decode(sample, 0), 0, height(), width(), scale);
     if (!ImageIO.write(img, "png", out)) {
       throw new IOException("no PNG writer in this Java runtime");
     }
+  }
+
+  /**
+   * Rows of samples as a grid PNG at {@code file} (a new file: an existing one is never replaced),
+   * each labelled, at half the single image's scale.
+   */
+  void writeGrid(Path file, float[] samples, int rows, List<String> labels) throws IOException {
+    if (Files.exists(file)) {
+      throw new FileAlreadyExistsException(file.toString(), null, "will not overwrite");
+    }
+    List<float[]> images = new ArrayList<>(rows);
+    for (int i = 0; i < rows; i++) {
+      images.add(decoder.decode(samples, i));
+    }
+    Png.writeGrid(file, images, labels, height(), width(), GRID_COLUMNS, Math.max(1, scale / 2));
   }
 }

@@ -2,10 +2,15 @@ package org.flowscale.cli;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
-/** With {@code save_intermediate}: a grid of the particles' Tweedie images after every step. */
+/**
+ * With {@code save_intermediate}: a grid of the particles' Tweedie images after every step, each
+ * labelled with its reward, in {@code steps/step_NNN.png}.
+ */
 final class StepImages {
   private final RunDirectory dir;
   private final ImageOutput images;
@@ -18,7 +23,7 @@ final class StepImages {
   }
 
   /**
-   * Writes {@code steps/step_NNN.png}.
+   * Writes one step's grid.
    *
    * @throws UncheckedIOException when it cannot be written (the search stops)
    */
@@ -29,8 +34,18 @@ final class StepImages {
     for (int i = 2; files.contains(name); i++) {
       name = base + "_" + i + ".png";
     }
+    List<String> labels = new ArrayList<>(rows);
+    for (int i = 0; i < rows; i++) {
+      labels.add(
+          rewards != null && i < rewards.length
+              ? String.format(Locale.ROOT, "%.3g", rewards[i])
+              : "");
+    }
     try {
-      dir.write(name, out -> images.writeGrid(out, tweedies, rows));
+      var file = dir.path().resolve(name);
+      Files.createDirectories(file.getParent());
+      // Png writes through a temporary file and renames it, like RunDirectory.
+      images.writeGrid(file, tweedies, rows, labels);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -318,7 +318,7 @@ final class ConfigResolver {
                 "key "
                     + key
                     + " is a setting of reward_score "
-                    + String.join("/", f.names())
+                    + String.join("/", f.names().stream().sorted().toList())
                     + ", but reward_score is '"
                     + values.get(ConfigSchema.REWARD_SCORE)
                     + "' ("

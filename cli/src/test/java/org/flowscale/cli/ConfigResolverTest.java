@@ -102,8 +102,12 @@ class ConfigResolverTest {
   void aKeyOfAnotherFactoryIsNamedAsSuch() {
     String m =
         problem("text_prompt: p\nmodel: test_gaussian\nreward_score: counting\n", "target=1");
-    // counting may not be installed yet (toy world): either way the message is specific.
-    assertTrue(m.contains("is a setting of reward_score") || m.contains("unknown reward_score"), m);
+    assertEquals(
+        "key target is a setting of reward_score test_flat/test_norm, but reward_score is"
+            + " 'counting' (in override 'target=1')",
+        m);
+    String toy = problem("text_prompt: p\nmodel: toy\nreward_score: counting\n", "mean=1");
+    assertTrue(toy.startsWith("key mean is a setting of model 'test_gaussian'"), toy);
   }
 
   @Test
@@ -142,6 +146,14 @@ class ConfigResolverTest {
     String m = problem("model: test_gaussian\nreward_score: test_norm\nseeed: 1\n", "max_steps=x");
     assertTrue(m.startsWith("3 problems in the config:"), m);
     assertTrue(m.contains("max_steps") && m.contains("seeed") && m.contains("text_prompt"), m);
+  }
+
+  @Test
+  void theToyWorldsKeysAreKnown() {
+    RunSettings s = resolve("text_prompt: one red circle\n", "beta=4", "n_templates=400");
+    assertEquals("toy", s.model());
+    assertEquals(Map.of("beta", 4L, "n_templates", 400L), s.modelSettings());
+    assertTrue(problem("text_prompt: p\n", "bta=4").contains("did you mean 'beta'?"));
   }
 
   @Test

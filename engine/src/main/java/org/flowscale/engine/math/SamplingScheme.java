@@ -77,7 +77,7 @@ public record SamplingScheme(
 
   /** Tweedie estimate {@code x0_hat = (sigma u - ds x) / (da sigma - ds alpha)}, over raw u. */
   public Affine tweedie(double r) {
-    Interpolant.Coeffs k = sampling.at(r);
+    Interpolant.Coeffs k = sampling.at(Checks.time("r", r));
     double den = k.dAlpha() * k.sigma() - k.dSigma() * k.alpha();
     return compose(new Affine(-k.dSigma() / den, k.sigma() / den, 0), velocity(r));
   }
@@ -87,7 +87,7 @@ public record SamplingScheme(
    * sigma}, over raw u.
    */
   public Affine score(double r) {
-    Interpolant.Coeffs k = sampling.at(r);
+    Interpolant.Coeffs k = sampling.at(Checks.time("r", r));
     double rho = k.alpha() / k.dAlpha();
     double var = k.sigma() * k.sigma() - rho * k.dSigma() * k.sigma();
     return compose(new Affine(-1 / var, rho / var, 0), velocity(r));
@@ -95,6 +95,7 @@ public record SamplingScheme(
 
   /** {@code g(r)}: zero for the ODE. */
   public double diffusion(double r) {
+    Checks.time("r", r);
     if (!sde) {
       return 0;
     }

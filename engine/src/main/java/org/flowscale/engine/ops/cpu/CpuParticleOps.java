@@ -23,6 +23,9 @@ public final class CpuParticleOps implements ParticleOps {
   /** Below this many elements an operation runs on the calling thread. */
   private static final long PARALLEL_THRESHOLD = 1 << 15;
 
+  /** Columns per chunk of a row: the row's draws are made a chunk at a time (a multiple of 4). */
+  private static final int CHUNK = 1024;
+
   @Override
   public String name() {
     return "cpu";
@@ -91,6 +94,10 @@ public final class CpuParticleOps implements ParticleOps {
         throw new IllegalArgumentException("noise is null but coef[" + i + ", 2] is not 0");
       }
     }
+    boolean allF32 =
+        xs.dtype() == DType.F32
+            && os.dtype() == DType.F32
+            && (us == null || us.dtype() == DType.F32);
     forRows(
         xs.rows(),
         xs.elements(),
@@ -100,26 +107,110 @@ public final class CpuParticleOps implements ParticleOps {
           float s = (float) c.getAtIndex(JAVA_DOUBLE, 3L * i + 2);
           long base = (long) i * cols;
           int id = noise == null ? 0 : particleId(ids, i);
-          int[] scratch = new int[4];
-          double[] z = new double[4];
-          for (int j0 = 0; j0 < cols; j0 += 4) {
-            if (s != 0) {
-              Philox.gaussian4(noise.seed(), noise.stream(), id, j0 >>> 2, scratch, z);
+          RowNoise z = s == 0 ? null : new RowNoise(noise, id);
+          for (int j0 = 0; j0 < cols; j0 += CHUNK) {
+            int len = Math.min(CHUNK, cols - j0);
+            if (z != null) {
+              z.fill(j0, len);
             }
-            int end = Math.min(cols, j0 + 4);
-            for (int j = j0; j < end; j++) {
-              long k = base + j;
-              float v = a * load(xs, k);
-              if (b != 0) {
-                v += b * load(us, k);
+            if (allF32) {
+              affineF32(xs.segment(), us, os.segment(), base + j0, len, a, b, s, z);
+            } else {
+              for (int j = 0; j < len; j++) {
+                long k = base + j0 + j;
+                float v = a * load(xs, k);
+                if (b != 0) {
+                  v += b * load(us, k);
+                }
+                if (s != 0) {
+                  v += s * z.values[j];
+                }
+                store(os, k, v);
               }
-              if (s != 0) {
-                v += s * (float) z[j - j0];
-              }
-              store(os, k, v);
             }
           }
         });
+  }
+
+  /**
+   * The F32 step over {@code len} elements from {@code k0}, one loop per pattern of zero
+   * coefficients so the hot loops carry no branches. The arithmetic is the general path's, term by
+   * term in the same order, so both give the same bits.
+   */
+  private static void affineF32(
+      MemorySegment x,
+      CpuTensor us,
+      MemorySegment out,
+      long k0,
+      int len,
+      float a,
+      float b,
+      float s,
+      RowNoise noise) {
+    if (b == 0 && s == 0) {
+      for (int j = 0; j < len; j++) {
+        out.setAtIndex(JAVA_FLOAT, k0 + j, a * x.getAtIndex(JAVA_FLOAT, k0 + j));
+      }
+    } else if (s == 0) {
+      MemorySegment u = us.segment();
+      for (int j = 0; j < len; j++) {
+        float v = a * x.getAtIndex(JAVA_FLOAT, k0 + j);
+        v += b * u.getAtIndex(JAVA_FLOAT, k0 + j);
+        out.setAtIndex(JAVA_FLOAT, k0 + j, v);
+      }
+    } else if (b == 0) {
+      float[] z = noise.values;
+      for (int j = 0; j < len; j++) {
+        float v = a * x.getAtIndex(JAVA_FLOAT, k0 + j);
+        v += s * z[j];
+        out.setAtIndex(JAVA_FLOAT, k0 + j, v);
+      }
+    } else {
+      MemorySegment u = us.segment();
+      float[] z = noise.values;
+      for (int j = 0; j < len; j++) {
+        float v = a * x.getAtIndex(JAVA_FLOAT, k0 + j);
+        v += b * u.getAtIndex(JAVA_FLOAT, k0 + j);
+        v += s * z[j];
+        out.setAtIndex(JAVA_FLOAT, k0 + j, v);
+      }
+    }
+  }
+
+  /**
+   * The draws of one row, a chunk at a time: exactly {@code (float) Philox.gaussian(seed, stream,
+   * id, j)} for column j, four columns per Philox block. Chunks start at multiples of 4.
+   */
+  private static final class RowNoise {
+    final float[] values = new float[CHUNK];
+    private final long seed;
+    private final long stream;
+    private final int id;
+    private final int[] words = new int[4];
+    private final double[] quad = new double[4];
+
+    RowNoise(Noise noise, int id) {
+      this.seed = noise.seed();
+      this.stream = noise.stream();
+      this.id = id;
+    }
+
+    void fill(int j0, int len) {
+      int full = len & ~3;
+      for (int q = 0; q < full; q += 4) {
+        Philox.gaussian4(seed, stream, id, (j0 + q) >>> 2, words, quad);
+        values[q] = (float) quad[0];
+        values[q + 1] = (float) quad[1];
+        values[q + 2] = (float) quad[2];
+        values[q + 3] = (float) quad[3];
+      }
+      if (full < len) {
+        Philox.gaussian4(seed, stream, id, (j0 + full) >>> 2, words, quad);
+        for (int e = 0; full + e < len; e++) {
+          values[full + e] = (float) quad[e];
+        }
+      }
+    }
   }
 
   @Override
@@ -135,13 +226,13 @@ public final class CpuParticleOps implements ParticleOps {
         os.rows(),
         os.elements(),
         i -> {
-          int id = particleId(ids, i);
-          int[] scratch = new int[4];
-          double[] z = new double[4];
-          for (int j0 = 0; j0 < cols; j0 += 4) {
-            Philox.gaussian4(noise.seed(), noise.stream(), id, j0 >>> 2, scratch, z);
-            for (int j = j0; j < Math.min(cols, j0 + 4); j++) {
-              store(os, (long) i * cols + j, (float) z[j - j0]);
+          RowNoise z = new RowNoise(noise, particleId(ids, i));
+          long base = (long) i * cols;
+          for (int j0 = 0; j0 < cols; j0 += CHUNK) {
+            int len = Math.min(CHUNK, cols - j0);
+            z.fill(j0, len);
+            for (int j = 0; j < len; j++) {
+              store(os, base + j0 + j, z.values[j]);
             }
           }
         });

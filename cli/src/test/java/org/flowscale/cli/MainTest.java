@@ -20,6 +20,12 @@ class MainTest {
     return p;
   }
 
+  private String runConfig(String method) throws IOException {
+    return config(
+            GOOD + "filtering_method: " + method + "\nroot_dir: '" + tmp.resolve("runs") + "'\n")
+        .toString();
+  }
+
   private static final String GOOD =
       "text_prompt: a prompt\nmodel: test_gaussian\nreward_score: test_norm\n";
 
@@ -82,6 +88,78 @@ class MainTest {
     String c = config(GOOD).toString();
     refused(
         "model 'test_gaussian': variance must be > 0", "run", "-c", c, "variance=-1", "--dry-run");
+  }
+
+  @Test
+  void aBudgetThatDoesNotFitIsRefusedBeforeWork() throws IOException {
+    String c = runConfig("bon");
+    Cli r =
+        refused(
+            "bon: max_steps 10 x batch_size 20 x n_particles 1 = 200 NFE exceeds max_nfe 100",
+            "run",
+            "-c",
+            c,
+            "batch_size=20",
+            "max_nfe=100");
+    assertEquals(1, r.err().strip().lines().count(), r.toString());
+    assertTrue(Files.notExists(tmp.resolve("runs")), "nothing written");
+    refused(
+        "rbf: init_n_particles 25 x batch_size 2 = 50 NFE leaves nothing",
+        "run",
+        "-c",
+        c,
+        "filtering_method=rbf",
+        "max_nfe=50");
+  }
+
+  @Test
+  void aFailureDuringTheRunExitsOne() throws IOException {
+    String c = runConfig("bon");
+    Cli r =
+        Cli.run(
+            "run",
+            "-c",
+            c,
+            "fail_after=3",
+            "max_nfe=40",
+            "batch_size=4",
+            "tag=x",
+            "save_now=false",
+            "--progress",
+            "none");
+    assertEquals(1, r.code(), r.toString());
+    assertEquals(
+        "flowscale: run failed: IllegalStateException: test model failed on purpose (what was"
+            + " written so far is in "
+            + tmp.resolve("runs/x")
+            + ") (--debug shows the stack trace)",
+        r.err().strip());
+    assertFalse(r.hasStackTrace(), r.toString());
+  }
+
+  @Test
+  void aRunPrintsWhereItsOutputsWent() throws IOException {
+    String c = runConfig("smc");
+    Cli r =
+        Cli.run(
+            "run",
+            "-c",
+            c,
+            "max_nfe=40",
+            "batch_size=4",
+            "tag=ok",
+            "save_now=false",
+            "save_intermediate=true",
+            "--progress",
+            "lines");
+    assertEquals(0, r.code(), r.toString());
+    Path dir = tmp.resolve("runs/ok");
+    assertTrue(r.out().contains("wrote " + dir), r.out());
+    assertTrue(Files.exists(dir.resolve("steps/step_000.png")), r.out());
+    assertTrue(r.err().contains("flowscale: NFE 40/40 (100%)"), r.err());
+    Cli again = Cli.run("run", "-c", c, "max_nfe=40", "batch_size=4", "tag=ok", "save_now=false");
+    assertEquals(2, again.code(), "an existing run directory is never reused: " + again);
+    assertTrue(again.err().contains("already exists"), again.err());
   }
 
   @Test

@@ -23,8 +23,9 @@ import picocli.CommandLine.ParentCommand;
     usageHelpAutoWidth = true,
     description = {
       "Runs the built-in demo (toy world, RBF, a counting prompt).",
-      "The paper's budget (500 NFE, 10 steps, VP-SDE), in seconds on a CPU. Prints where",
-      "the outputs went. Accepts the same key=value overrides as 'run'."
+      "",
+      "The paper's setting (500 NFE, 10 steps, VP-SDE) in seconds on a CPU; prints where the"
+          + " outputs went. Accepts the same key=value overrides as 'run'."
     })
 final class DemoCommand implements Callable<Integer> {
   static final String RESOURCE = "demo.yaml";

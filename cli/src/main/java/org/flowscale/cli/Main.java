@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
     subcommands = {DemoCommand.class, RunCommand.class, KeysCommand.class},
     footer = {
       "",
-      "Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 failure during the run.",
+      "Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 failure during the" + " run.",
       "Start with: flowscale demo"
     })
 public final class Main implements Callable<Integer> {

@@ -26,13 +26,16 @@ import picocli.CommandLine.ParentCommand;
     usageHelpAutoWidth = true,
     description = {
       "Runs a search from a YAML config with key=value overrides.",
-      "Overrides are typed as YAML (numbers, true/false, null, [lists], text). Everything is",
-      "checked before the search starts. Outputs go to root_dir/tag[_timestamp]:",
-      "config.yaml, final.png, report.json (and steps/ with save_intermediate=true)."
+      "",
+      "Overrides are typed as YAML (numbers, true/false, null, [lists], text) and win over the"
+          + " file. Everything is checked before the search starts. Outputs go to"
+          + " root_dir/tag[_timestamp]: config.yaml, final.png, report.json, and steps/ with"
+          + " save_intermediate=true."
     },
     footer = {
       "",
-      "Example: flowscale run --config config/toy/quantity_aware/rbf.yaml max_nfe=200 seed=3",
+      "Example:",
+      "  flowscale run --config config/toy/quantity_aware/rbf.yaml max_nfe=200 seed=3",
       "'flowscale keys' lists every key."
     })
 final class RunCommand implements Callable<Integer> {

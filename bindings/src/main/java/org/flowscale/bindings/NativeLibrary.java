@@ -41,8 +41,12 @@ public final class NativeLibrary {
         continue;
       }
       try {
+        // A bare name must go through the dynamic loader's search (dlopen of the name): the Path
+        // overload resolves it against the working directory instead and never finds it.
         SymbolLookup l =
-            SymbolLookup.libraryLookup(isPath ? Path.of(c) : Path.of(c), Arena.global());
+            isPath
+                ? SymbolLookup.libraryLookup(Path.of(c), Arena.global())
+                : SymbolLookup.libraryLookup(c, Arena.global());
         return new NativeLibrary(what + " (" + c + ")", l);
       } catch (IllegalArgumentException e) {
         tried.append("\n  ").append(c).append(": ").append(e.getMessage());

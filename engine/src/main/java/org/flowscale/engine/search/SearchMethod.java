@@ -18,6 +18,33 @@ public interface SearchMethod {
    */
   void validate(SearchConfig config);
 
+  /**
+   * Refuses a model and reward this method cannot work with: the DPS methods need a differentiable
+   * reward and a model with a vector-Jacobian product. {@link #run} calls it first; callers may
+   * call it earlier to fail before loading anything else.
+   */
+  default void checkInputs(SearchConfig config, VelocityModel model, Reward reward) {
+    if (!id().usesGradient()) {
+      return;
+    }
+    if (!reward.differentiable()) {
+      throw new IllegalArgumentException(
+          id().configName()
+              + " needs a differentiable reward, and '"
+              + reward.name()
+              + "' is not; use "
+              + id().configName().replace("_dps", "").replace("dps", "bon")
+              + " or a differentiable reward");
+    }
+    if (!model.hasVjp()) {
+      throw new IllegalArgumentException(
+          id().configName()
+              + " needs a model with a vector-Jacobian product (velocityVjp), and "
+              + model.getClass().getSimpleName()
+              + " has none");
+    }
+  }
+
   /** Runs the search; the same config and seed give the same result bit for bit. */
   SearchResult run(
       SearchConfig config,

@@ -26,13 +26,19 @@ import org.flowscale.engine.ops.Tensor;
  * {@code dw_k/dx = w_k (a / v)(mu_k - m)}, times the means, plus the linear part). The
  * vector-Jacobian product needs one more dot product per component with a non-negligible weight.
  *
- * <p>Rows are independent and spread over the common fork-join pool in blocks of up to four rows
- * that share each pass over the means (the means, 6 MB for 512 templates, are the memory traffic).
- * Components whose posterior weight is below {@value #NEGLIGIBLE} of the largest are skipped in the
- * weighted sums: their contribution is far below float resolution.
+ * <p>The means are stored as the background plus a sparse difference per template ({@link
+ * SparseMeans}), so {@code x.mu_k = x.base + x.delta_k} and {@code m = W base + sum_k w_k delta_k}
+ * cost the objects' pixels only. Rows are independent and spread over the common fork-join pool in
+ * blocks of up to four rows that share each pass over the means; each row's arithmetic is the same
+ * whatever the blocking, so results do not depend on the core count. Components whose posterior
+ * weight is below {@value #NEGLIGIBLE} are skipped in the weighted sums (their contribution is far
+ * below float resolution).
  */
 public final class ToyModel implements VelocityModel {
-  /** Relative posterior weight below which a component is left out of the weighted sums. */
+  /**
+   * Posterior weight (normalised, so the largest is at least {@code 1/K}) below which a component
+   * is left out of the weighted sums.
+   */
   static final double NEGLIGIBLE = 1e-16;
 
   private static final int BLOCK = 4;
@@ -40,6 +46,7 @@ public final class ToyModel implements VelocityModel {
   private final int dim;
   private final int count;
   private final float[] means;
+  private final SparseMeans sparse;
   private final double[] norms;
   private final double[] logPi;
   private final double s2;
@@ -51,6 +58,7 @@ public final class ToyModel implements VelocityModel {
 
   private ToyModel(
       float[] means,
+      SparseMeans sparse,
       int dim,
       double[] logPi,
       double noiseStd,
@@ -66,15 +74,8 @@ public final class ToyModel implements VelocityModel {
     this.world = world;
     this.prompt = prompt;
     this.beta = beta;
-    this.norms = new double[count];
-    for (int k = 0; k < count; k++) {
-      double n = 0;
-      for (int j = 0; j < dim; j++) {
-        double m = means[k * dim + j];
-        n += m * m;
-      }
-      norms[k] = n;
-    }
+    this.sparse = sparse;
+    this.norms = sparse.norms;
     this.scratch = ThreadLocal.withInitial(() -> new Scratch(count, dim));
   }
 
@@ -96,7 +97,14 @@ public final class ToyModel implements VelocityModel {
       logits[k] = prompt == null ? 0 : beta * prompt.match(world.template(k).counts());
     }
     return new ToyModel(
-        world.means(), ToyWorld.DIM, normalise(logits), noiseStd, world, prompt, beta);
+        world.means(),
+        world.sparse(),
+        ToyWorld.DIM,
+        normalise(logits),
+        noiseStd,
+        world,
+        prompt,
+        beta);
   }
 
   /**
@@ -124,7 +132,15 @@ public final class ToyModel implements VelocityModel {
       System.arraycopy(means[k], 0, flat, k * dim, dim);
       logits[k] = Math.log(Checks.positive("weight " + k, weights[k]));
     }
-    return new ToyModel(flat, dim, normalise(logits), noiseStd, null, null, 0);
+    return new ToyModel(
+        flat,
+        new SparseMeans(flat, dim, new float[dim]),
+        dim,
+        normalise(logits),
+        noiseStd,
+        null,
+        null,
+        0);
   }
 
   private static double[] normalise(double[] logits) {
@@ -208,7 +224,7 @@ public final class ToyModel implements VelocityModel {
     double a = 1 - t;
     double v = a * a * s2 + t * t;
     for (int k = 0; k < count; k++) {
-      w[k] = logPi[k] + (a * dot(x, 0, k * dim) - 0.5 * a * a * norms[k]) / v;
+      w[k] = logPi[k] + (a * denseDot(x, 0, k * dim) - 0.5 * a * a * norms[k]) / v;
     }
     softmax(w);
     return w;
@@ -219,7 +235,7 @@ public final class ToyModel implements VelocityModel {
     int best = 0;
     double bestD = Double.POSITIVE_INFINITY;
     for (int k = 0; k < count; k++) {
-      double d = norms[k] - 2 * dot(x, offset, k * dim);
+      double d = norms[k] - 2 * denseDot(x, offset, k * dim);
       if (d < bestD) {
         bestD = d;
         best = k;
@@ -271,7 +287,8 @@ public final class ToyModel implements VelocityModel {
   /** Velocities (or VJPs when {@code g} is not null) of {@code n} rows, host arrays. */
   void compute(float[] x, double[] t, float[] g, float[] out, int n) {
     int threads = ForkJoinPool.getCommonPoolParallelism() + 1;
-    int block = Math.clamp((n + 2L * threads - 1) / (2L * threads), 1, BLOCK);
+    // Full blocks share each pass over the means; small batches split so every core has rows.
+    int block = Math.clamp((n + threads - 1) / threads, 1, BLOCK);
     int blocks = (n + block - 1) / block;
     IntStream range = IntStream.range(0, blocks);
     if (blocks > 1 && (long) n * count * dim >= 1 << 18) {
@@ -300,26 +317,36 @@ public final class ToyModel implements VelocityModel {
     int b = r1 - r0;
     double[] a = new double[b];
     double[] v = new double[b];
+    double[] xBase = new double[BLOCK];
+    double[] gBase = new double[BLOCK];
+    int[] rowAt = new int[BLOCK];
+    for (int r = 0; r < BLOCK; r++) {
+      // Short blocks repeat their last row so the four-row kernel always has four rows.
+      rowAt[r] = (r0 + Math.min(r, b - 1)) * dim;
+    }
     for (int r = 0; r < b; r++) {
       double tt = t[r0 + r];
       a[r] = 1 - tt;
       v[r] = a[r] * a[r] * s2 + tt * tt;
+      xBase[r] = baseDot(x, rowAt[r]);
+      if (g != null) {
+        gBase[r] = baseDot(g, rowAt[r]);
+      }
     }
     // Posterior logits from one pass over the means.
     double[] d = new double[BLOCK];
     for (int k = 0; k < count; k++) {
-      int mo = k * dim;
-      if (b == BLOCK) {
-        dot4(x, r0 * dim, mo, d);
+      if (b == 1) {
+        d[0] = sparseDot(x, rowAt[0], k);
       } else {
-        for (int r = 0; r < b; r++) {
-          d[r] = dot(x, (r0 + r) * dim, mo);
-        }
+        sparseDot4(x, rowAt, k, d);
       }
       for (int r = 0; r < b; r++) {
-        s.logits[r][k] = logPi[k] + (a[r] * d[r] - 0.5 * a[r] * a[r] * norms[k]) / v[r];
+        double dk = xBase[r] + d[r];
+        s.logits[r][k] = logPi[k] + (a[r] * dk - 0.5 * a[r] * a[r] * norms[k]) / v[r];
       }
     }
+    double[] total = new double[BLOCK];
     for (int r = 0; r < b; r++) {
       softmax(s.logits[r]);
       java.util.Arrays.fill(s.mbar[r], 0);
@@ -328,8 +355,9 @@ public final class ToyModel implements VelocityModel {
         s.gdot[r] = 0;
       }
     }
-    // Weighted sums over the components that matter: m = sum w mu and, for the VJP,
-    // sum w (mu.g) mu and m.g = sum w (mu.g).
+    // Weighted sums over the components that matter, sparse parts only: the base enters through
+    // the weights' totals. m = W base + sum w delta; for the VJP also m.g = sum w (mu.g) and
+    // sum w (mu.g) mu = (m.g) base + sum w (mu.g) delta.
     double[] cw = new double[BLOCK];
     double[] cg = new double[BLOCK];
     for (int k = 0; k < count; k++) {
@@ -337,43 +365,46 @@ public final class ToyModel implements VelocityModel {
       for (int r = 0; r < b; r++) {
         double w = s.logits[r][k];
         cw[r] = w >= NEGLIGIBLE ? w : 0;
+        total[r] += cw[r];
         any |= cw[r] != 0;
       }
       if (!any) {
         continue;
       }
-      int mo = k * dim;
-      if (g == null) {
-        axpy(b, cw, mo, s.mbar);
-      } else {
+      scatter(b, cw, k, s.mbar);
+      if (g != null) {
         for (int r = 0; r < b; r++) {
           if (cw[r] != 0) {
-            double gd = dot(g, (r0 + r) * dim, mo);
+            double gd = gBase[r] + sparseDot(g, rowAt[r], k);
             cg[r] = cw[r] * gd;
             s.gdot[r] += cg[r];
           } else {
             cg[r] = 0;
           }
         }
-        axpy(b, cw, mo, s.mbar);
-        axpy(b, cg, mo, s.acc);
+        scatter(b, cg, k, s.acc);
       }
     }
+    float[] base = sparse.base;
     for (int r = 0; r < b; r++) {
       double c1 = (t[r0 + r] - a[r] * s2) / v[r];
-      int base = (r0 + r) * dim;
+      int row = rowAt[r];
       double[] m = s.mbar[r];
+      double wb = total[r];
       if (g == null) {
         double cm = c1 * a[r] + 1;
         for (int j = 0; j < dim; j++) {
-          out[base + j] = (float) (c1 * x[base + j] - cm * m[j]);
+          double mj = wb * base[j] + m[j];
+          out[row + j] = (float) (c1 * x[row + j] - cm * mj);
         }
       } else {
         double cc = (c1 * a[r] + 1) * a[r] / v[r];
         double mg = s.gdot[r];
         double[] acc = s.acc[r];
         for (int j = 0; j < dim; j++) {
-          out[base + j] = (float) (c1 * g[base + j] - cc * (acc[j] - mg * m[j]));
+          double mj = wb * base[j] + m[j];
+          double aj = mg * base[j] + acc[j];
+          out[row + j] = (float) (c1 * g[row + j] - cc * (aj - mg * mj));
         }
       }
     }
@@ -395,37 +426,55 @@ public final class ToyModel implements VelocityModel {
     }
   }
 
-  /** {@code x[xo..xo+dim) . means[mo..mo+dim)} in double, four independent partial sums. */
-  private double dot(float[] x, int xo, int mo) {
+  /** {@code x[xo..xo+dim) . base}. */
+  private double baseDot(float[] x, int xo) {
+    float[] base = sparse.base;
     double s0 = 0;
-    double s1 = 0;
-    double s2 = 0;
-    double s3 = 0;
-    int j = 0;
-    for (; j + 3 < dim; j += 4) {
-      s0 += (double) x[xo + j] * means[mo + j];
-      s1 += (double) x[xo + j + 1] * means[mo + j + 1];
-      s2 += (double) x[xo + j + 2] * means[mo + j + 2];
-      s3 += (double) x[xo + j + 3] * means[mo + j + 3];
+    for (int j = 0; j < dim; j++) {
+      s0 += (double) x[xo + j] * base[j];
     }
-    for (; j < dim; j++) {
-      s0 += (double) x[xo + j] * means[mo + j];
-    }
-    return (s0 + s1) + (s2 + s3);
+    return s0;
   }
 
-  /** Dot products of four consecutive rows starting at {@code xo} with one mean. */
-  private void dot4(float[] x, int xo, int mo, double[] out) {
+  /** {@code x[xo..xo+dim) . mean_k}, dense (for the occasional query, not the hot path). */
+  private double denseDot(float[] x, int xo, int mo) {
+    double s0 = 0;
+    for (int j = 0; j < dim; j++) {
+      s0 += (double) x[xo + j] * means[mo + j];
+    }
+    return s0;
+  }
+
+  /**
+   * {@code x[xo..xo+dim) . delta_k} in double, summed in index order. {@link #sparseDot4} sums each
+   * row in exactly the same order, so a row's velocity does not depend on the blocking.
+   */
+  private double sparseDot(float[] x, int xo, int k) {
+    int[] index = sparse.index;
+    float[] value = sparse.value;
+    double s0 = 0;
+    for (int p = sparse.start[k]; p < sparse.start[k + 1]; p++) {
+      s0 += (double) x[xo + index[p]] * value[p];
+    }
+    return s0;
+  }
+
+  /** {@link #sparseDot} of four rows (starting at {@code rows[r]}) in one pass over delta_k. */
+  private void sparseDot4(float[] x, int[] rows, int k, double[] out) {
+    int[] index = sparse.index;
+    float[] value = sparse.value;
+    int x0 = rows[0];
+    int x1 = rows[1];
+    int x2 = rows[2];
+    int x3 = rows[3];
     double s0 = 0;
     double s1 = 0;
     double s2 = 0;
     double s3 = 0;
-    int x1 = xo + dim;
-    int x2 = x1 + dim;
-    int x3 = x2 + dim;
-    for (int j = 0; j < dim; j++) {
-      double m = means[mo + j];
-      s0 += x[xo + j] * m;
+    for (int p = sparse.start[k]; p < sparse.start[k + 1]; p++) {
+      int j = index[p];
+      double m = value[p];
+      s0 += x[x0 + j] * m;
       s1 += x[x1 + j] * m;
       s2 += x[x2 + j] * m;
       s3 += x[x3 + j] * m;
@@ -436,32 +485,18 @@ public final class ToyModel implements VelocityModel {
     out[3] = s3;
   }
 
-  /** {@code acc[r] += c[r] * mean} for the first {@code b} rows (rows with c 0 are skipped). */
-  private void axpy(int b, double[] c, int mo, double[][] acc) {
-    if (b == BLOCK && c[0] != 0 && c[1] != 0 && c[2] != 0 && c[3] != 0) {
-      double c0 = c[0];
-      double c1 = c[1];
-      double c2 = c[2];
-      double c3 = c[3];
-      double[] a0 = acc[0];
-      double[] a1 = acc[1];
-      double[] a2 = acc[2];
-      double[] a3 = acc[3];
-      for (int j = 0; j < dim; j++) {
-        double m = means[mo + j];
-        a0[j] += c0 * m;
-        a1[j] += c1 * m;
-        a2[j] += c2 * m;
-        a3[j] += c3 * m;
-      }
-      return;
-    }
+  /** {@code acc[r] += c[r] * delta_k} for the first {@code b} rows (rows with c 0 skipped). */
+  private void scatter(int b, double[] c, int k, double[][] acc) {
+    int[] index = sparse.index;
+    float[] value = sparse.value;
+    int from = sparse.start[k];
+    int to = sparse.start[k + 1];
     for (int r = 0; r < b; r++) {
-      if (c[r] != 0) {
-        double cr = c[r];
+      double cr = c[r];
+      if (cr != 0) {
         double[] ar = acc[r];
-        for (int j = 0; j < dim; j++) {
-          ar[j] += cr * means[mo + j];
+        for (int p = from; p < to; p++) {
+          ar[index[p]] += cr * value[p];
         }
       }
     }

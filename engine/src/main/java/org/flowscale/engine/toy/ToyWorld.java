@@ -100,6 +100,7 @@ public final class ToyWorld {
   private final long seed;
   private final List<Template> templates;
   private final float[] means;
+  private final SparseMeans sparse;
 
   private ToyWorld(long seed, List<Template> templates) {
     this.seed = seed;
@@ -108,6 +109,7 @@ public final class ToyWorld {
     for (int k = 0; k < templates.size(); k++) {
       System.arraycopy(templates.get(k).image(), 0, means, k * DIM, DIM);
     }
+    this.sparse = new SparseMeans(means, DIM, render(List.of()));
   }
 
   /**
@@ -294,5 +296,10 @@ public final class ToyWorld {
   /** The template images, {@code K x DIM} row-major; shared, not to be modified. */
   float[] means() {
     return means;
+  }
+
+  /** The templates as differences from the empty background; shared. */
+  SparseMeans sparse() {
+    return sparse;
   }
 }

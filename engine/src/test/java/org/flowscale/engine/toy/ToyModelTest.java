@@ -102,6 +102,103 @@ class ToyModelTest {
     return w.length - 1;
   }
 
+  /**
+   * The world model (templates stored sparsely against the background) against the textbook
+   * formulas computed densely in double: weights from full distances {@code |x - a mu_k|^2}, then
+   * {@code sum_k w_k (E[eps | x, k] - E[x0 | x, k])}; and its VJP against the dense Jacobian.
+   */
+  @Test
+  void worldModelMatchesTheTextbookFormulasComputedDensely() {
+    ToyWorld world = ToyWorld.generate(ToyWorld.DEFAULT_SEED, 40);
+    double s = 0.05;
+    ToyModel model = ToyModel.of(world, Prompt.parse("one red circle and two blue squares"), s, 4);
+    double[] pi = model.weights();
+    Random rnd = new Random(4);
+    int d = ToyWorld.DIM;
+    boolean mixed = false;
+    for (double t : new double[] {0.05, 0.5, 0.97, 1.0}) {
+      double a = 1 - t;
+      double v = a * a * s * s + t * t;
+      // Between two templates, so several weights matter.
+      float[] m1 = world.template(3).image();
+      float[] m2 = world.template(17).image();
+      float[] x = new float[d];
+      float[] g = new float[d];
+      for (int j = 0; j < d; j++) {
+        x[j] = (float) (a * (0.5 * m1[j] + 0.5 * m2[j]) + 0.02 * rnd.nextGaussian());
+        g[j] = (float) rnd.nextGaussian();
+      }
+      double[] logw = new double[pi.length];
+      double max = Double.NEGATIVE_INFINITY;
+      for (int k = 0; k < pi.length; k++) {
+        float[] mu = world.template(k).image();
+        double d2 = 0;
+        for (int j = 0; j < d; j++) {
+          double e = x[j] - a * mu[j];
+          d2 += e * e;
+        }
+        logw[k] = Math.log(pi[k]) - d2 / (2 * v);
+        max = Math.max(max, logw[k]);
+      }
+      double sum = 0;
+      for (int k = 0; k < pi.length; k++) {
+        sum += Math.exp(logw[k] - max);
+      }
+      double[] u = new double[d];
+      double[] mbar = new double[d];
+      double[] w = new double[pi.length];
+      for (int k = 0; k < pi.length; k++) {
+        w[k] = Math.exp(logw[k] - max) / sum;
+        float[] mu = world.template(k).image();
+        for (int j = 0; j < d; j++) {
+          double r = x[j] - a * mu[j];
+          double eps = t / v * r;
+          double x0 = mu[j] + a * s * s / v * r;
+          u[j] += w[k] * (eps - x0);
+          mbar[j] += w[k] * mu[j];
+        }
+      }
+      float[] got = new float[d];
+      model.compute(x, new double[] {t}, null, got, 1);
+      double top = 0;
+      for (double wk : w) {
+        top = Math.max(top, wk);
+      }
+      mixed |= top < 0.99;
+      for (int j = 0; j < d; j++) {
+        assertEquals(u[j], got[j], 2e-5 * (1 + Math.abs(u[j])), "t " + t + " value " + j);
+      }
+      // J^T g = c1 g - (c1 a + 1)(a / v) (sum_k w_k mu_k (mu_k.g) - mbar (mbar.g)).
+      double c1 = (t - a * s * s) / v;
+      double mg = 0;
+      for (int j = 0; j < d; j++) {
+        mg += mbar[j] * g[j];
+      }
+      double[] vjp = new double[d];
+      for (int k = 0; k < pi.length; k++) {
+        float[] mu = world.template(k).image();
+        double kg = 0;
+        for (int j = 0; j < d; j++) {
+          kg += (double) mu[j] * g[j];
+        }
+        for (int j = 0; j < d; j++) {
+          vjp[j] += w[k] * mu[j] * kg;
+        }
+      }
+      float[] gotVjp = new float[d];
+      model.compute(x, new double[] {t}, g, gotVjp, 1);
+      double scale = 0;
+      for (int j = 0; j < d; j++) {
+        vjp[j] = c1 * g[j] - (c1 * a + 1) * (a / v) * (vjp[j] - mbar[j] * mg);
+        scale = Math.max(scale, Math.abs(vjp[j]));
+      }
+      for (int j = 0; j < d; j++) {
+        assertEquals(vjp[j], gotVjp[j], 1e-5 * (1 + scale), "VJP t " + t + " value " + j);
+      }
+    }
+    assertTrue(mixed, "some time must split the posterior, or the weights' terms go untested");
+  }
+
   @Test
   void endpointsAreTheMixtureMeanAndTheIdentity() {
     ToyWorld world = ToyWorld.generate(3, 40);
@@ -177,9 +274,8 @@ class ToyModelTest {
           one,
           1);
       float[] row = java.util.Arrays.copyOfRange(batch, i * ToyWorld.DIM, (i + 1) * ToyWorld.DIM);
-      for (int j = 0; j < ToyWorld.DIM; j++) {
-        assertEquals(one[j], row[j], 1e-5 * (1 + Math.abs(one[j])), "row " + i + " value " + j);
-      }
+      // Bit for bit: results must not depend on how rows are grouped (or on the core count).
+      assertArrayEquals(one, row, "row " + i);
     }
   }
 

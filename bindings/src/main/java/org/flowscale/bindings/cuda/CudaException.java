@@ -1,0 +1,41 @@
+package org.flowscale.bindings.cuda;
+
+/**
+ * A CUDA driver call returned an error. Carries the function that failed, the {@code CUresult}
+ * code, and the driver's own name and description of it (e.g. {@code CUDA_ERROR_OUT_OF_MEMORY},
+ * "out of memory").
+ */
+public class CudaException extends RuntimeException {
+  private final String function;
+  private final int code;
+  private final String errorName;
+  private final String errorText;
+
+  public CudaException(String function, int code, String errorName, String errorText) {
+    super(function + " failed: " + errorName + " (" + code + "): " + errorText);
+    this.function = function;
+    this.code = code;
+    this.errorName = errorName;
+    this.errorText = errorText;
+  }
+
+  /** The driver API function that failed, as exported (e.g. {@code cuMemAlloc_v2}). */
+  public String function() {
+    return function;
+  }
+
+  /** The {@code CUresult} value. */
+  public int code() {
+    return code;
+  }
+
+  /** The driver's name of the error, e.g. {@code CUDA_ERROR_INVALID_VALUE}. */
+  public String errorName() {
+    return errorName;
+  }
+
+  /** The driver's description of the error. */
+  public String errorText() {
+    return errorText;
+  }
+}

@@ -1,0 +1,278 @@
+package org.flowscale.engine.search;
+
+import java.util.Arrays;
+import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.ops.ParticleOps;
+import org.flowscale.engine.ops.Tensor;
+
+/**
+ * Rollover budget forcing, the paper's method (MATH.md section 6), and RBF+DPS.
+ *
+ * <ol>
+ *   <li>{@code B K0} initial noises, one velocity each at {@code t = 1}; each chain keeps its
+ *       initial particle of best Tweedie reward, {@code r*_b}.
+ *   <li>Quota {@code q = floor((N - B K0) / (S B))} NFE per chain per step.
+ *   <li>Every round, every chain draws one SDE proposal from its current state to its next grid
+ *       time, evaluates the velocity there (1 NFE) and scores its Tweedie. Chains sit at different
+ *       steps, so times are per chain. A proposal beating {@code r*_b} is a rollover: the chain
+ *       moves to it at once and the unused quota of this step is added to the next step's. Else,
+ *       when the chain's quota for this step is used up, it moves to this step's best proposal
+ *       ({@code r*_b} unchanged) with the plain quota {@code q}.
+ *   <li>Rounds stop when the next one would exceed {@code N}. The output is the Tweedie estimate of
+ *       the highest-reward proposal at the last nonzero time (ties to the first scored).
+ * </ol>
+ *
+ * <p><b>The last steps.</b> Chains advance at most to grid index {@code S - 2}; from there they
+ * keep proposing onto the last nonzero time {@code t_{S-1}} with all the budget that is left (their
+ * carried-over quota plus the quota of the final step and the division's remainder), rolling over
+ * {@code r*_b} without moving. They never step to {@code t = 0}, because
+ *
+ * <ul>
+ *   <li>a proposal at {@code t = 0} needs no model call (the state is its own Tweedie estimate), so
+ *       it would either be free, breaking the meaning of the NFE budget, or be charged an NFE that
+ *       is never spent;
+ *   <li>the Tweedie estimate at {@code t_{S-1}} already is the denoised sample: for the linear ODE
+ *       the final Euler step to 0 lands exactly on it, and an SDE step to 0 would only add noise
+ *       {@code g sqrt(d) z} that nothing removes afterwards.
+ * </ul>
+ *
+ * This is what the reference implementation does (it stops advancing two steps before the end and
+ * keeps proposing there), so the paper's numbers were measured with it. The result's {@code
+ * finalState} is the chosen proposal's state at {@code t_{S-1}} (not 0). RBF therefore needs {@code
+ * max_steps >= 2}.
+ *
+ * <p><b>The output choice.</b> The output is chosen among the proposals at the last nonzero time,
+ * where every chain ends up (it reaches position {@code S - 2} after at most {@code (S - 2) q}
+ * rounds, leaving it at least {@code 2 q} final proposals), not among every proposal and initial
+ * particle of the run. An early Tweedie estimate is a blurred average of the data, and a reward
+ * that credits averages would otherwise win with it: in the toy world the prompt-weighted mean
+ * image at {@code t = 1} passes the counting detector and would be returned in place of a sample.
+ * For rewards on real images (blurred early estimates score low) both readings pick the same
+ * output. Rollovers still compare against {@code r*_b}, the best reward the chain has seen, initial
+ * particles included, as specified.
+ *
+ * <p>RBF+DPS nudges every proposal before it is scored: the gradient is taken once per chain
+ * position (through the velocity already computed there) and added to each proposal from it.
+ */
+abstract class RolloverBudget implements SearchMethod {
+  private final FilteringMethod id;
+  private final boolean nudge;
+
+  RolloverBudget(FilteringMethod id, boolean nudge) {
+    this.id = id;
+    this.nudge = nudge;
+  }
+
+  @Override
+  public FilteringMethod id() {
+    return id;
+  }
+
+  @Override
+  public void validate(SearchConfig config) {
+    Rules.noBlocks(config);
+    Rules.dpsStep(config);
+    Rules.rbfBudget(config);
+  }
+
+  /** The per-chain per-step quota {@code floor((N - B K0) / (S B))}. */
+  static long quota(SearchConfig c) {
+    return (c.maxNfe() - (long) c.batchSize() * c.initNParticles())
+        / ((long) c.maxSteps() * c.batchSize());
+  }
+
+  @Override
+  public SearchResult run(
+      SearchConfig config,
+      ParticleOps ops,
+      VelocityModel model,
+      Reward reward,
+      SearchListener listener) {
+    validate(config);
+    checkInputs(config, model, reward);
+    try (SearchRun run = new SearchRun(config, ops, model, reward, listener)) {
+      int chains = config.batchSize();
+      int k0 = config.initNParticles();
+      double[] grid = run.grid;
+      int last = config.maxSteps() - 2;
+      long q = quota(config);
+
+      // 1. initial particles, each chain keeps its best
+      int n0 = chains * k0;
+      Tensor x = run.initialNoise(n0);
+      Tensor u = run.states(n0);
+      Tensor x0 = run.states(n0);
+      double[] r = SearchRun.fill(n0, grid[0]);
+      run.velocity(x, r, u);
+      run.tweedie(x, u, r, x0);
+      double[] initial = run.score(x0);
+      Tensor cur = run.states(chains);
+      Tensor curU = run.states(chains);
+      double[] best = new double[chains];
+      int[] idx = new int[chains];
+      for (int b = 0; b < chains; b++) {
+        idx[b] = SearchRun.argmax(initial, b * k0, (b + 1) * k0);
+        best[b] = initial[idx[b]];
+        for (int j = b * k0; j < (b + 1) * k0; j++) {
+          run.trace(0, b, grid[0], initial[j], TraceEntry.Event.PROPOSED);
+        }
+        run.trace(0, b, grid[0], best[b], TraceEntry.Event.ACCEPTED);
+      }
+      run.gather(x, idx, cur);
+      run.gather(u, idx, curU);
+      run.intermediates(0, grid[0], x0, initial);
+      run.free(x);
+      run.free(u);
+      run.free(x0);
+
+      // 2.-4. rounds of proposals under per-chain quotas
+      Tensor p = run.states(chains);
+      Tensor pu = run.states(chains);
+      Tensor p0 = run.states(chains);
+      Tensor stepBest = run.states(chains);
+      Tensor stepBestU = run.states(chains);
+      Tensor dir = nudge ? run.states(chains) : null;
+      // The output candidates: each chain's best proposal at the last nonzero time.
+      Tensor outX0 = run.states(chains);
+      Tensor outState = run.states(chains);
+      double[] outReward = SearchRun.fill(chains, Double.NaN);
+      double[] stepBestReward = SearchRun.fill(chains, Double.NEGATIVE_INFINITY);
+      boolean[] hasStepBest = new boolean[chains];
+      int[] pos = new int[chains];
+      long[] quota = new long[chains];
+      long[] used = new long[chains];
+      Arrays.fill(quota, q);
+      if (nudge) {
+        run.dpsDirection(cur, curU, times(grid, pos, 0), dir);
+      }
+      int round = 0;
+      while (run.nfe() + chains <= config.maxNfe()) {
+        round++;
+        double[] from = times(grid, pos, 0);
+        double[] to = times(grid, pos, 1);
+        run.step(cur, curU, from, to, p);
+        if (nudge) {
+          run.add(p, dir);
+        }
+        run.velocity(p, to, pu);
+        run.tweedie(p, pu, to, p0);
+        double[] rp = run.score(p0);
+        boolean[] newOut = new boolean[chains];
+        boolean[] toProposal = new boolean[chains];
+        boolean[] newStepBest = new boolean[chains];
+        boolean[] toStepBest = new boolean[chains];
+        for (int b = 0; b < chains; b++) {
+          used[b]++;
+          if (pos[b] == last
+              && (rp[b] > outReward[b] || (Double.isNaN(outReward[b]) && !Double.isNaN(rp[b])))) {
+            newOut[b] = true;
+            outReward[b] = rp[b];
+          }
+          if (rp[b] > best[b]) {
+            best[b] = rp[b];
+            run.trace(round, b, to[b], rp[b], TraceEntry.Event.ROLLED_OVER);
+            if (pos[b] < last) {
+              toProposal[b] = true;
+              quota[b] = q + (quota[b] - used[b]);
+            }
+          } else {
+            run.trace(round, b, to[b], rp[b], TraceEntry.Event.PROPOSED);
+            if (rp[b] > stepBestReward[b] || (!hasStepBest[b] && !Double.isNaN(rp[b]))) {
+              newStepBest[b] = true;
+              hasStepBest[b] = true;
+              stepBestReward[b] = rp[b];
+            }
+            if (pos[b] < last && used[b] >= quota[b]) {
+              if (hasStepBest[b]) {
+                toStepBest[b] = true;
+                run.trace(round, b, to[b], stepBestReward[b], TraceEntry.Event.ACCEPTED);
+              } else {
+                // Every proposal of this step scored NaN: move on with the current one.
+                toProposal[b] = true;
+                run.trace(round, b, to[b], rp[b], TraceEntry.Event.ACCEPTED);
+              }
+              quota[b] = q;
+            }
+          }
+          if (toProposal[b] || toStepBest[b]) {
+            pos[b]++;
+            used[b] = 0;
+            hasStepBest[b] = false;
+            stepBestReward[b] = Double.NEGATIVE_INFINITY;
+          }
+        }
+        run.select(stepBest, p, newStepBest);
+        run.select(stepBestU, pu, newStepBest);
+        run.select(cur, p, toProposal);
+        run.select(curU, pu, toProposal);
+        run.select(cur, stepBest, toStepBest);
+        run.select(curU, stepBestU, toStepBest);
+        run.select(outX0, p0, newOut);
+        run.select(outState, p, newOut);
+        if (nudge) {
+          renudge(run, grid, pos, cur, curU, dir, toProposal, toStepBest);
+        }
+        run.intermediates(round, to[0], p0, rp);
+      }
+      int chosen = SearchRun.argmax(outReward, 0, chains);
+      double finalTime = grid[last + 1];
+      run.trace(round, chosen, finalTime, outReward[chosen], TraceEntry.Event.FINAL);
+      return run.result(outX0, chosen, outState, chosen, outReward[chosen]);
+    }
+  }
+
+  /** The grid time at each chain's position plus {@code ahead}. */
+  private static double[] times(double[] grid, int[] pos, int ahead) {
+    double[] t = new double[pos.length];
+    for (int b = 0; b < pos.length; b++) {
+      t[b] = grid[pos[b] + ahead];
+    }
+    return t;
+  }
+
+  /** Recomputes the DPS direction of the chains that moved, one gradient pass each. */
+  private static void renudge(
+      SearchRun run,
+      double[] grid,
+      int[] pos,
+      Tensor cur,
+      Tensor curU,
+      Tensor dir,
+      boolean[] a,
+      boolean[] b) {
+    int chains = pos.length;
+    boolean[] moved = new boolean[chains];
+    int m = 0;
+    for (int i = 0; i < chains; i++) {
+      moved[i] = a[i] || b[i];
+      m += moved[i] ? 1 : 0;
+    }
+    if (m == 0) {
+      return;
+    }
+    int[] sub = new int[m];
+    int[] back = new int[chains];
+    double[] t = new double[m];
+    for (int i = 0, j = 0; i < chains; i++) {
+      if (moved[i]) {
+        back[i] = j;
+        t[j] = grid[pos[i]];
+        sub[j++] = i;
+      }
+    }
+    Tensor sx = run.states(m);
+    Tensor su = run.states(m);
+    Tensor sd = run.states(m);
+    Tensor full = run.states(chains);
+    run.gather(cur, sub, sx);
+    run.gather(curU, sub, su);
+    run.dpsDirection(sx, su, t, sd);
+    run.gather(sd, back, full);
+    run.select(dir, full, moved);
+    run.free(sx);
+    run.free(su);
+    run.free(sd);
+    run.free(full);
+  }
+}

@@ -1,0 +1,145 @@
+package org.flowscale.engine.search;
+
+/**
+ * The config rules of MATH.md section 6, each refusing with a message that names the numbers that
+ * clash and what would fit. Shared by the methods' {@link SearchMethod#validate}.
+ */
+final class Rules {
+  private Rules() {}
+
+  /** {@code B K S <= N}: the fixed budget of every method but RBF. */
+  static void fixedBudget(SearchConfig c) {
+    long b = c.batchSize();
+    long k = c.nParticles();
+    long s = c.maxSteps();
+    long need = b * k * s;
+    if (need > c.maxNfe()) {
+      long fitB = c.maxNfe() / (k * s);
+      String fit =
+          fitB >= 1
+              ? "use batch_size <= " + fitB
+              : "use max_steps <= " + Math.max(1, c.maxNfe() / (b * k)) + " or raise max_nfe";
+      throw new IllegalArgumentException(
+          c.method().configName()
+              + ": max_steps "
+              + s
+              + " x batch_size "
+              + b
+              + " x n_particles "
+              + k
+              + " = "
+              + need
+              + " NFE exceeds max_nfe "
+              + c.maxNfe()
+              + "; "
+              + fit
+              + " (or max_nfe >= "
+              + need
+              + ")");
+    }
+  }
+
+  /** Methods that run single trajectories (BoN, SMC, DPS): {@code K = 1}. */
+  static void singleParticle(SearchConfig c) {
+    if (c.nParticles() != 1) {
+      throw new IllegalArgumentException(
+          c.method().configName()
+              + " runs batch_size independent particles and needs n_particles = 1, got n_particles "
+              + c.nParticles()
+              + "; for the same budget use batch_size "
+              + (long) c.batchSize() * c.nParticles()
+              + " with n_particles 1");
+    }
+  }
+
+  /** {@code block_size} means something only to CoDe. */
+  static void noBlocks(SearchConfig c) {
+    if (c.blockSize() != 1) {
+      throw new IllegalArgumentException(
+          "block_size "
+              + c.blockSize()
+              + " is meaningless for "
+              + c.method().configName()
+              + " (only code selects every block_size steps); set block_size 1"
+              + (c.method() == FilteringMethod.SVDD || c.method() == FilteringMethod.SVDD_DPS
+                  ? " or use filtering_method code"
+                  : ""));
+    }
+  }
+
+  /** CoDe's block must fit in the run. */
+  static void blockFits(SearchConfig c) {
+    if (c.blockSize() > c.maxSteps()) {
+      throw new IllegalArgumentException(
+          "block_size "
+              + c.blockSize()
+              + " exceeds max_steps "
+              + c.maxSteps()
+              + ": no selection would happen before the end; use block_size <= "
+              + c.maxSteps());
+    }
+  }
+
+  /** The DPS methods need a nonzero step size. */
+  static void dpsStep(SearchConfig c) {
+    if (c.method().usesGradient() && !(c.dpsStepSize() > 0)) {
+      throw new IllegalArgumentException(
+          c.method().configName()
+              + " nudges along the reward gradient and needs a dps step size > 0, got "
+              + c.dpsStepSize());
+    }
+  }
+
+  /**
+   * RBF: {@code B K0 < N}, a quota of at least one NFE per chain per step, and at least two steps
+   * (proposals land on the last nonzero time, see {@link Rbf}).
+   */
+  static void rbfBudget(SearchConfig c) {
+    long b = c.batchSize();
+    long k0 = c.initNParticles();
+    long s = c.maxSteps();
+    long init = b * k0;
+    if (init >= c.maxNfe()) {
+      throw new IllegalArgumentException(
+          c.method().configName()
+              + ": init_n_particles "
+              + k0
+              + " x batch_size "
+              + b
+              + " = "
+              + init
+              + " NFE leaves nothing of max_nfe "
+              + c.maxNfe()
+              + " for the search; use init_n_particles <= "
+              + Math.max(1, (c.maxNfe() - b * s) / b)
+              + " or max_nfe >= "
+              + (init + b * s));
+    }
+    if (s < 2) {
+      throw new IllegalArgumentException(
+          c.method().configName()
+              + " needs max_steps >= 2 (it proposes up to the last nonzero time), got max_steps "
+              + s);
+    }
+    long quota = (c.maxNfe() - init) / (s * b);
+    if (quota < 1) {
+      throw new IllegalArgumentException(
+          c.method().configName()
+              + ": quota floor((max_nfe "
+              + c.maxNfe()
+              + " - init_n_particles "
+              + k0
+              + " x batch_size "
+              + b
+              + ") / (max_steps "
+              + s
+              + " x batch_size "
+              + b
+              + ")) = 0 NFE per chain per step; use max_nfe >= "
+              + (init + s * b)
+              + (c.maxNfe() - b * s >= b
+                  ? " or init_n_particles <= " + (c.maxNfe() - b * s) / b
+                  : ""));
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package org.flowscale.engine.search;
+
+import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.ops.ParticleOps;
+import org.flowscale.engine.ops.Tensor;
+
+/**
+ * Sequential Monte Carlo as in DAS / FK steering (MATH.md section 6): {@code B} particles whose
+ * log-weights start at {@code r0 / lam}; before each step, when {@code ESS < ess_threshold B},
+ * particles (states, last velocities, last rewards) are resampled in proportion to their weights
+ * and the weights reset to uniform; after each step every weight is multiplied by {@code exp((r_new
+ * - r_prev) / lam)}. The particle of largest final weight is returned. {@code NFE = B S}.
+ */
+public final class Smc implements SearchMethod {
+  @Override
+  public FilteringMethod id() {
+    return FilteringMethod.SMC;
+  }
+
+  @Override
+  public void validate(SearchConfig config) {
+    Rules.singleParticle(config);
+    Rules.noBlocks(config);
+    Rules.fixedBudget(config);
+  }
+
+  @Override
+  public SearchResult run(
+      SearchConfig config,
+      ParticleOps ops,
+      VelocityModel model,
+      Reward reward,
+      SearchListener listener) {
+    validate(config);
+    checkInputs(config, model, reward);
+    try (SearchRun run = new SearchRun(config, ops, model, reward, listener);
+        LogWeights weights = new LogWeights(ops, config.batchSize())) {
+      int n = config.batchSize();
+      double lam = config.rewardWeight();
+      double[] grid = run.grid;
+      int steps = config.maxSteps();
+      Tensor x = run.initialNoise(n);
+      Tensor u = run.states(n);
+      Tensor x0 = run.states(n);
+      Tensor spare = run.states(n);
+      double[] r = SearchRun.fill(n, grid[0]);
+      run.velocity(x, r, u);
+      run.tweedie(x, u, r, x0);
+      double[] prev = run.score(x0);
+      double[] logW = new double[n];
+      for (int b = 0; b < n; b++) {
+        logW[b] = prev[b] / lam;
+        run.trace(0, b, grid[0], prev[b], TraceEntry.Event.PROPOSED);
+      }
+      weights.set(logW);
+      run.intermediates(0, grid[0], x0, prev);
+      for (int i = 0; i < steps; i++) {
+        if (weights.ess() < config.essThreshold() * n) {
+          int[] idx = weights.resample(config.resampling(), config.seed(), run.newStream());
+          run.gather(x, idx, spare);
+          Tensor t = x;
+          x = spare;
+          spare = t;
+          run.gather(u, idx, spare);
+          t = u;
+          u = spare;
+          spare = t;
+          double[] kept = new double[n];
+          for (int b = 0; b < n; b++) {
+            kept[b] = prev[idx[b]];
+            run.trace(i, idx[b], grid[i], kept[b], TraceEntry.Event.RESAMPLED);
+          }
+          prev = kept;
+          weights.reset();
+        }
+        double[] to = SearchRun.fill(n, grid[i + 1]);
+        run.step(x, u, SearchRun.fill(n, grid[i]), to, x);
+        Tensor est = x;
+        if (grid[i + 1] > 0) {
+          run.velocity(x, to, u);
+          run.tweedie(x, u, to, x0);
+          est = x0;
+        }
+        double[] now = run.score(est);
+        double[] delta = new double[n];
+        for (int b = 0; b < n; b++) {
+          delta[b] = (now[b] - prev[b]) / lam;
+          run.trace(i + 1, b, grid[i + 1], now[b], TraceEntry.Event.PROPOSED);
+        }
+        weights.add(delta);
+        prev = now;
+        run.intermediates(i + 1, grid[i + 1], est, now);
+      }
+      int best = weights.argmax();
+      run.trace(steps, best, 0, prev[best], TraceEntry.Event.FINAL);
+      return run.result(x, best, x, best, prev[best]);
+    }
+  }
+}

@@ -1,0 +1,731 @@
+package org.flowscale.kernels;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import org.flowscale.bindings.cuda.CudaContext;
+import org.flowscale.bindings.cuda.CudaDevice;
+import org.flowscale.bindings.cuda.CudaDriver;
+import org.flowscale.bindings.cuda.CudaFunction;
+import org.flowscale.bindings.cuda.CudaGraph;
+import org.flowscale.bindings.cuda.CudaGraphExec;
+import org.flowscale.bindings.cuda.CudaModule;
+import org.flowscale.bindings.cuda.CudaStream;
+import org.flowscale.bindings.cuda.DeviceBuffer;
+import org.flowscale.bindings.cuda.KernelArgs;
+import org.flowscale.bindings.cuda.PinnedBuffer;
+import org.flowscale.engine.ops.DType;
+import org.flowscale.engine.ops.Noise;
+import org.flowscale.engine.ops.ParticleOps;
+import org.flowscale.engine.ops.Resampling;
+import org.flowscale.engine.ops.Tensor;
+
+/**
+ * The particle operations on one CUDA device: tensors in device memory of the primary context
+ * (shared with libtorch), every operation a kernel launch (or a driver copy) on this instance's own
+ * stream, results identical to {@link org.flowscale.engine.ops.cpu.CpuParticleOps} up to float
+ * rounding in the Gaussian draws and summation order in the reductions.
+ *
+ * <p>Operations are asynchronous. Shape and dtype errors throw at the call; errors only visible in
+ * the data (an index out of range, a negative noise id, a coefficient that needs an absent operand,
+ * weights without a finite entry) are found by the kernels and thrown as {@link
+ * IllegalArgumentException} at the next synchronising call ({@link #synchronize}, {@link
+ * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}); the affected rows hold NaN (or the
+ * index -1, or are left untouched for gather).
+ *
+ * <p>One restriction beyond the CPU backend: the tensors of one {@link #affine} call (x, u, out)
+ * share a dtype, F32 or BF16 (the kernels are specialised per dtype; the CPU also mixes them).
+ *
+ * <p>A round of work can be recorded once and replayed as a CUDA graph with {@link #capture}.
+ * Methods are serialised on the instance; use one instance per host thread for concurrency.
+ */
+public final class CudaParticleOps implements ParticleOps {
+  private static final int BLOCK = 256;
+  private static final int REDUCE_THREADS = 1024;
+  private static final int MAX_GRID_Y = 65535;
+
+  private final CudaContext context;
+  private final CudaDevice device;
+  private final CudaStream stream;
+  private final CudaModule module;
+  private final PinnedBuffer errors;
+  private final PinnedBuffer scalars;
+  private final KernelArgs args;
+  private final Kernels k;
+  private final int maxBlocks;
+
+  /** Scratch device memory; replaced buffers stay alive until close, as graphs may use them. */
+  private DeviceBuffer scratch;
+
+  private final Deque<AutoCloseable> retired = new ArrayDeque<>();
+  private boolean capturing;
+  private boolean closed;
+
+  private record Kernels(
+      CudaFunction affineF32,
+      CudaFunction affineBf16,
+      CudaFunction gaussianF32,
+      CudaFunction gaussianBf16,
+      CudaFunction gather16,
+      CudaFunction gather8,
+      CudaFunction gather4,
+      CudaFunction gather2,
+      CudaFunction groupArgmax,
+      CudaFunction logSumExp,
+      CudaFunction ess,
+      CudaFunction resample) {
+    static Kernels of(CudaModule m) {
+      return new Kernels(
+          m.function("fs_affine_f32"),
+          m.function("fs_affine_bf16"),
+          m.function("fs_gaussian_f32"),
+          m.function("fs_gaussian_bf16"),
+          m.function("fs_gather_16"),
+          m.function("fs_gather_8"),
+          m.function("fs_gather_4"),
+          m.function("fs_gather_2"),
+          m.function("fs_group_argmax"),
+          m.function("fs_logsumexp"),
+          m.function("fs_ess"),
+          m.function("fs_resample"));
+    }
+  }
+
+  /**
+   * The backend on device {@code ordinal}: retains its primary context, creates a stream, loads the
+   * kernels. Everything acquired is released again if a later step fails.
+   */
+  public CudaParticleOps(int ordinal) {
+    List<AutoCloseable> acquired = new ArrayList<>();
+    try {
+      this.context = track(acquired, CudaContext.retainPrimary(ordinal));
+      this.device = CudaDevice.query(ordinal);
+      if (CudaDriver.cuDeviceGetAttribute(
+              CudaDriver.CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING, context.device())
+          == 0) {
+        throw new IllegalStateException(
+            device + " lacks unified addressing, which the CUDA backend needs");
+      }
+      this.stream = track(acquired, CudaStream.create(true));
+      this.module = track(acquired, CudaModule.load(Ptx.read(Ptx.PARTICLE_OPS)));
+      this.k = Kernels.of(module);
+      this.errors = track(acquired, PinnedBuffer.allocate(16));
+      this.errors.segment().fill((byte) 0);
+      this.scalars = track(acquired, PinnedBuffer.allocate(16));
+      this.args = track(acquired, new KernelArgs());
+      this.scratch = track(acquired, DeviceBuffer.allocate(64 * 1024));
+      this.maxBlocks = device.multiprocessors() * 32;
+    } catch (RuntimeException | Error e) {
+      for (int i = acquired.size() - 1; i >= 0; i--) {
+        try {
+          acquired.get(i).close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  private static <T extends AutoCloseable> T track(List<AutoCloseable> list, T resource) {
+    list.add(resource);
+    return resource;
+  }
+
+  @Override
+  public String name() {
+    return "cuda";
+  }
+
+  /** The device ordinal. */
+  public int deviceIndex() {
+    return context.ordinal();
+  }
+
+  /** The device this backend runs on. */
+  public CudaDevice device() {
+    return device;
+  }
+
+  /** The stream every operation is queued on (for interop, e.g. handing it to libtorch). */
+  public CudaStream stream() {
+    return stream;
+  }
+
+  /** The primary context, retained by this backend. */
+  public CudaContext context() {
+    return context;
+  }
+
+  // ---- memory ----
+
+  @Override
+  public synchronized CudaTensor allocate(int rows, int cols, DType dtype) {
+    open();
+    if (rows < 0 || cols < 0) {
+      throw new IllegalArgumentException(
+          "tensor shape must be non-negative, got [" + rows + " x " + cols + "]");
+    }
+    if (dtype == null) {
+      throw new IllegalArgumentException("dtype must not be null");
+    }
+    DeviceBuffer b = DeviceBuffer.allocate((long) rows * cols * dtype.bytes());
+    return new CudaTensor(this, b, rows, cols, dtype);
+  }
+
+  synchronized void free(DeviceBuffer b) {
+    if (!closed) {
+      context.makeCurrent();
+      b.close();
+      return;
+    }
+    // The backend's context retain is gone: the memory went with the context, or (if libtorch
+    // still holds it) is leaked as the ParticleOps contract says. Either way, nothing to raise.
+    try {
+      b.close();
+    } catch (RuntimeException ignored) {
+      // see above
+    }
+  }
+
+  @Override
+  public synchronized void upload(MemorySegment src, Tensor dst) {
+    open();
+    notCapturing("upload");
+    CudaTensor d = cuda(dst, "dst");
+    requireBytes(src, d.byteSize(), "src");
+    if (d.byteSize() == 0) {
+      return;
+    }
+    if (src.isNative()) {
+      d.buffer().copyFromHostAsync(src, d.byteSize(), stream);
+      // The caller may reuse src as soon as we return, also when it is pinned memory.
+      stream.synchronize();
+    } else {
+      try (Arena a = Arena.ofConfined()) {
+        MemorySegment tmp = a.allocate(d.byteSize(), 64);
+        MemorySegment.copy(src, 0, tmp, 0, d.byteSize());
+        d.buffer().copyFromHostAsync(tmp, d.byteSize(), stream);
+        stream.synchronize();
+      }
+    }
+  }
+
+  @Override
+  public synchronized void download(Tensor src, MemorySegment dst) {
+    open();
+    notCapturing("download");
+    CudaTensor s = cuda(src, "src");
+    requireBytes(dst, s.byteSize(), "dst");
+    if (s.byteSize() > 0) {
+      if (dst.isNative()) {
+        s.buffer().copyToHostAsync(dst, s.byteSize(), stream);
+        stream.synchronize();
+      } else {
+        try (Arena a = Arena.ofConfined()) {
+          MemorySegment tmp = a.allocate(s.byteSize(), 64);
+          s.buffer().copyToHostAsync(tmp, s.byteSize(), stream);
+          stream.synchronize();
+          MemorySegment.copy(tmp, 0, dst, 0, s.byteSize());
+        }
+      }
+    } else {
+      stream.synchronize();
+    }
+    raiseDeviceErrors();
+  }
+
+  @Override
+  public synchronized void copy(Tensor src, Tensor dst) {
+    open();
+    CudaTensor s = cuda(src, "src");
+    CudaTensor d = cuda(dst, "dst");
+    sameShape(s, d, "src", "dst");
+    requireDType(d, s.dtype(), "dst");
+    if (s.byteSize() > 0 && s != d) {
+      s.buffer().copyToAsync(d.buffer(), s.byteSize(), stream);
+    }
+  }
+
+  /**
+   * Fills a tensor with all-one bits: NaN for F32, BF16 and F64, -1 for I32. Tests poison outputs
+   * with it so that an element a kernel forgot to write can never pass.
+   */
+  public synchronized void poison(Tensor t) {
+    open();
+    CudaTensor c = cuda(t, "tensor");
+    long bytes = c.byteSize();
+    if (bytes == 0) {
+      return;
+    }
+    if (bytes % 4 == 0) {
+      CudaDriver.cuMemsetD32Async(c.address(), 0xFFFFFFFF, bytes / 4, stream.handle());
+    } else {
+      CudaDriver.cuMemsetD16Async(c.address(), 0xFFFF, bytes / 2, stream.handle());
+    }
+  }
+
+  // ---- elementwise ----
+
+  @Override
+  public synchronized void affine(Tensor x, Tensor u, Tensor coef, Noise noise, Tensor out) {
+    open();
+    CudaTensor xs = cuda(x, "x");
+    CudaTensor os = cuda(out, "out");
+    CudaTensor us = u == null ? null : cuda(u, "u");
+    CudaTensor cs = cuda(coef, "coef");
+    floating(xs, "x");
+    floating(os, "out");
+    sameShape(xs, os, "x", "out");
+    if (us != null) {
+      floating(us, "u");
+      sameShape(xs, us, "x", "u");
+      requireDType(us, xs.dtype(), "u");
+    }
+    requireDType(os, xs.dtype(), "out");
+    requireDType(cs, DType.F64, "coef");
+    if (cs.rows() != xs.rows() || cs.cols() != 3) {
+      throw new IllegalArgumentException(
+          "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
+    }
+    CudaTensor ids = noiseIds(noise, xs.rows());
+    if (xs.elements() == 0) {
+      return;
+    }
+    args.i64(0, xs.address())
+        .i64(1, us == null ? 0 : us.address())
+        .i64(2, cs.address())
+        .i64(3, ids == null ? 0 : ids.address())
+        .i32(4, noise == null ? 0 : 1)
+        .i64(5, noise == null ? 0 : noise.seed())
+        .i64(6, noise == null ? 0 : noise.stream())
+        .i64(7, os.address())
+        .i32(8, xs.rows())
+        .i32(9, xs.cols())
+        .i64(10, errors.address());
+    launchRows(
+        xs.dtype() == DType.F32 ? k.affineF32() : k.affineBf16(), xs.rows(), groups4(xs.cols()));
+  }
+
+  @Override
+  public synchronized void gaussian(Noise noise, Tensor out) {
+    open();
+    if (noise == null) {
+      throw new IllegalArgumentException("noise must not be null");
+    }
+    CudaTensor os = cuda(out, "out");
+    floating(os, "out");
+    CudaTensor ids = noiseIds(noise, os.rows());
+    if (os.elements() == 0) {
+      return;
+    }
+    args.i64(0, ids == null ? 0 : ids.address())
+        .i64(1, noise.seed())
+        .i64(2, noise.stream())
+        .i64(3, os.address())
+        .i32(4, os.rows())
+        .i32(5, os.cols())
+        .i64(6, errors.address());
+    launchRows(
+        os.dtype() == DType.F32 ? k.gaussianF32() : k.gaussianBf16(),
+        os.rows(),
+        groups4(os.cols()));
+  }
+
+  @Override
+  public synchronized void gather(Tensor src, Tensor index, Tensor dst) {
+    open();
+    CudaTensor s = cuda(src, "src");
+    CudaTensor d = cuda(dst, "dst");
+    CudaTensor ix = cuda(index, "index");
+    requireDType(ix, DType.I32, "index");
+    requireDType(d, s.dtype(), "dst");
+    if (ix.cols() != 1 || ix.rows() != d.rows()) {
+      throw new IllegalArgumentException(
+          "index must be [" + d.rows() + " x 1], got [" + ix.rows() + " x " + ix.cols() + "]");
+    }
+    if (d.cols() != s.cols()) {
+      throw new IllegalArgumentException(
+          "dst must have " + s.cols() + " columns like src, got " + d.cols());
+    }
+    long rowBytes = (long) s.cols() * s.dtype().bytes();
+    if (d.rows() == 0 || rowBytes == 0) {
+      return;
+    }
+    long from = s.address();
+    if (s == d) {
+      // Gathering in place would read rows already overwritten: go through a copy.
+      DeviceBuffer tmp = scratch(s.byteSize());
+      s.buffer().copyToAsync(tmp, s.byteSize(), stream);
+      from = tmp.address();
+    }
+    int width = rowBytes % 16 == 0 ? 16 : rowBytes % 8 == 0 ? 8 : rowBytes % 4 == 0 ? 4 : 2;
+    long units = rowBytes / width;
+    if (units > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("rows of " + rowBytes + " bytes are too long to gather");
+    }
+    CudaFunction f =
+        switch (width) {
+          case 16 -> k.gather16();
+          case 8 -> k.gather8();
+          case 4 -> k.gather4();
+          default -> k.gather2();
+        };
+    args.i64(0, from)
+        .i64(1, ix.address())
+        .i64(2, d.address())
+        .i32(3, s.rows())
+        .i32(4, d.rows())
+        .i32(5, (int) units)
+        .i64(6, errors.address());
+    launchRows(f, d.rows(), (int) units);
+  }
+
+  // ---- per-particle scalars ----
+
+  @Override
+  public synchronized void groupArgmax(Tensor values, int groupSize, Tensor outIndex) {
+    open();
+    CudaTensor v = column(values, DType.F64, "values");
+    CudaTensor o = column(outIndex, DType.I32, "outIndex");
+    if (groupSize <= 0 || v.rows() % groupSize != 0) {
+      throw new IllegalArgumentException(
+          "groupSize must be > 0 and divide values' " + v.rows() + " rows, got " + groupSize);
+    }
+    int groups = v.rows() / groupSize;
+    if (o.rows() != groups) {
+      throw new IllegalArgumentException(
+          "outIndex must have " + groups + " rows (one per group), got " + o.rows());
+    }
+    if (groups == 0) {
+      return;
+    }
+    args.i64(0, v.address()).i32(1, groups).i32(2, groupSize).i64(3, o.address());
+    int warpsPerBlock = BLOCK / 32;
+    int grid = (int) Math.min((groups + warpsPerBlock - 1L) / warpsPerBlock, maxBlocks);
+    context.makeCurrent();
+    k.groupArgmax().launch(grid, 1, BLOCK, 1, 0, stream, args);
+  }
+
+  @Override
+  public synchronized double logSumExp(Tensor values) {
+    open();
+    notCapturing("logSumExp");
+    CudaTensor v = column(values, DType.F64, "values");
+    if (v.rows() == 0) {
+      return Double.NEGATIVE_INFINITY;
+    }
+    poisonScalars();
+    args.i64(0, v.address()).i32(1, v.rows()).i64(2, scalars.address());
+    context.makeCurrent();
+    k.logSumExp().launch(1, 1, REDUCE_THREADS, 1, 0, stream, args);
+    stream.synchronize();
+    raiseDeviceErrors();
+    return scalars.segment().getAtIndex(JAVA_DOUBLE, 0);
+  }
+
+  @Override
+  public synchronized double effectiveSampleSize(Tensor logWeights) {
+    open();
+    notCapturing("effectiveSampleSize");
+    CudaTensor v = column(logWeights, DType.F64, "logWeights");
+    if (v.rows() == 0) {
+      throw new IllegalArgumentException("logWeights must not be empty");
+    }
+    poisonScalars();
+    args.i64(0, v.address()).i32(1, v.rows()).i64(2, scalars.address());
+    context.makeCurrent();
+    k.ess().launch(1, 1, REDUCE_THREADS, 1, 0, stream, args);
+    stream.synchronize();
+    raiseDeviceErrors();
+    double lse = scalars.segment().getAtIndex(JAVA_DOUBLE, 0);
+    if (!Double.isFinite(lse)) {
+      throw new IllegalArgumentException(
+          "logWeights must be finite or -inf with at least one finite entry; log-sum-exp is "
+              + lse);
+    }
+    return 1 / scalars.segment().getAtIndex(JAVA_DOUBLE, 1);
+  }
+
+  @Override
+  public synchronized void resample(
+      Tensor logWeights, Resampling scheme, long seed, long stream, Tensor outIndex) {
+    open();
+    CudaTensor v = column(logWeights, DType.F64, "logWeights");
+    CudaTensor o = column(outIndex, DType.I32, "outIndex");
+    if (scheme == null) {
+      throw new IllegalArgumentException("resampling scheme must not be null");
+    }
+    if (v.rows() == 0) {
+      throw new IllegalArgumentException("logWeights must not be empty");
+    }
+    if (o.rows() == 0) {
+      return;
+    }
+    DeviceBuffer cdf = scratch((long) v.rows() * Double.BYTES);
+    args.i64(0, v.address())
+        .i32(1, v.rows())
+        .i32(2, o.rows())
+        .i32(3, scheme == Resampling.SYSTEMATIC ? 1 : 0)
+        .i64(4, seed)
+        .i64(5, stream)
+        .i64(6, cdf.address())
+        .i64(7, o.address())
+        .i64(8, errors.address());
+    context.makeCurrent();
+    k.resample().launch(1, 1, REDUCE_THREADS, 1, 0, this.stream, args);
+  }
+
+  @Override
+  public synchronized void synchronize() {
+    open();
+    notCapturing("synchronize");
+    context.makeCurrent();
+    stream.synchronize();
+    raiseDeviceErrors();
+  }
+
+  // ---- graphs ----
+
+  /**
+   * Records what {@code work} issues on this backend as a CUDA graph instead of running it; {@link
+   * CapturedWork#launch()} replays it. Only asynchronous operations may be captured (affine,
+   * gaussian, gather, copy, groupArgmax, resample); synchronising ones throw {@link
+   * IllegalStateException}. If {@code work} throws, the capture is abandoned and the exception
+   * propagates.
+   */
+  public CapturedWork capture(Runnable work) {
+    CudaGraph graph;
+    synchronized (this) {
+      open();
+      notCapturing("capture");
+      context.makeCurrent();
+      stream.beginCapture();
+      capturing = true;
+    }
+    try {
+      work.run();
+    } catch (RuntimeException | Error e) {
+      synchronized (this) {
+        capturing = false;
+        try {
+          stream.endCapture().close();
+        } catch (RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+    synchronized (this) {
+      capturing = false;
+      graph = stream.endCapture();
+    }
+    try (graph) {
+      return new CapturedWork(this, graph.instantiate());
+    }
+  }
+
+  synchronized void launchGraph(CudaGraphExec exec) {
+    open();
+    notCapturing("launching a captured graph");
+    context.makeCurrent();
+    exec.launch(stream);
+  }
+
+  // ---- lifecycle ----
+
+  /** Waits for queued work, then frees the stream, kernels and scratch memory. */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    RuntimeException first = null;
+    try {
+      context.makeCurrent();
+      stream.synchronize();
+    } catch (RuntimeException e) {
+      first = e;
+    }
+    List<AutoCloseable> all = new ArrayList<>();
+    all.add(scratch);
+    all.addAll(retired);
+    all.add(args);
+    all.add(scalars);
+    all.add(errors);
+    all.add(module);
+    all.add(stream);
+    all.add(context);
+    for (AutoCloseable c : all) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        if (first == null) {
+          first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  // ---- helpers ----
+
+  /** 2-D launch: x over {@code units} per row, y over rows, grid-stride loops in the kernel. */
+  private void launchRows(CudaFunction f, int rows, int units) {
+    int bx = Math.min(BLOCK, Math.max(32, Integer.highestOneBit(Math.max(1, units - 1)) << 1));
+    int by = BLOCK / bx;
+    int gy = (int) Math.min((rows + (long) by - 1) / by, MAX_GRID_Y);
+    long gxNeeded = (units + (long) bx - 1) / bx;
+    int gx = (int) Math.max(1, Math.min(gxNeeded, Math.max(1, maxBlocks / gy)));
+    context.makeCurrent();
+    f.launch(gx, gy, bx, by, 0, stream, args);
+  }
+
+  private static int groups4(int cols) {
+    return (cols + 3) >>> 2;
+  }
+
+  /** Scratch of at least {@code bytes}; a replaced buffer is kept until close (graphs). */
+  private DeviceBuffer scratch(long bytes) {
+    if (scratch.byteSize() < bytes) {
+      retired.push(scratch);
+      context.makeCurrent();
+      scratch = DeviceBuffer.allocate(Math.max(bytes, 2 * scratch.byteSize()));
+    }
+    return scratch;
+  }
+
+  /** NaN in the reduction outputs, so a result the kernel did not write can never pass. */
+  private void poisonScalars() {
+    scalars.segment().setAtIndex(JAVA_DOUBLE, 0, Double.NaN);
+    scalars.segment().setAtIndex(JAVA_DOUBLE, 1, Double.NaN);
+  }
+
+  /** Throws the first error a kernel recorded since the last check, and clears it. */
+  private void raiseDeviceErrors() {
+    MemorySegment e = errors.segment();
+    int code = e.getAtIndex(JAVA_INT, 0);
+    if (code == 0) {
+      return;
+    }
+    int row = e.getAtIndex(JAVA_INT, 1);
+    int value = e.getAtIndex(JAVA_INT, 2);
+    e.fill((byte) 0);
+    String what =
+        switch (code) {
+          case 1 -> "gather: index[" + row + "] = " + value + " is outside src's rows";
+          case 2 -> "noise.ids[" + row + "] must be >= 0, got " + value;
+          case 3 -> "affine: u is null but coef[" + row + ", 1] is not 0";
+          case 4 -> "affine: noise is null but coef[" + row + ", 2] is not 0";
+          case 5 -> "resample: logWeights must be finite or -inf with at least one finite entry";
+          default ->
+              "unknown device error code " + code + " (row " + row + ", value " + value + ")";
+        };
+    throw new IllegalArgumentException(what + " (found on the device; affected rows hold NaN/-1)");
+  }
+
+  /** Checks the backend is open and binds its context to the calling thread. */
+  private void open() {
+    if (closed) {
+      throw new IllegalStateException("the cuda backend has been closed");
+    }
+    context.makeCurrent();
+  }
+
+  private void notCapturing(String what) {
+    if (capturing) {
+      throw new IllegalStateException(
+          what + " synchronises with the host and cannot be part of a captured graph");
+    }
+  }
+
+  private CudaTensor cuda(Tensor t, String name) {
+    if (t == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (!(t instanceof CudaTensor c)) {
+      throw new IllegalArgumentException(
+          name + " is a " + t.getClass().getSimpleName() + ", not a tensor of the cuda backend");
+    }
+    if (c.isClosed()) {
+      throw new IllegalStateException(name + " has been closed");
+    }
+    if (c.deviceIndex() != deviceIndex()) {
+      throw new IllegalArgumentException(
+          name + " lives on cuda:" + c.deviceIndex() + ", this backend on cuda:" + deviceIndex());
+    }
+    return c;
+  }
+
+  private CudaTensor noiseIds(Noise noise, int rows) {
+    if (noise == null || noise.ids() == null) {
+      return null;
+    }
+    CudaTensor ids = cuda(noise.ids(), "noise.ids");
+    if (ids.rows() != rows) {
+      throw new IllegalArgumentException(
+          "noise.ids must have " + rows + " rows, got " + ids.rows());
+    }
+    return ids;
+  }
+
+  private CudaTensor column(Tensor t, DType dtype, String name) {
+    CudaTensor c = cuda(t, name);
+    requireDType(c, dtype, name);
+    if (c.cols() != 1) {
+      throw new IllegalArgumentException(name + " must have one column, got " + c.cols());
+    }
+    return c;
+  }
+
+  private static void floating(Tensor t, String name) {
+    if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
+      throw new IllegalArgumentException(name + " must be F32 or BF16, got " + t.dtype());
+    }
+  }
+
+  private static void requireDType(Tensor t, DType d, String name) {
+    if (t.dtype() != d) {
+      throw new IllegalArgumentException(name + " must be " + d + ", got " + t.dtype());
+    }
+  }
+
+  private static void sameShape(Tensor a, Tensor b, String an, String bn) {
+    if (a.rows() != b.rows() || a.cols() != b.cols()) {
+      throw new IllegalArgumentException(
+          bn
+              + " must have "
+              + an
+              + "'s shape ["
+              + a.rows()
+              + " x "
+              + a.cols()
+              + "], got ["
+              + b.rows()
+              + " x "
+              + b.cols()
+              + "]");
+    }
+  }
+
+  private static void requireBytes(MemorySegment s, long bytes, String name) {
+    if (s == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (s.byteSize() < bytes) {
+      throw new IllegalArgumentException(
+          name + " holds " + s.byteSize() + " bytes, needs " + bytes);
+    }
+  }
+}

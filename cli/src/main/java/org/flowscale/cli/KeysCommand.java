@@ -44,7 +44,10 @@ final class KeysCommand implements Callable<Integer> {
     List<String> backends = new ArrayList<>();
     for (ParticleOpsProvider p : Backends.providers()) {
       backends.add(
-          p.name() + p.unavailableReason().map(r -> " (unavailable: " + r + ")").orElse(""));
+          p.name()
+              + p.unavailableReason()
+                  .map(r -> " (unavailable: " + Text.oneLine(r) + ")")
+                  .orElse(""));
     }
     out.println("Backends: " + String.join(", ", backends));
     return Main.EXIT_OK;

@@ -59,6 +59,13 @@ class MainTest {
     assertTrue(r.out().contains("max_nfe"), r.out());
     assertTrue(r.out().contains("Keys of model 'test_gaussian': fail_after, mean, variance"));
     assertTrue(r.out().contains("Backends: cpu"), r.out());
+    assertTrue(
+        r.out()
+            .lines()
+            .skip(1)
+            .allMatch(
+                l -> l.startsWith("  ") || l.startsWith("Keys of ") || l.startsWith("Backends: ")),
+        "one line per entry: " + r.out());
   }
 
   @Test

@@ -246,7 +246,14 @@ final class Runner implements AutoCloseable {
         r.maxNfe(),
         Double.isFinite(r.reward()) ? String.format(Locale.ROOT, "%.4f", r.reward()) : r.reward(),
         o.directory(),
-        String.join(", ", o.files()));
+        shortList(o.files()));
+  }
+
+  /** The run's files, with the step grids counted rather than listed. */
+  private static String shortList(List<String> files) {
+    List<String> top = files.stream().filter(f -> !f.startsWith("steps/")).toList();
+    long steps = files.size() - top.size();
+    return String.join(", ", top) + (steps > 0 ? ", steps/ with " + steps + " grids" : "");
   }
 
   private static ModelFactory modelFactory(String name) {

@@ -37,8 +37,8 @@ import org.flowscale.engine.ops.Tensor;
  * the data (an index out of range, a negative noise id, a coefficient that needs an absent operand,
  * weights without a finite entry) are found by the kernels and thrown as {@link
  * IllegalArgumentException} at the next synchronising call ({@link #synchronize}, {@link
- * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}); the affected rows hold NaN (or the
- * index -1, or are left untouched for gather).
+ * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}, {@link StreamCounter#value}); the
+ * affected rows hold NaN (or the index -1, or are left untouched for gather).
  *
  * <p>One restriction beyond the CPU backend: the tensors of one {@link #affine} call (x, u, out)
  * share a dtype, F32 or BF16 (the kernels are specialised per dtype; the CPU also mixes them).
@@ -619,7 +619,12 @@ public final class CudaParticleOps implements ParticleOps {
   public synchronized StreamCounter streamCounter(long initial) {
     open();
     StreamCounter c = new StreamCounter(this, DeviceBuffer.allocate(Long.BYTES));
-    writeCounter(c, initial);
+    try {
+      writeCounter(c, initial);
+    } catch (RuntimeException | Error e) {
+      c.close();
+      throw e;
+    }
     return c;
   }
 

@@ -1,5 +1,6 @@
 # Sourced by flowscale's scripts: finds a JDK 25+ and exports JAVA_HOME and PATH.
 # Respects JAVA_HOME when it is 25 or newer; otherwise looks in /usr/lib/jvm.
+# Also requires Maven unless FLOWSCALE_NEED_MAVEN=0 (running a built jar needs only Java).
 
 flowscale_java_major() {
   # Prints the feature version of the JDK at $1, or nothing.
@@ -32,7 +33,7 @@ flowscale_find_jdk() {
 
 flowscale_find_jdk || exit 1
 export PATH="$JAVA_HOME/bin:$PATH"
-if ! command -v mvn >/dev/null 2>&1; then
+if [ "${FLOWSCALE_NEED_MAVEN:-1}" != 0 ] && ! command -v mvn >/dev/null 2>&1; then
   echo "flowscale: Maven (mvn) is not on the PATH; on Debian: apt-get install maven" >&2
   exit 1
 fi

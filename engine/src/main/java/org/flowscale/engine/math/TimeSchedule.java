@@ -9,7 +9,12 @@ import java.util.Locale;
 public enum TimeSchedule {
   /** {@code t = tq}. */
   LINEAR,
-  /** {@code t = sqrt(1 - (1 - tq)^2)}: large early steps, fine late steps (the paper's choice). */
+  /**
+   * {@code t = sqrt(1 - (1 - tq)^2)}, the paper's choice. In {@code t} this gives fine steps near
+   * {@code t = 1} and a large last step (S = 10: 1, 0.995, 0.980, ..., 0.600, 0.436, 0); in log-SNR
+   * the early steps are the large ones. MATH.md describes it as "large early steps, fine late
+   * steps"; the engine implements the formula.
+   */
   EXP;
 
   /** {@code steps + 1} sampling times in [0, 1], from 1 down to 0. */

@@ -37,6 +37,14 @@ public interface VelocityModel extends AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no gradient");
   }
 
+  /**
+   * How this model's samples look as images, for outputs; empty when they are not images (or the
+   * model cannot decode them).
+   */
+  default java.util.Optional<ImageDecoder> imageDecoder() {
+    return java.util.Optional.empty();
+  }
+
   @Override
   default void close() {}
 }

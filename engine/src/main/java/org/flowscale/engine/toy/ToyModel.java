@@ -3,6 +3,7 @@ package org.flowscale.engine.toy;
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import org.flowscale.engine.math.Checks;
+import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
@@ -162,6 +163,14 @@ public final class ToyModel implements VelocityModel {
   @Override
   public int dim() {
     return dim;
+  }
+
+  /** A toy-world model's samples already are 32x32 RGB images; a bare mixture's are not. */
+  @Override
+  public java.util.Optional<ImageDecoder> imageDecoder() {
+    return world == null
+        ? java.util.Optional.empty()
+        : java.util.Optional.of(ImageDecoder.pixels(ToyWorld.SIZE, ToyWorld.SIZE));
   }
 
   /** The number of components {@code K}. */

@@ -1,0 +1,121 @@
+package org.flowscale.cli;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code flowscale} command. Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 a
+ * failure during the run. Errors go to stderr as one message, with a stack trace only under {@code
+ * --debug}.
+ */
+@Command(
+    name = "flowscale",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = "Inference-time scaling of flow models: search (RBF, BoN, SMC, CoDe, SVDD, DPS)",
+    subcommands = {DemoCommand.class, RunCommand.class, KeysCommand.class},
+    footer = {
+      "",
+      "Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 failure during the" + " run.",
+      "Start with: flowscale demo"
+    })
+public final class Main implements Callable<Integer> {
+  /** Success. */
+  public static final int EXIT_OK = 0;
+
+  /** A failure during the run. */
+  public static final int EXIT_FAILURE = 1;
+
+  /** Bad usage or config: nothing ran. */
+  public static final int EXIT_USAGE = 2;
+
+  @Option(
+      names = "--debug",
+      scope = ScopeType.INHERIT,
+      description = "Show the stack trace of an error.")
+  boolean debug;
+
+  @Spec CommandSpec spec;
+
+  final PrintStream out;
+  final PrintStream err;
+
+  Main(PrintStream out, PrintStream err) {
+    this.out = out;
+    this.err = err;
+  }
+
+  /** No subcommand: show the usage (to stderr: it is a usage error). */
+  @Override
+  public Integer call() {
+    err.println("flowscale: a command is missing");
+    spec.commandLine().usage(err);
+    return EXIT_USAGE;
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args, System.out, System.err));
+  }
+
+  /** Runs the command line in this process; returns the exit code. */
+  static int execute(String[] args, PrintStream out, PrintStream err) {
+    Main main = new Main(out, err);
+    CommandLine cl = new CommandLine(main);
+    cl.setExpandAtFiles(false);
+    cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+    cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+    cl.setParameterExceptionHandler(
+        (ex, argv) -> {
+          String sub = ex.getCommandLine().getCommandName();
+          String where = sub.equals("flowscale") ? "flowscale" : "flowscale " + sub;
+          err.println(
+              "flowscale: " + Text.oneLine(ex.getMessage()) + " (see '" + where + " --help')");
+          if (main.debug) {
+            ex.printStackTrace(err);
+          }
+          return EXIT_USAGE;
+        });
+    cl.setExecutionExceptionHandler(
+        (ex, commandLine, parseResult) -> {
+          report(ex, err, main.debug);
+          return ex instanceof CliException c ? c.exitCode() : EXIT_FAILURE;
+        });
+    try {
+      return cl.execute(args);
+    } catch (RuntimeException | Error e) {
+      // picocli lets Errors (and failures of its own) through; they get the same treatment.
+      report(e, err, main.debug);
+      return EXIT_FAILURE;
+    }
+  }
+
+  private static void report(Throwable ex, PrintStream err, boolean debug) {
+    String msg =
+        switch (ex) {
+          case CliException.ConfigError c -> c.getMessage();
+          case CliException.RunFailure f -> "run failed: " + Text.oneLine(f.getMessage());
+          case OutOfMemoryError o ->
+              "run failed: out of memory (give Java more with FLOWSCALE_JAVA_OPTS=-Xmx16g)";
+          default ->
+              "run failed: "
+                  + ex.getClass().getSimpleName()
+                  + (ex.getMessage() == null ? "" : ": " + Text.oneLine(ex.getMessage()));
+        };
+    boolean hint = !debug && !(ex instanceof CliException.ConfigError);
+    err.println("flowscale: " + msg + (hint ? " (--debug shows the stack trace)" : ""));
+    if (debug) {
+      ex.printStackTrace(err);
+    }
+    err.flush();
+  }
+}

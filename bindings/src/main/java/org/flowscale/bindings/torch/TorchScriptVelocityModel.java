@@ -6,6 +6,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
@@ -165,6 +167,48 @@ public final class TorchScriptVelocityModel implements VelocityModel {
               + other.cols()
               + "]");
     }
+  }
+
+  /**
+   * Samples of shape {@code [3, H, W]} are shown as RGB images (PyTorch's channel-first layout,
+   * values in [-1, 1]); a latent model folds its decoder into a reward, not here.
+   */
+  @Override
+  public Optional<ImageDecoder> imageDecoder() {
+    if (sampleShape.length != 3 || sampleShape[0] != 3) {
+      return Optional.empty();
+    }
+    int h = (int) sampleShape[1];
+    int w = (int) sampleShape[2];
+    return Optional.of(
+        new ImageDecoder() {
+          @Override
+          public int height() {
+            return h;
+          }
+
+          @Override
+          public int width() {
+            return w;
+          }
+
+          @Override
+          public float[] decode(float[] samples, int row) {
+            long from = (long) row * dim;
+            if (row < 0 || from + dim > samples.length) {
+              throw new IllegalArgumentException(
+                  "row " + row + " of " + dim + " values is outside samples of " + samples.length);
+            }
+            float[] hwc = new float[dim];
+            int plane = h * w;
+            for (int c = 0; c < 3; c++) {
+              for (int p = 0; p < plane; p++) {
+                hwc[p * 3 + c] = samples[(int) from + c * plane + p];
+              }
+            }
+            return hwc;
+          }
+        });
   }
 
   @Override

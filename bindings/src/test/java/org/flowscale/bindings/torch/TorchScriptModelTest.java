@@ -180,6 +180,28 @@ class TorchScriptModelTest {
   }
 
   @Test
+  void channelFirstSamplesDecodeAsImages() {
+    var decoder = mlp.imageDecoder().orElseThrow();
+    assertEquals(8, decoder.height());
+    assertEquals(8, decoder.width());
+    float[] samples = new float[2 * 192];
+    for (int i = 0; i < samples.length; i++) {
+      samples[i] = i;
+    }
+    float[] img = decoder.decode(samples, 1);
+    // pixel (y=2, x=5), channel c sits at 192 + c*64 + 2*8 + 5 in CHW
+    for (int c = 0; c < 3; c++) {
+      assertEquals(192 + c * 64 + 21, img[(2 * 8 + 5) * 3 + c]);
+    }
+    assertThrows(IllegalArgumentException.class, () -> decoder.decode(samples, 2));
+    try (var flat =
+        new TorchScriptVelocityModel(
+            fx.shim, fx.shim.load(fx.file("velocity_mlp.pt"), fx.device), new long[] {192}, null)) {
+      assertTrue(flat.imageDecoder().isEmpty());
+    }
+  }
+
+  @Test
   void tupleResultsAsOwnedTensors() {
     try (TorchModule m = fx.shim.load(fx.file("tuple_out.pt"), fx.device);
         Tensor x = x()) {

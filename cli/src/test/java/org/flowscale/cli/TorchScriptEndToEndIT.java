@@ -1,0 +1,123 @@
+package org.flowscale.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * RBF through the shaded jar with a TorchScript velocity model and a TorchScript reward, run by
+ * libtorch through the native shim: config/torchscript/rbf.yaml with the fixtures that {@code
+ * bindings/src/test/python/make_torch_fixtures.py} makes. Like the bindings tests it is skipped
+ * (with the reason) when the shim or PyTorch is missing, unless {@code flowscale.torch.required} is
+ * set ({@code bin/test} sets it).
+ */
+class TorchScriptEndToEndIT {
+  @TempDir Path tmp;
+
+  @Test
+  void rbfWithTorchScriptModelAndReward() throws Exception {
+    String shim = shim();
+    Path fixtures = tmp.resolve("fixtures");
+    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
+    Path script = EndToEndIT.ROOT.resolve("bindings/src/test/python/make_torch_fixtures.py");
+    EndToEndIT.Proc made =
+        EndToEndIT.exec(List.of(python, script.toString(), fixtures.toString()), Map.of());
+    if (made.code() != 0) {
+      unavailable(python + " could not make the TorchScript fixtures:\n" + made);
+    }
+
+    Path runs = tmp.resolve("runs");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.add("-Dflowscale.shim=" + shim);
+    cmd.add("-Xss8m");
+    cmd.addAll(
+        List.of(
+            "-jar",
+            EndToEndIT.JAR.toString(),
+            "run",
+            "--config",
+            EndToEndIT.ROOT.resolve("config/torchscript/rbf.yaml").toString(),
+            "--progress",
+            "none",
+            "model_path=" + fixtures.resolve("velocity_mlp.pt"),
+            "reward_path=" + fixtures.resolve("reward_cnn.pt"),
+            "max_nfe=150",
+            "max_steps=5",
+            "root_dir=" + runs));
+    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
+    assertEquals(0, p.code(), p.toString());
+    assertFalse(p.hasStackTrace(), p.toString());
+
+    Path run;
+    try (Stream<Path> s = Files.list(runs)) {
+      run = s.findFirst().orElseThrow();
+    }
+    JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
+    assertEquals("rbf", report.get("method").asText());
+    assertEquals("torchscript", report.get("model").asText());
+    assertEquals("torchscript", report.get("reward_score").asText());
+    long nfe = report.get("nfe").asLong();
+    // 2 x 25 initial particles, then rounds of 2 proposals: the budget is used but never exceeded
+    assertTrue(nfe > 50 && nfe <= 150, "nfe " + nfe);
+    assertTrue(report.get("reward_calls").asLong() >= nfe, report.toString());
+
+    // RBF keeps the best Tweedie reward it has seen: the output's reward is at least the best
+    // initial particle's, and it is what the reward module said about some proposal.
+    double best = report.get("best_reward").asDouble();
+    double bestInitial = Double.NEGATIVE_INFINITY;
+    boolean seen = false;
+    int minRound = Integer.MAX_VALUE;
+    for (JsonNode e : report.get("reward_trace")) {
+      minRound = Math.min(minRound, e.get("round").asInt());
+    }
+    for (JsonNode e : report.get("reward_trace")) {
+      double r = e.get("reward").asDouble();
+      assertTrue(Double.isFinite(r), e.toString());
+      if (e.get("round").asInt() == minRound) {
+        bestInitial = Math.max(bestInitial, r);
+      }
+      seen |= r == best;
+    }
+    assertTrue(seen, "best_reward " + best + " is in the trace");
+    assertTrue(best >= bestInitial, best + " < best initial " + bestInitial);
+    // [3, 8, 8] samples are images: the run wrote a viewable final.png
+    assertTrue(Files.size(run.resolve("final.png")) > 0);
+  }
+
+  private static String shim() {
+    String s = System.getProperty("flowscale.shim");
+    if (s == null || s.isBlank()) {
+      s = System.getenv("FLOWSCALE_SHIM");
+    }
+    if (s == null || s.isBlank()) {
+      s = EndToEndIT.ROOT.resolve("native/build/libflowscale_shim.so").toString();
+    }
+    if (!Files.isRegularFile(Path.of(s))) {
+      unavailable("no libtorch shim at " + s + " (bin/test builds it into native/build)");
+    }
+    return s;
+  }
+
+  private static void unavailable(String why) {
+    String message = "TorchScript end-to-end test cannot run: " + why;
+    if (Boolean.getBoolean("flowscale.torch.required")) {
+      Assertions.fail(message);
+    }
+    System.err.println("[flowscale] SKIPPING " + message);
+    Assumptions.abort(message);
+  }
+}

@@ -39,6 +39,22 @@ thread_local std::string last_error;
 
 void set_error(const std::string& message) { last_error = message; }
 
+// An error inside TorchScript code arrives as "The following operation failed in the TorchScript
+// interpreter", a script traceback, and the actual error on the last line: put that line first
+// so a one-line report says what went wrong; the traceback follows.
+std::string headline(const std::string& message) {
+  if (message.find("TorchScript interpreter") == std::string::npos) {
+    return message;
+  }
+  size_t end = message.find_last_not_of(" \n\r\t");
+  if (end == std::string::npos) {
+    return message;
+  }
+  size_t start = message.rfind('\n', end);
+  std::string last = message.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1));
+  return last + "\n(TorchScript traceback follows)\n" + message;
+}
+
 template <typename F>
 int32_t guard(const char* what, F&& body) noexcept {
   try {
@@ -47,11 +63,12 @@ int32_t guard(const char* what, F&& body) noexcept {
     return FS_OK;
   } catch (const c10::Error& e) {
     // what_without_backtrace keeps libtorch's message and drops its C++ stack dump.
-    set_error(std::string(what) + ": " + e.what_without_backtrace());
+    set_error(std::string(what) + ": " + headline(e.what_without_backtrace()));
   } catch (const std::bad_alloc&) {
     set_error(std::string(what) + ": out of memory");
   } catch (const std::exception& e) {
-    set_error(std::string(what) + ": " + e.what());
+    // Errors raised inside TorchScript code (torch::jit::JITException) land here.
+    set_error(std::string(what) + ": " + headline(e.what()));
   } catch (...) {
     set_error(std::string(what) + ": unknown C++ exception");
   }

@@ -21,6 +21,7 @@ import org.flowscale.bindings.cuda.CudaStream;
 import org.flowscale.bindings.cuda.DeviceBuffer;
 import org.flowscale.bindings.cuda.KernelArgs;
 import org.flowscale.bindings.cuda.PinnedBuffer;
+import org.flowscale.bindings.torch.CudaStreamSource;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.ParticleOps;
@@ -55,7 +56,7 @@ import org.flowscale.engine.ops.Tensor;
  *
  * <p>Methods are serialised on the instance; use one instance per host thread for concurrency.
  */
-public final class CudaParticleOps implements ParticleOps {
+public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
   private static final int BLOCK = 256;
   private static final int REDUCE_THREADS = 1024;
   private static final int MAX_GRID_Y = 65535;
@@ -173,6 +174,17 @@ public final class CudaParticleOps implements ParticleOps {
   /** The stream every operation is queued on (for interop, e.g. handing it to libtorch). */
   public CudaStream stream() {
     return stream;
+  }
+
+  /** Lets libtorch queue its work on this backend's stream: no syncs around model calls. */
+  @Override
+  public int cudaDevice() {
+    return deviceIndex();
+  }
+
+  @Override
+  public long cudaStream() {
+    return stream.handle();
   }
 
   /** The primary context, retained by this backend. */

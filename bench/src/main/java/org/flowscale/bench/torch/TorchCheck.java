@@ -88,16 +88,16 @@ public final class TorchCheck {
               ? "cuda"
               : "cpu";
     }
-    try (ParticleOps ops = Backends.create(name)) {
-      rbfRound(shim, dir, device, iters, ops);
-    }
     if (name.equals("cuda") && device >= 0) {
-      // The same round with libtorch queued on the backend's stream (no synchronisation around
-      // each libtorch call).
-      System.out.println();
-      try (ParticleOps ops = new StreamSharedOps((CudaParticleOps) Backends.create("cuda"))) {
+      // Baseline: the same round synchronised around each libtorch call (stream not shared).
+      try (ParticleOps ops = new SyncedOps((CudaParticleOps) Backends.create("cuda"))) {
         rbfRound(shim, dir, device, iters, ops);
       }
+      System.out.println();
+    }
+    // The backend as users get it: on CUDA, libtorch queues on the backend's stream.
+    try (ParticleOps ops = Backends.create(name)) {
+      rbfRound(shim, dir, device, iters, ops);
     }
   }
 

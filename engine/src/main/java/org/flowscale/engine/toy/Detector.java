@@ -12,18 +12,20 @@ import java.util.List;
  * some intensity: for each colour {@code c} with offset {@code d_c} from the background, the ink
  * {@code a_c = clamp(<y, d_c> / |d_c|^2, 0, 1)} and the residual {@code e_c = |y - a_c d_c|^2}. The
  * pixel's colour responsibilities are a compact kernel of the residual excess, {@code rho_c ~
- * max(0, 1 - (e_c - min e) / }{@value #COLOUR_MARGIN}{@code )^2}: exactly one-hot on clean pixels
- * (the closest pair of colours leaves an excess of 1.1), shared between colours that explain a
- * blended pixel about equally well. The pixel's ink is that of its best colour; pixels with ink
- * below {@value #INK_THRESHOLD} are background.
+ * max(0, 1 - (e_c - min e) / m)^2}, with the margin {@code m} proportional to the image's pixel
+ * noise (estimated from the image itself, see {@link #noise}): exactly one-hot on clean pixels (the
+ * closest pair of colours leaves an excess of 1.1), also on faint ones in a noise-free blend, and
+ * shared between colours that explain a pixel about equally well given the noise. The pixel's ink
+ * is that of its best colour; pixels with ink below a threshold set by the noise ({@link
+ * #inkThreshold}) are background.
  *
  * <p><b>Objects.</b> Same-colour pixels are grouped into 4-connected components. Each component has
  * four confidences, each exactly 0 or 1 on a clean template and graded in between:
  *
  * <ul>
- *   <li>presence: its mean ink {@code w}, mapped linearly from {@value #INK_THRESHOLD} (0) to
- *       {@value #FULL_INK} (1), so an object blended into the image at weight {@code lambda} counts
- *       about {@code lambda};
+ *   <li>presence: its mean ink {@code w}, mapped linearly from the ink threshold (0) to {@value
+ *       #FULL_INK} (1), so an object blended into the image at weight {@code lambda} counts about
+ *       {@code lambda};
  *   <li>size: its area, mapped linearly from {@value #SPECK_AREA} pixels (0) to {@value
  *       #OBJECT_AREA} (1): specks are noise (the smallest object has 24 pixels);
  *   <li>colour: the mean responsibility of each colour over its pixels;
@@ -45,8 +47,12 @@ import java.util.List;
  * pair of colours is 1.6 apart in one channel.
  */
 public final class Detector {
-  /** Ink below which a pixel is background. */
-  public static final double INK_THRESHOLD = 0.25;
+
+  /** The least ink threshold, for noise-free images. */
+  static final double INK_FLOOR = 0.03;
+
+  /** Ink noise standard deviations below the threshold. */
+  static final double NOISE_MULTIPLE = 4;
 
   /** Mean ink from which an object is surely present. */
   public static final double FULL_INK = 0.8;
@@ -57,8 +63,14 @@ public final class Detector {
   /** Components of at least this many pixels are surely objects (the smallest has 24). */
   public static final int OBJECT_AREA = 16;
 
-  /** Residual excess (squared distance) at which a colour loses all responsibility. */
-  static final double COLOUR_MARGIN = 0.5;
+  /**
+   * Residual excess (squared distance) at which a colour loses all responsibility, per unit of
+   * pixel noise standard deviation.
+   */
+  static final double COLOUR_MARGIN_PER_NOISE = 3;
+
+  /** The least colour margin, for noise-free images. */
+  static final double COLOUR_MARGIN_FLOOR = 0.02;
 
   /** Squared feature distance excess at which a shape loses all confidence. */
   static final double SHAPE_MARGIN = 0.4;
@@ -71,6 +83,8 @@ public final class Detector {
   private static final double[][] OFFSET = new double[COLOURS][ToyWorld.CHANNELS];
   private static final double[] OFFSET_NORM2 = new double[COLOURS];
 
+  private static final double MIN_OFFSET;
+
   static {
     for (int c = 0; c < COLOURS; c++) {
       for (int ch = 0; ch < ToyWorld.CHANNELS; ch++) {
@@ -78,6 +92,11 @@ public final class Detector {
         OFFSET_NORM2[c] += OFFSET[c][ch] * OFFSET[c][ch];
       }
     }
+    double min = Double.POSITIVE_INFINITY;
+    for (double n2 : OFFSET_NORM2) {
+      min = Math.min(min, Math.sqrt(n2));
+    }
+    MIN_OFFSET = min;
   }
 
   /**
@@ -140,6 +159,9 @@ public final class Detector {
       throw new IllegalArgumentException(
           "need a " + ToyWorld.DIM + "-value image at offset " + offset);
     }
+    double sigma = noise(x, offset);
+    double threshold = inkThreshold(sigma);
+    double margin = Math.max(COLOUR_MARGIN_FLOOR, COLOUR_MARGIN_PER_NOISE * sigma);
     int pixels = S * S;
     int[] label = new int[pixels];
     double[][] ink = new double[COLOURS][pixels];
@@ -169,8 +191,13 @@ public final class Detector {
           best = c;
         }
       }
-      kernel(e, best, COLOUR_MARGIN, resp, p);
-      label[p] = ink[best][p] >= INK_THRESHOLD ? best + 1 : 0;
+      kernel(e, best, margin, resp, p);
+      label[p] = best + 1;
+    }
+    for (int p = 0; p < pixels; p++) {
+      if (ink[label[p] - 1][p] < threshold) {
+        label[p] = 0;
+      }
     }
     List<Detection> found = new ArrayList<>();
     boolean[] seen = new boolean[pixels];
@@ -256,9 +283,39 @@ public final class Detector {
               colourConf,
               shapeConf,
               sizeConf,
-              ramp(w, INK_THRESHOLD, FULL_INK)));
+              ramp(w, threshold, FULL_INK)));
     }
     return found;
+  }
+
+  /**
+   * The ink below which a pixel is background, for per-value pixel noise {@code sigma}: {@value
+   * #NOISE_MULTIPLE} standard deviations of the ink noise, and at least {@value #INK_FLOOR}. Smooth
+   * images (early Tweedie estimates are noise-free blends) thus show faint objects, while noisy
+   * ones do not turn noise into objects.
+   */
+  static double inkThreshold(double sigma) {
+    return Math.max(INK_FLOOR, NOISE_MULTIPLE * sigma / MIN_OFFSET);
+  }
+
+  /**
+   * The per-value pixel noise of the image, estimated robustly from the image itself: the median
+   * absolute difference of horizontally adjacent values over {@code 0.6745 sqrt 2}, which sees
+   * noise but hardly any edges (most neighbours lie in the same flat region).
+   */
+  static double noise(float[] x, int offset) {
+    int n = 0;
+    float[] d = new float[S * (S - 1) * ToyWorld.CHANNELS];
+    for (int row = 0; row < S; row++) {
+      for (int col = 0; col + 1 < S; col++) {
+        int base = offset + (row * S + col) * ToyWorld.CHANNELS;
+        for (int ch = 0; ch < ToyWorld.CHANNELS; ch++) {
+          d[n++] = Math.abs(x[base + ToyWorld.CHANNELS + ch] - x[base + ch]);
+        }
+      }
+    }
+    java.util.Arrays.sort(d);
+    return d[n / 2] / (0.6745 * Math.sqrt(2));
   }
 
   /** The ink of colour {@code c} at pixel {@code p}, normalised by the component's mean ink. */

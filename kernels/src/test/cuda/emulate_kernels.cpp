@@ -11,6 +11,7 @@
 #include <vector>
 #include <random>
 #include <algorithm>
+#include <functional>
 struct dim3 { unsigned x=1,y=1,z=1; };
 static dim3 blockIdx, blockDim, threadIdx, gridDim;
 #define __global__
@@ -39,7 +40,7 @@ using std::min; using std::isinf; using std::isfinite;
 #include "../../main/cuda/particle_ops.cu"
 
 // The launch shape of CudaParticleOps.launchRows (keep in step).
-static void launchRows(int rows, int units, int sms, void (*body)()) {
+template <class F> static void launchRows(int rows, int units, int sms, F body) {
   int BLOCK=256; int hob=1; int u1=std::max(1,units-1); while (hob*2<=u1) hob*=2;
   int bx = std::min(BLOCK, std::max(32, hob<<1)); int by=BLOCK/bx;
   long gy = std::min((long)(rows+by-1)/by, 65535L);
@@ -51,10 +52,10 @@ static void launchRows(int rows, int units, int sms, void (*body)()) {
 }
 static const float *gx_, *gu_; static const double* gc_; static const int* gids_; static int ghas_, grows_, gcols_; static float* gout_; static int gerr_[4];
 static const u16 *bx_, *bu_; static u16* bout_;
-static void affF32(){ fs_affine_f32(gx_,gu_,gc_,gids_,ghas_,11,22,gout_,grows_,gcols_,gerr_); }
-static void affBF16(){ fs_affine_bf16(bx_,bu_,gc_,gids_,ghas_,11,22,bout_,grows_,gcols_,gerr_); }
-static void gauF32(){ fs_gaussian_f32(gids_,11,22,gout_,grows_,gcols_,gerr_); }
-static void gauBF16(){ fs_gaussian_bf16(gids_,11,22,bout_,grows_,gcols_,gerr_); }
+static void affF32(){ fs_affine_f32(gx_,gu_,gc_,gids_,ghas_,11,22,nullptr,gout_,grows_,gcols_,gerr_); }
+static void affBF16(){ fs_affine_bf16(bx_,bu_,gc_,gids_,ghas_,11,22,nullptr,bout_,grows_,gcols_,gerr_); }
+static void gauF32(){ fs_gaussian_f32(gids_,11,22,nullptr,gout_,grows_,gcols_,gerr_); }
+static void gauBF16(){ fs_gaussian_bf16(gids_,11,22,nullptr,bout_,grows_,gcols_,gerr_); }
 static const void* gs_; static const int* gidx_; static void* gd_; static int gsr_, gdr_, gunits_;
 static void gat16(){ fs_gather_16((const uint4*)gs_,gidx_,(uint4*)gd_,gsr_,gdr_,gunits_,gerr_); }
 static void gat8(){ fs_gather_8((const uint2*)gs_,gidx_,(uint2*)gd_,gsr_,gdr_,gunits_,gerr_); }
@@ -108,6 +109,56 @@ int main(){
     if (w==16) launchRows(dr,units,132,gat16); else if (w==8) launchRows(dr,units,132,gat8); else if (w==4) launchRows(dr,units,132,gat4); else launchRows(dr,units,132,gat2);
     size_t mism=0; for(int i=0;i<dr;i++) if (memcmp(&dst[(size_t)i*rowBytes], &src[(size_t)idx[i]*rowBytes], rowBytes)) mism++;
     if (mism) { bad++; printf("gather rowBytes=%d width=%d: %zu bad rows\n", rowBytes, w, mism); }
+  }
+  // A round replayed as a CUDA graph with a device stream counter. Capture copies each launch's
+  // parameters, so the "graph" here is the list of launches with their parameters bound at record
+  // time (the counter's address, never its value); fs_advance_streams is the last node, as
+  // CudaParticleOps.capture(counter, perRound, work) records it. Replay k must draw exactly what
+  // eager launches (no counter) with stream base + perRound k + offset draw, bit for bit, and every
+  // replay must differ from the one before. The bases cross the 2^32 and 2^64 boundaries of the
+  // stream's two counter words.
+  unsigned long long bases[] = {0xFFFFFFFEull, 0xFFFFFFFFFFFFFFFDull, 0};
+  int rshapes[][2] = {{37, 1001}, {1024, 64}};
+  for (unsigned long long base : bases) for (auto& sh : rshapes) {
+    const int rows = sh[0], cols = sh[1], perRound = 2; const size_t n = (size_t)rows * cols;
+    const unsigned long long seed = r();
+    std::vector<float> x(n), u(n), outA(n), eagA(n), prevA(n); std::vector<double> c(3 * rows); std::vector<int> ids(rows);
+    std::vector<u16> outB(n), eagB(n);
+    for (auto& v : x) v = N(r); for (auto& v : u) v = N(r);
+    for (int i = 0; i < rows; i++) { c[3*i] = 0.99; c[3*i+1] = -0.02; c[3*i+2] = 0.3; ids[i] = r() % 5000000; }
+    unsigned long long counter = base; int err[4] = {0};
+    const float* px = x.data(); const float* pu = u.data(); const double* pc = c.data(); const int* pid = ids.data();
+    float* pa = outA.data(); u16* pb = outB.data(); unsigned long long* pctr = &counter; int* perr = err;
+    std::vector<std::function<void()>> graph = {
+      [=] { launchRows(rows, (cols + 3) / 4, 132, [=] { fs_affine_f32(px, pu, pc, pid, 1, seed, 0, pctr, pa, rows, cols, perr); }); },
+      [=] { launchRows(rows, (cols + 3) / 4, 132, [=] { fs_gaussian_bf16(nullptr, seed, 1, pctr, pb, rows, cols, perr); }); },
+      [=] { blockDim = gridDim = dim3{}; blockIdx = threadIdx = dim3{0, 0, 0}; fs_advance_streams(pctr, perRound); },
+    };
+    for (int k = 0; k < 4; k++) {
+      std::fill(outA.begin(), outA.end(), NAN); std::fill(outB.begin(), outB.end(), (u16)0xFFFF);
+      for (auto& node : graph) node();
+      const unsigned long long s0 = base + (unsigned long long)perRound * k;
+      float* ea = eagA.data(); u16* eb = eagB.data();
+      launchRows(rows, (cols + 3) / 4, 132, [=] { fs_affine_f32(px, pu, pc, pid, 1, seed, s0, nullptr, ea, rows, cols, perr); });
+      launchRows(rows, (cols + 3) / 4, 132, [=] { fs_gaussian_bf16(nullptr, seed, s0 + 1, nullptr, eb, rows, cols, perr); });
+      size_t mismA = 0, mismB = 0, refB = 0, same = 0;
+      for (size_t e = 0; e < n; e++) {
+        if (memcmp(&outA[e], &eagA[e], 4)) mismA++;
+        if (outB[e] != eagB[e]) mismB++;
+        if (k > 0 && outA[e] == prevA[e]) same++;
+      }
+      for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) {  // the scalar definition
+        float z4[4]; gaussian4(seed, s0 + 1, i, j / 4, z4);
+        if (outB[(size_t)i * cols + j] != f32_to_bf16(z4[j % 4])) refB++;
+      }
+      const bool counted = counter == base + (unsigned long long)perRound * (k + 1);
+      if (mismA || mismB || refB || same > n / 100 || !counted || err[0]) {
+        bad++;
+        printf("graph replay %d, base %llu [%d x %d]: affine %zu / gaussian %zu differ from eager stream %llu(+1), %zu from the scalar draws, %zu repeat the last replay, counter %llu%s, err %d\n",
+               k, base, rows, cols, mismA, mismB, s0, refB, same, counter, counted ? "" : " (wrong)", err[0]);
+      }
+      prevA = outA;
+    }
   }
   printf("emulation: %d failing cases\n", bad); return bad!=0;
 }

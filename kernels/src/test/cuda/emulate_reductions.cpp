@@ -124,7 +124,7 @@ int main() {
     for (int i = 0; i < n; i++) v[i] = (r() % 10 == 0 && i > 0) ? -INFINITY : 3 * N(r);
     unsigned long long seed = r(), stream = r();
     std::vector<double> cdf(n); std::vector<int> out(m, -7); int err[4] = {0};
-    launch(1, 1024, [&] { fs_resample(v.data(), n, m, sys, seed, stream, cdf.data(), out.data(), err); });
+    launch(1, 1024, [&] { fs_resample(v.data(), n, m, sys, seed, stream, nullptr, cdf.data(), out.data(), err); });
     double l = cpu_lse(v); std::vector<double> c(n); double acc = 0;
     for (int i = 0; i < n; i++) { acc += exp(v[i] - l); c[i] = acc; }
     double off = sys ? uniform(seed, stream, 0) : 0; int mism = 0;
@@ -132,8 +132,25 @@ int main() {
     if (mism || err[0]) { bad++; printf("resample sys=%d n=%d m=%d: %d mismatches err=%d\n", sys, n, m, mism, err[0]); }
   }
   { std::vector<double> v = {-INFINITY, NAN}; std::vector<double> cdf(2); std::vector<int> out(2); int err[4] = {0};
-    launch(1, 1024, [&] { fs_resample(v.data(), 2, 2, 0, 1, 2, cdf.data(), out.data(), err); });
+    launch(1, 1024, [&] { fs_resample(v.data(), 2, 2, 0, 1, 2, nullptr, cdf.data(), out.data(), err); });
     if (err[0] != FS_ERR_WEIGHTS || out[0] != -1) { bad++; printf("resample bad weights not flagged\n"); } }
+  // Resampling replayed as a graph with a stream counter (see emulate_kernels.cpp): replay k
+  // picks exactly the indices of an eager launch with stream base + k.
+  for (int sys = 0; sys < 2; sys++) {
+    const int n = 300, m = 300; std::vector<double> v(n);
+    for (auto& x : v) x = 3 * N(r);
+    const unsigned long long seed = r(), base = 0xFFFFFFFFFFFFFFFEull;
+    unsigned long long counter = base; std::vector<double> cdf(n); std::vector<int> out(m), eager(m), prev(m); int err[4] = {0};
+    for (int k = 0; k < 4; k++) {
+      launch(1, 1024, [&] { fs_resample(v.data(), n, m, sys, seed, 0, &counter, cdf.data(), out.data(), err); });
+      launch(1, 1, [&] { fs_advance_streams(&counter, 1); });
+      launch(1, 1024, [&] { fs_resample(v.data(), n, m, sys, seed, base + k, nullptr, cdf.data(), eager.data(), err); });
+      if (out != eager || (k > 0 && out == prev) || counter != base + k + 1 || err[0]) {
+        bad++; printf("resample graph replay %d sys=%d: differs from eager stream base+%d or repeats\n", k, sys, k);
+      }
+      prev = out;
+    }
+  }
   printf("emulation: %d failing cases\n", bad);
   return bad != 0;
 }

@@ -2,6 +2,7 @@ package org.flowscale.kernels;
 
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,14 +37,23 @@ import org.flowscale.engine.ops.Tensor;
  * the data (an index out of range, a negative noise id, a coefficient that needs an absent operand,
  * weights without a finite entry) are found by the kernels and thrown as {@link
  * IllegalArgumentException} at the next synchronising call ({@link #synchronize}, {@link
- * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}); the affected rows hold NaN (or the
- * index -1, or are left untouched for gather).
+ * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}, {@link StreamCounter#value}); the
+ * affected rows hold NaN (or the index -1, or are left untouched for gather).
  *
  * <p>One restriction beyond the CPU backend: the tensors of one {@link #affine} call (x, u, out)
  * share a dtype, F32 or BF16 (the kernels are specialised per dtype; the CPU also mixes them).
  *
- * <p>A round of work can be recorded once and replayed as a CUDA graph with {@link #capture}.
- * Methods are serialised on the instance; use one instance per host thread for concurrency.
+ * <p>A round of work can be recorded once and replayed as a CUDA graph. A graph replays its
+ * launches' parameters exactly, so noise drawn with a {@link Noise} (a fixed stream) is the same on
+ * every replay; a round that needs fresh noise per replay (an RBF or SMC round) takes its noise
+ * from a device-resident {@link StreamCounter} through {@link CountedNoise} ({@link
+ * #affineCounted}, {@link #gaussianCounted}, {@link #resampleCounted}) and is recorded with {@link
+ * #capture(StreamCounter, long, Runnable)}, which ends the round by advancing the counter on the
+ * device: replay {@code k} draws what eager calls with stream {@code base + k * perRound + offset}
+ * draw. {@link #capture(Runnable)} records the work as it is, for rounds without noise or with
+ * deliberately repeated draws.
+ *
+ * <p>Methods are serialised on the instance; use one instance per host thread for concurrency.
  */
 public final class CudaParticleOps implements ParticleOps {
   private static final int BLOCK = 256;
@@ -65,6 +75,11 @@ public final class CudaParticleOps implements ParticleOps {
 
   private final Deque<AutoCloseable> retired = new ArrayDeque<>();
   private boolean capturing;
+
+  /** The counter of a {@link #capture(StreamCounter, long, Runnable)} in progress, else null. */
+  private StreamCounter captureCounter;
+
+  private long captureStreams;
   private boolean closed;
 
   private record Kernels(
@@ -79,7 +94,8 @@ public final class CudaParticleOps implements ParticleOps {
       CudaFunction groupArgmax,
       CudaFunction logSumExp,
       CudaFunction ess,
-      CudaFunction resample) {
+      CudaFunction resample,
+      CudaFunction advanceStreams) {
     static Kernels of(CudaModule m) {
       return new Kernels(
           m.function("fs_affine_f32"),
@@ -93,7 +109,8 @@ public final class CudaParticleOps implements ParticleOps {
           m.function("fs_group_argmax"),
           m.function("fs_logsumexp"),
           m.function("fs_ess"),
-          m.function("fs_resample"));
+          m.function("fs_resample"),
+          m.function("fs_advance_streams"));
     }
   }
 
@@ -280,6 +297,47 @@ public final class CudaParticleOps implements ParticleOps {
     CudaTensor os = cuda(out, "out");
     CudaTensor us = u == null ? null : cuda(u, "u");
     CudaTensor cs = cuda(coef, "coef");
+    checkAffine(xs, us, cs, os);
+    if (noise != null) {
+      fixedStream("affine");
+    }
+    CudaTensor ids = noise == null ? null : noiseIds(noise.ids(), xs.rows());
+    launchAffine(
+        xs,
+        us,
+        cs,
+        noise != null,
+        ids,
+        noise == null ? 0 : noise.seed(),
+        noise == null ? 0 : noise.stream(),
+        0,
+        os);
+  }
+
+  /**
+   * {@link #affine} with noise drawn from stream {@code counter + noise.offset()}, the counter read
+   * on the device when the kernel runs: the graph-replay form (see {@link #capture(StreamCounter,
+   * long, Runnable)}). Eagerly, with the counter at {@code c}, identical to {@code affine(x, u,
+   * coef, noise.at(c), out)}.
+   */
+  public synchronized void affineCounted(
+      Tensor x, Tensor u, Tensor coef, CountedNoise noise, Tensor out) {
+    open();
+    if (noise == null) {
+      throw new IllegalArgumentException(
+          "counted noise must not be null (use affine without noise)");
+    }
+    CudaTensor xs = cuda(x, "x");
+    CudaTensor os = cuda(out, "out");
+    CudaTensor us = u == null ? null : cuda(u, "u");
+    CudaTensor cs = cuda(coef, "coef");
+    checkAffine(xs, us, cs, os);
+    long counter = counted(noise.counter(), noise.offset(), "affineCounted");
+    CudaTensor ids = noiseIds(noise.ids(), xs.rows());
+    launchAffine(xs, us, cs, true, ids, noise.seed(), noise.offset(), counter, os);
+  }
+
+  private void checkAffine(CudaTensor xs, CudaTensor us, CudaTensor cs, CudaTensor os) {
     floating(xs, "x");
     floating(os, "out");
     sameShape(xs, os, "x", "out");
@@ -294,7 +352,18 @@ public final class CudaParticleOps implements ParticleOps {
       throw new IllegalArgumentException(
           "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
     }
-    CudaTensor ids = noiseIds(noise, xs.rows());
+  }
+
+  private void launchAffine(
+      CudaTensor xs,
+      CudaTensor us,
+      CudaTensor cs,
+      boolean hasNoise,
+      CudaTensor ids,
+      long seed,
+      long stream,
+      long counter,
+      CudaTensor os) {
     if (xs.elements() == 0) {
       return;
     }
@@ -302,13 +371,14 @@ public final class CudaParticleOps implements ParticleOps {
         .i64(1, us == null ? 0 : us.address())
         .i64(2, cs.address())
         .i64(3, ids == null ? 0 : ids.address())
-        .i32(4, noise == null ? 0 : 1)
-        .i64(5, noise == null ? 0 : noise.seed())
-        .i64(6, noise == null ? 0 : noise.stream())
-        .i64(7, os.address())
-        .i32(8, xs.rows())
-        .i32(9, xs.cols())
-        .i64(10, errors.address());
+        .i32(4, hasNoise ? 1 : 0)
+        .i64(5, seed)
+        .i64(6, stream)
+        .i64(7, counter)
+        .i64(8, os.address())
+        .i32(9, xs.rows())
+        .i32(10, xs.cols())
+        .i64(11, errors.address());
     launchRows(
         xs.dtype() == DType.F32 ? k.affineF32() : k.affineBf16(), xs.rows(), groups4(xs.cols()));
   }
@@ -321,17 +391,38 @@ public final class CudaParticleOps implements ParticleOps {
     }
     CudaTensor os = cuda(out, "out");
     floating(os, "out");
-    CudaTensor ids = noiseIds(noise, os.rows());
+    fixedStream("gaussian");
+    launchGaussian(noiseIds(noise.ids(), os.rows()), noise.seed(), noise.stream(), 0, os);
+  }
+
+  /**
+   * {@link #gaussian} drawn from stream {@code counter + noise.offset()}, the counter read on the
+   * device when the kernel runs: the graph-replay form. Eagerly, with the counter at {@code c},
+   * identical to {@code gaussian(noise.at(c), out)}.
+   */
+  public synchronized void gaussianCounted(CountedNoise noise, Tensor out) {
+    open();
+    if (noise == null) {
+      throw new IllegalArgumentException("noise must not be null");
+    }
+    CudaTensor os = cuda(out, "out");
+    floating(os, "out");
+    long counter = counted(noise.counter(), noise.offset(), "gaussianCounted");
+    launchGaussian(noiseIds(noise.ids(), os.rows()), noise.seed(), noise.offset(), counter, os);
+  }
+
+  private void launchGaussian(CudaTensor ids, long seed, long stream, long counter, CudaTensor os) {
     if (os.elements() == 0) {
       return;
     }
     args.i64(0, ids == null ? 0 : ids.address())
-        .i64(1, noise.seed())
-        .i64(2, noise.stream())
-        .i64(3, os.address())
-        .i32(4, os.rows())
-        .i32(5, os.cols())
-        .i64(6, errors.address());
+        .i64(1, seed)
+        .i64(2, stream)
+        .i64(3, counter)
+        .i64(4, os.address())
+        .i32(5, os.rows())
+        .i32(6, os.cols())
+        .i64(7, errors.address());
     launchRows(
         os.dtype() == DType.F32 ? k.gaussianF32() : k.gaussianBf16(),
         os.rows(),
@@ -457,6 +548,32 @@ public final class CudaParticleOps implements ParticleOps {
   public synchronized void resample(
       Tensor logWeights, Resampling scheme, long seed, long stream, Tensor outIndex) {
     open();
+    fixedStream("resample");
+    launchResample(logWeights, scheme, seed, stream, 0, outIndex);
+  }
+
+  /**
+   * {@link #resample} with its uniforms drawn from stream {@code counter + offset}, the counter
+   * read on the device when the kernel runs: the graph-replay form. Eagerly, with the counter at
+   * {@code c}, identical to {@code resample(logWeights, scheme, seed, c + offset, outIndex)}.
+   */
+  public synchronized void resampleCounted(
+      Tensor logWeights,
+      Resampling scheme,
+      long seed,
+      StreamCounter counter,
+      long offset,
+      Tensor outIndex) {
+    open();
+    if (offset < 0) {
+      throw new IllegalArgumentException("stream offset must be >= 0, got " + offset);
+    }
+    long c = counted(counter, offset, "resampleCounted");
+    launchResample(logWeights, scheme, seed, offset, c, outIndex);
+  }
+
+  private void launchResample(
+      Tensor logWeights, Resampling scheme, long seed, long stream, long counter, Tensor outIndex) {
     CudaTensor v = column(logWeights, DType.F64, "logWeights");
     CudaTensor o = column(outIndex, DType.I32, "outIndex");
     if (scheme == null) {
@@ -475,9 +592,10 @@ public final class CudaParticleOps implements ParticleOps {
         .i32(3, scheme == Resampling.SYSTEMATIC ? 1 : 0)
         .i64(4, seed)
         .i64(5, stream)
-        .i64(6, cdf.address())
-        .i64(7, o.address())
-        .i64(8, errors.address());
+        .i64(6, counter)
+        .i64(7, cdf.address())
+        .i64(8, o.address())
+        .i64(9, errors.address());
     context.makeCurrent();
     k.resample().launch(1, 1, REDUCE_THREADS, 1, 0, this.stream, args);
   }
@@ -491,16 +609,115 @@ public final class CudaParticleOps implements ParticleOps {
     raiseDeviceErrors();
   }
 
+  // ---- noise-stream counters ----
+
+  /**
+   * A device-resident noise-stream counter holding {@code initial} (set on this backend's stream,
+   * ordered before any later work). See {@link StreamCounter} and {@link #capture(StreamCounter,
+   * long, Runnable)}.
+   */
+  public synchronized StreamCounter streamCounter(long initial) {
+    open();
+    StreamCounter c = new StreamCounter(this, DeviceBuffer.allocate(Long.BYTES));
+    try {
+      writeCounter(c, initial);
+    } catch (RuntimeException | Error e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  /**
+   * Adds {@code by} to the counter on the device (modulo 2<sup>64</sup>), ordered after the work
+   * queued before it; capturable. {@link #capture(StreamCounter, long, Runnable)} ends its round
+   * with this; call it directly to advance a counter between eager rounds or inside a plain {@link
+   * #capture(Runnable)}.
+   */
+  public synchronized void advance(StreamCounter counter, long by) {
+    open();
+    long address = counterAddress(counter, "advance");
+    if (by < 0) {
+      throw new IllegalArgumentException("streams to advance by must be >= 0, got " + by);
+    }
+    args.i64(0, address).i64(1, by);
+    context.makeCurrent();
+    k.advanceStreams().launch(1, 1, 1, 1, 0, stream, args);
+  }
+
+  synchronized long readCounter(StreamCounter counter) {
+    open();
+    notCapturing("reading a stream counter");
+    long address = counterAddress(counter, "value");
+    CudaDriver.cuMemcpyDtoHAsync(scalars.segment(), address, Long.BYTES, stream.handle());
+    stream.synchronize();
+    raiseDeviceErrors();
+    return scalars.segment().get(JAVA_LONG, 0);
+  }
+
+  synchronized void writeCounter(StreamCounter counter, long value) {
+    open();
+    long address = counterAddress(counter, "set");
+    if (capturing && counter == captureCounter) {
+      throw new IllegalStateException(
+          "setting the round's own stream counter inside its capture would rewind it on every"
+              + " replay");
+    }
+    // Two 32-bit memsets: asynchronous and stream-ordered without a host buffer that must outlive
+    // the copy (and capturable, as memset nodes).
+    CudaDriver.cuMemsetD32Async(address, (int) value, 1, stream.handle());
+    CudaDriver.cuMemsetD32Async(address + 4, (int) (value >>> 32), 1, stream.handle());
+  }
+
   // ---- graphs ----
 
   /**
    * Records what {@code work} issues on this backend as a CUDA graph instead of running it; {@link
-   * CapturedWork#launch()} replays it. Only asynchronous operations may be captured (affine,
-   * gaussian, gather, copy, groupArgmax, resample); synchronising ones throw {@link
-   * IllegalStateException}. If {@code work} throws, the capture is abandoned and the exception
-   * propagates.
+   * CapturedWork#launch()} replays it with the parameters it was recorded with, so noise drawn with
+   * a fixed {@link Noise} stream repeats on every replay (use {@link #capture(StreamCounter, long,
+   * Runnable)} for fresh noise). Only asynchronous operations may be captured (affine, gaussian,
+   * gather, copy, groupArgmax, resample, their counted forms, advance); synchronising ones throw
+   * {@link IllegalStateException}. If {@code work} throws, the capture is abandoned and the
+   * exception propagates.
    */
   public CapturedWork capture(Runnable work) {
+    return record(null, 0, work);
+  }
+
+  /**
+   * Records one round of work that draws fresh noise on every replay. {@code work} takes all its
+   * randomness from {@code counter}: {@link #affineCounted}, {@link #gaussianCounted} and {@link
+   * #resampleCounted} with offsets in {@code [0, streamsPerRound)}, one offset per noise use; the
+   * recorded round then ends with {@link #advance advance(counter, streamsPerRound)}. If the
+   * counter holds {@code base} before the first replay (nothing else touching it), replay {@code k
+   * = 0, 1, ...} draws exactly what the eager calls with stream {@code base + k * streamsPerRound +
+   * offset} draw, so the same seed and base reproduce the same sequence, and no stream is used
+   * twice. {@link StreamCounter#set} rewinds it. Recording does not run the work or move the
+   * counter.
+   *
+   * @throws IllegalArgumentException if {@code streamsPerRound < 1}, or (propagated from {@code
+   *     work}) a counted operation uses another counter or an offset outside {@code [0,
+   *     streamsPerRound)}
+   * @throws IllegalStateException (propagated from {@code work}) if it draws noise from a fixed
+   *     stream ({@link #affine} with a {@link Noise}, {@link #gaussian}, {@link #resample}), which
+   *     would repeat on every replay
+   */
+  public CapturedWork capture(StreamCounter counter, long streamsPerRound, Runnable work) {
+    synchronized (this) {
+      open();
+      counterAddress(counter, "capture");
+    }
+    if (streamsPerRound < 1) {
+      throw new IllegalArgumentException(
+          "a round must use at least one stream, got streamsPerRound = " + streamsPerRound);
+    }
+    return record(counter, streamsPerRound, work);
+  }
+
+  private CapturedWork record(StreamCounter counter, long streamsPerRound, Runnable work) {
+    if (work == null) {
+      throw new IllegalArgumentException("work must not be null");
+    }
     CudaGraph graph;
     synchronized (this) {
       open();
@@ -508,12 +725,18 @@ public final class CudaParticleOps implements ParticleOps {
       context.makeCurrent();
       stream.beginCapture();
       capturing = true;
+      captureCounter = counter;
+      captureStreams = streamsPerRound;
     }
     try {
       work.run();
+      if (counter != null) {
+        advance(counter, streamsPerRound);
+      }
     } catch (RuntimeException | Error e) {
       synchronized (this) {
         capturing = false;
+        captureCounter = null;
         try {
           stream.endCapture().close();
         } catch (RuntimeException suppressed) {
@@ -524,15 +747,20 @@ public final class CudaParticleOps implements ParticleOps {
     }
     synchronized (this) {
       capturing = false;
+      captureCounter = null;
       graph = stream.endCapture();
     }
     try (graph) {
-      return new CapturedWork(this, graph.instantiate());
+      return new CapturedWork(this, graph.instantiate(), counter);
     }
   }
 
-  synchronized void launchGraph(CudaGraphExec exec) {
+  synchronized void launchGraph(CudaGraphExec exec, StreamCounter counter) {
     open();
+    if (counter != null && counter.isClosed()) {
+      throw new IllegalStateException(
+          "the graph's stream counter has been closed; the replay would write freed memory");
+    }
     notCapturing("launching a captured graph");
     context.makeCurrent();
     exec.launch(stream);
@@ -668,11 +896,63 @@ public final class CudaParticleOps implements ParticleOps {
     return c;
   }
 
-  private CudaTensor noiseIds(Noise noise, int rows) {
-    if (noise == null || noise.ids() == null) {
+  /** The counter's device address, checked to be a live counter of this backend. */
+  private long counterAddress(StreamCounter counter, String what) {
+    if (counter == null) {
+      throw new IllegalArgumentException(what + ": stream counter must not be null");
+    }
+    if (counter.owner() != this) {
+      throw new IllegalArgumentException(
+          what + ": " + counter + " belongs to another cuda backend instance");
+    }
+    if (counter.isClosed()) {
+      throw new IllegalStateException(what + ": stream counter has been closed");
+    }
+    return counter.address();
+  }
+
+  /**
+   * The address to pass for counted noise; inside {@link #capture(StreamCounter, long, Runnable)}
+   * also checks it is that capture's counter at an offset the round owns, so replays never share a
+   * stream.
+   */
+  private long counted(StreamCounter counter, long offset, String what) {
+    long address = counterAddress(counter, what);
+    if (capturing && captureCounter != null) {
+      if (counter != captureCounter) {
+        throw new IllegalArgumentException(
+            what
+                + " uses a stream counter other than the one the round is captured with; that"
+                + " counter would not advance between replays");
+      }
+      if (offset >= captureStreams) {
+        throw new IllegalArgumentException(
+            what
+                + ": stream offset "
+                + offset
+                + " is outside the round's [0, "
+                + captureStreams
+                + "); the next replay would draw it again");
+      }
+    }
+    return address;
+  }
+
+  /** Rejects fixed-stream noise inside a counter capture, where every replay would repeat it. */
+  private void fixedStream(String what) {
+    if (capturing && captureCounter != null) {
+      throw new IllegalStateException(
+          what
+              + " draws from a fixed stream, which every replay of the graph would repeat; use"
+              + " its counted form with the round's stream counter");
+    }
+  }
+
+  private CudaTensor noiseIds(Tensor noiseIds, int rows) {
+    if (noiseIds == null) {
       return null;
     }
-    CudaTensor ids = cuda(noise.ids(), "noise.ids");
+    CudaTensor ids = cuda(noiseIds, "noise.ids");
     if (ids.rows() != rows) {
       throw new IllegalArgumentException(
           "noise.ids must have " + rows + " rows, got " + ids.rows());

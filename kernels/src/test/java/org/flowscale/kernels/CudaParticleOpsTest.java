@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -378,6 +379,143 @@ class CudaParticleOpsTest {
       cpu.groupArgmax(rewards.c, per, best.c);
       cpu.gather(x0hat.c, best.c, chosen.c);
       assertClose(chosen, tol(dt), "round " + dt);
+    }
+  }
+
+  /**
+   * The graph-replay form of the noise: a round captured with a stream counter draws fresh noise on
+   * every replay, and replay k draws bit for bit what the eager calls with stream base + 2k +
+   * offset draw (and the CPU backend agrees with those to float rounding). The base sits just below
+   * 2^64 so the replays cross the wrap of the stream's high word.
+   */
+  @Test
+  void aRoundCapturedWithAStreamCounterDrawsEagerStreamBasePlusKOnReplayK() {
+    for (DType dt : List.of(DType.F32, DType.BF16)) {
+      int chains = 4;
+      int per = 16;
+      int rows = chains * per;
+      int cols = 1001;
+      long noiseSeed = rnd.nextLong();
+      long base = -3 - rnd.nextInt(2); // 2^64 - 3 or - 4: replays cross the 64-bit wrap
+      int perRound = 2;
+      Pair x = random(rows, cols, dt);
+      Pair ids = ids(rows);
+      Pair step = coefficients(rows, false, true);
+      Pair w = f64(randomDoubles(rows));
+      Pair proposal = output(rows, cols, dt);
+      Pair extra = output(rows, cols, dt);
+      Pair picks = output(rows, 1, DType.I32);
+      Pair eagerProposal = output(rows, cols, dt);
+      Pair eagerExtra = output(rows, cols, dt);
+      Pair eagerPicks = output(rows, 1, DType.I32);
+      try (StreamCounter counter = gpu.streamCounter(base)) {
+        CountedNoise stepNoise = new CountedNoise(noiseSeed, counter, 0, ids.g);
+        CountedNoise extraNoise = new CountedNoise(noiseSeed, counter, 1, null);
+        assertEquals(base, counter.value(), "a new counter holds its initial value");
+        try (CapturedWork graph =
+            gpu.capture(
+                counter,
+                perRound,
+                () -> {
+                  gpu.affineCounted(x.g, null, step.g, stepNoise, proposal.g);
+                  gpu.gaussianCounted(extraNoise, extra.g);
+                  gpu.resampleCounted(w.g, Resampling.MULTINOMIAL, noiseSeed, counter, 1, picks.g);
+                })) {
+          assertEquals(base, counter.value(), "recording runs nothing");
+          double[] previous = null;
+          for (int k = 0; k < 4; k++) {
+            gpu.poison(proposal.g);
+            gpu.poison(extra.g);
+            gpu.poison(picks.g);
+            graph.launch();
+            long s0 = base + (long) perRound * k;
+            gpu.affine(x.g, null, step.g, new Noise(noiseSeed, s0, ids.g), eagerProposal.g);
+            gpu.gaussian(new Noise(noiseSeed, s0 + 1, null), eagerExtra.g);
+            gpu.resample(w.g, Resampling.MULTINOMIAL, noiseSeed, s0 + 1, eagerPicks.g);
+            double[] replayed = values(gpu, proposal.g);
+            String what = dt + " replay " + k + " (stream " + Long.toUnsignedString(s0) + ")";
+            assertBitsEqual(values(gpu, eagerProposal.g), replayed, what + ": proposal");
+            assertBitsEqual(values(gpu, eagerExtra.g), values(gpu, extra.g), what + ": gaussian");
+            assertArrayEquals(values(gpu, eagerPicks.g), values(gpu, picks.g), what + ": resample");
+            assertEquals(base + (long) perRound * (k + 1), counter.value(), what + ": counter");
+            if (previous != null) {
+              assertFalse(
+                  java.util.Arrays.equals(previous, replayed),
+                  what + " repeats the previous replay's noise");
+            }
+            previous = replayed;
+            if (k == 1) {
+              cpu.affine(x.c, null, step.c, new Noise(noiseSeed, s0, ids.c), proposal.c);
+              assertClose(proposal, tol(dt), what + " against the CPU backend");
+            }
+          }
+          // Rewinding the counter reproduces the first replay.
+          counter.set(base);
+          graph.launch();
+          gpu.affine(x.g, null, step.g, new Noise(noiseSeed, base, ids.g), eagerProposal.g);
+          assertBitsEqual(
+              values(gpu, eagerProposal.g), values(gpu, proposal.g), dt + " after set(base)");
+        }
+      }
+    }
+  }
+
+  @Test
+  void aCounterCaptureRejectsNoiseThatWouldRepeatAndTheBackendSurvives() {
+    Pair x = random(8, 16, DType.F32);
+    Pair step = coefficients(8, false, true);
+    Pair out = output(8, 16, DType.F32);
+    try (StreamCounter counter = gpu.streamCounter(10);
+        StreamCounter other = gpu.streamCounter(20)) {
+      var fixed =
+          assertThrows(
+              IllegalStateException.class,
+              () ->
+                  gpu.capture(
+                      counter,
+                      1,
+                      () -> gpu.affine(x.g, null, step.g, new Noise(1, 2, null), out.g)));
+      assertTrue(fixed.getMessage().contains("fixed stream"), fixed.getMessage());
+      var offset =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  gpu.capture(
+                      counter,
+                      2,
+                      () -> gpu.gaussianCounted(new CountedNoise(1, counter, 2, null), out.g)));
+      assertTrue(offset.getMessage().contains("outside the round's [0, 2)"), offset.getMessage());
+      var foreign =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  gpu.capture(
+                      counter,
+                      1,
+                      () -> gpu.gaussianCounted(new CountedNoise(1, other, 0, null), out.g)));
+      assertTrue(foreign.getMessage().contains("other than"), foreign.getMessage());
+      var rewind =
+          assertThrows(
+              IllegalStateException.class, () -> gpu.capture(counter, 1, () -> counter.set(0)));
+      assertTrue(rewind.getMessage().contains("rewind"), rewind.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> gpu.capture(counter, 0, () -> {}));
+      // Nothing ran, nothing moved; eager counted noise reads the counter as it is.
+      assertEquals(10, counter.value());
+      gpu.advance(counter, 5);
+      gpu.gaussianCounted(new CountedNoise(3, counter, 1, null), out.g);
+      Pair eager = output(8, 16, DType.F32);
+      gpu.gaussian(new Noise(3, 16, null), eager.g);
+      assertBitsEqual(values(gpu, eager.g), values(gpu, out.g), "eager counted noise at 15 + 1");
+      assertEquals(15, counter.value());
+    }
+  }
+
+  private static void assertBitsEqual(double[] want, double[] got, String what) {
+    assertEquals(want.length, got.length, what + ": length");
+    for (int i = 0; i < want.length; i++) {
+      if (Double.doubleToRawLongBits(want[i]) != Double.doubleToRawLongBits(got[i])) {
+        throw new AssertionError(what + ": element " + i + " is " + got[i] + ", want " + want[i]);
+      }
     }
   }
 

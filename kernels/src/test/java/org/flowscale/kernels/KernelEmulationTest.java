@@ -15,8 +15,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The affine and gather kernels, compiled by g++ with CUDA's built-ins emulated and run block by
  * block on the host with CudaParticleOps' launch shapes (src/test/cuda/emulate_kernels.cpp): checks
- * their indexing, vector and tail paths and bf16 packing bit for bit without a GPU. Skipped
- * (visibly) without g++.
+ * their indexing, vector and tail paths and bf16 packing bit for bit without a GPU, and that a
+ * round replayed as a graph with a device stream counter draws, on replay k, exactly the eager
+ * draws of stream base + k * perRound + offset (a fresh stream each replay). Skipped (visibly)
+ * without g++.
  */
 class KernelEmulationTest {
   private static String gxx() {
@@ -36,7 +38,8 @@ class KernelEmulationTest {
   /**
    * The reductions (group argmax, log-sum-exp, ESS, resampling) with one OS thread per GPU thread,
    * barriers for __syncthreads and the warp shuffles: argmax and resampled indices must equal the
-   * CPU backend's, log-sum-exp and ESS agree to 1e-12.
+   * CPU backend's, log-sum-exp and ESS agree to 1e-12; resampling replayed with a stream counter
+   * picks, on replay k, the eager indices of stream base + k.
    */
   @Test
   void reductionKernelsMatchTheCpuBackendOnTheHost() throws Exception {

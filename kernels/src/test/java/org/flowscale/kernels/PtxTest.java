@@ -26,7 +26,8 @@ class PtxTest {
           "fs_group_argmax",
           "fs_logsumexp",
           "fs_ess",
-          "fs_resample");
+          "fs_resample",
+          "fs_advance_streams");
 
   /** nvcc as build-ptx.sh finds it (FLOWSCALE_NVCC, PATH, the usual CUDA folders), or null. */
   static String nvcc() {

@@ -18,13 +18,16 @@ import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.Tensor;
 import org.flowscale.kernels.CapturedWork;
+import org.flowscale.kernels.CountedNoise;
 import org.flowscale.kernels.CudaParticleOps;
+import org.flowscale.kernels.StreamCounter;
 
 /**
  * The GPU check's measurements: each particle operation's achieved bandwidth as a fraction of a
  * device-to-device copy of the same bytes measured in the same run, and the time of one RBF round
  * of particle work without the model (proposal affine with noise, Tweedie affine, per-chain argmax
- * and gather of the selected particles), eagerly and as a CUDA graph. Prints a Markdown table last.
+ * and gather of the selected particles), eagerly and as a CUDA graph whose replays draw fresh noise
+ * from a device stream counter. Prints a Markdown table last.
  *
  * <p>Bytes counted per operation are the ideal traffic: every input element read once, every output
  * element written once (the Philox noise is computed, not read).
@@ -116,6 +119,11 @@ public final class CudaBench {
     rows.forEach(System.out::println);
     System.out.println();
     rounds.forEach(System.out::println);
+    System.out.println();
+    System.out.println(
+        "Both forms draw fresh proposal noise every round: eagerly a new Noise stream per call; as a"
+            + " graph through a device stream counter that the graph advances on the device"
+            + " (replays checked bit for bit against eager streams base + k in this run).");
   }
 
   private void measureOps(int n, int d, DType dt, String label) {
@@ -214,18 +222,45 @@ public final class CudaBench {
     upload(rewards, randomDoubles(n));
     Tensor best = tensor(2, 1, DType.I32);
     Tensor chosen = tensor(2, d, dt);
-    Noise noise = new Noise(3, 4, null);
-    Runnable round =
+    long seed = 3;
+    long[] eagerStream = {4};
+    // Each round draws its proposal noise from a fresh stream, eagerly and as a graph.
+    Runnable eagerRound =
         () -> {
-          ops.affine(x, u, step, noise, next); // proposal
+          ops.affine(x, u, step, new Noise(seed, eagerStream[0]++, null), next); // proposal
           ops.affine(next, u, tweedie, null, x0); // Tweedie estimate of the clean sample
           ops.groupArgmax(rewards, n / 2, best); // selection per chain
           ops.gather(next, best, chosen);
         };
-    double eager = wallMicros(round);
+    double eager = wallMicros(eagerRound);
     double graph;
-    try (CapturedWork g = ops.capture(round)) {
-      graph = wallMicros(g::launch);
+    try (StreamCounter streams = ops.streamCounter(1000);
+        CapturedWork g =
+            ops.capture(
+                streams,
+                1,
+                () -> {
+                  ops.affineCounted(x, u, step, new CountedNoise(seed, streams, 0, null), next);
+                  ops.affine(next, u, tweedie, null, x0);
+                  ops.groupArgmax(rewards, n / 2, best);
+                  ops.gather(next, best, chosen);
+                })) {
+      long[] replays = {0};
+      graph =
+          wallMicros(
+              () -> {
+                g.launch();
+                replays[0]++;
+              });
+      if (streams.value() != 1000 + replays[0]) {
+        throw new IllegalStateException(
+            "the graph advanced its stream counter to "
+                + streams.value()
+                + " after "
+                + replays[0]
+                + " replays from 1000");
+      }
+      checkReplayNoise(g, streams, x, u, step, seed, next, label + " " + dt);
     }
     return String.format(
         Locale.ROOT,
@@ -234,6 +269,47 @@ public final class CudaBench {
         dt,
         eager,
         graph);
+  }
+
+  /**
+   * Replays k = 0, 1 from a chosen base must leave exactly the proposal of eager streams base and
+   * base + 1 (bit for bit), so the timed graph really draws fresh, addressed noise on every replay.
+   */
+  private void checkReplayNoise(
+      CapturedWork g,
+      StreamCounter streams,
+      Tensor x,
+      Tensor u,
+      Tensor step,
+      long seed,
+      Tensor next,
+      String what) {
+    long base = rnd.nextLong();
+    Tensor eager = tensor(next.rows(), next.cols(), next.dtype());
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment want = a.allocate(next.byteSize(), 64);
+      MemorySegment got = a.allocate(next.byteSize(), 64);
+      MemorySegment previous = a.allocate(next.byteSize(), 64);
+      streams.set(base);
+      for (int k = 0; k < 2; k++) {
+        g.launch();
+        ops.affine(x, u, step, new Noise(seed, base + k, null), eager);
+        ops.download(next, got);
+        ops.download(eager, want);
+        if (got.mismatch(want) != -1) {
+          throw new IllegalStateException(
+              what + ": graph replay " + k + " does not draw the eager stream base + " + k);
+        }
+        if (k > 0 && got.mismatch(previous) == -1) {
+          throw new IllegalStateException(what + ": graph replay " + k + " repeats its noise");
+        }
+        MemorySegment.copy(got, 0, previous, 0, next.byteSize());
+      }
+    }
+    open.remove(eager);
+    eager.close();
+    System.out.println(
+        "graph replay noise, " + what + ": replays 0, 1 draw eager streams base, base + 1 (exact)");
   }
 
   private void row(String op, String label, DType dt, double us, long bytes, double copyBw) {

@@ -9,7 +9,7 @@ package org.flowscale.engine.search;
  * onto the last nonzero time with all remaining budget (as the reference implementation does): a
  * proposal at {@code t = 0} needs no model call and would make the budget meaningless, and the
  * Tweedie estimate at the last nonzero time already is the denoised sample. The output is the
- * Tweedie estimate of the best proposal at that last time; its {@code finalState} is that
+ * Tweedie estimate of the highest-reward proposal of the run; its {@code finalState} is that
  * proposal's noisy state. Needs {@code max_steps >= 2}.
  */
 public final class Rbf extends RolloverBudget {

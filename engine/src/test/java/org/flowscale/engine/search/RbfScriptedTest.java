@@ -105,21 +105,26 @@ class RbfScriptedTest {
     assertEquals(
         List.of(0.2, 0.4), accepted.stream().map(TraceEntry::reward).toList(), "steps' best");
     assertEquals(10, a.result().nfe());
-    // The output is the best proposal at the last nonzero time (round 6), not the initial
-    // particle (t = 1) although it scored higher.
+    // The output is the best proposal (round 6), not the initial particle (t = 1) although it
+    // scored higher: initial particles are not proposals.
     assertEquals(0.65, a.result().reward());
     assertArrayEquals(a.reward().scored.get(7), a.result().sample());
   }
 
   @Test
-  void anEarlyHighRewardIsNotTheOutput() {
-    // Round 1 scores 5 at the first step (a blurred early estimate); the output comes from the
-    // proposals at the last nonzero time.
+  void theHighestRewardProposalIsTheOutputWhateverItsTime() {
+    // Round 1 scores 5 at the first step; nothing later beats it, so it is the output (MATH.md
+    // section 6: the highest-reward proposal), with its time in the final trace entry.
     Run a = run(0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 1.0, 0.2, 0.3);
     assertEquals(TraceEntry.Event.ROLLED_OVER, rounds(a.result()).get(0).event());
-    assertEquals(1.0, a.result().reward());
-    assertEquals(a.grid()[3], rounds(a.result()).getLast().time());
-    assertArrayEquals(a.reward().scored.get(7), a.result().sample());
+    assertEquals(5.0, a.result().reward());
+    assertEquals(a.grid()[1], rounds(a.result()).getLast().time());
+    assertArrayEquals(a.reward().scored.get(2), a.result().sample());
+    // A later proposal beating it takes over.
+    Run b = run(0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 6.0, 0.2, 0.3);
+    assertEquals(6.0, b.result().reward());
+    assertEquals(b.grid()[3], rounds(b.result()).getLast().time());
+    assertArrayEquals(b.reward().scored.get(7), b.result().sample());
   }
 
   @Test

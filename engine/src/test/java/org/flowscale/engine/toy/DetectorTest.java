@@ -155,4 +155,88 @@ class DetectorTest {
       assertTrue(s[1] > 0.48 && s[1] < 0.51, "half satisfied: " + s[1]);
     }
   }
+
+  private static final Kind RED_CIRCLE = new Kind(Colour.RED, Shape.CIRCLE);
+
+  /** Two red circles (top row) and four red circles (rows below), apart from each other. */
+  private static final float[] TWO =
+      ToyWorld.render(
+          List.of(
+              new ToyWorld.Placement(RED_CIRCLE, 2, 2, 8),
+              new ToyWorld.Placement(RED_CIRCLE, 20, 2, 8)));
+
+  private static final float[] FOUR =
+      ToyWorld.render(
+          List.of(
+              new ToyWorld.Placement(RED_CIRCLE, 2, 12, 8),
+              new ToyWorld.Placement(RED_CIRCLE, 20, 12, 8),
+              new ToyWorld.Placement(RED_CIRCLE, 2, 22, 8),
+              new ToyWorld.Placement(RED_CIRCLE, 20, 22, 8)));
+
+  /** {@code (1 - lambda) a + lambda b}: what a Tweedie estimate torn between two images shows. */
+  private static float[] blend(float[] a, float[] b, double lambda) {
+    float[] out = new float[a.length];
+    for (int j = 0; j < a.length; j++) {
+      out[j] = (float) ((1 - lambda) * a[j] + lambda * b[j]);
+    }
+    return out;
+  }
+
+  @Test
+  void aBlendOfTwoImagesScoresBetweenThem() {
+    CountingReward four = new CountingReward(Prompt.parse("four red circles"));
+    assertEquals(-4.0, four.scoreImage(TWO, 0));
+    assertEquals(0.0, four.scoreImage(FOUR, 0));
+    double half = four.scoreImage(blend(TWO, FOUR, 0.5), 0);
+    assertTrue(half > -4 && half < 0, "50/50 blend: " + half);
+    // Its expected count lies between too: every faint circle counts in part.
+    double e = Detector.expectedCount(Detector.detect(blend(TWO, FOUR, 0.5), 0), RED_CIRCLE);
+    assertTrue(e > 2 && e < 4, "expected count " + e);
+  }
+
+  @Test
+  void theRewardRisesMonotonicallyWithTheBlendWeightOfTheSatisfyingImage() {
+    // The expected count itself is not monotone (mid-way both images' circles show), but the
+    // reward of "four" rises as the four-circle image takes over.
+    CountingReward four = new CountingReward(Prompt.parse("four red circles"));
+    double lastReward = Double.NEGATIVE_INFINITY;
+    StringBuilder seen = new StringBuilder();
+    for (int i = 0; i <= 20; i++) {
+      float[] img = blend(TWO, FOUR, i / 20.0);
+      double count = Detector.expectedCount(Detector.detect(img, 0), RED_CIRCLE);
+      double reward = four.scoreImage(img, 0);
+      seen.append(String.format(" %.2f:%.3f/%.3f", i / 20.0, count, reward));
+      assertTrue(reward > lastReward, "reward not increasing:" + seen);
+      lastReward = reward;
+    }
+  }
+
+  @Test
+  void aFaintObjectCountsInProportionToItsInk() {
+    float[] background = ToyWorld.render(List.of());
+    float[] one = ToyWorld.render(List.of(new ToyWorld.Placement(RED_CIRCLE, 10, 10, 8)));
+    double last = 0;
+    for (double opacity : new double[] {0.1, 0.3, 0.5, 0.7}) {
+      List<Detector.Detection> found = Detector.detect(blend(background, one, opacity), 0);
+      double e = Detector.expectedCount(found, RED_CIRCLE);
+      assertTrue(e > last && e < 1, "opacity " + opacity + ": " + e);
+      assertEquals(opacity >= 0.5 ? 1 : 0, Detector.counts(found)[RED_CIRCLE.index()]);
+      last = e;
+    }
+    assertEquals(1.0, Detector.expectedCount(Detector.detect(one, 0), RED_CIRCLE));
+  }
+
+  @Test
+  void noiseRaisesTheInkThresholdSoItIsNotCountedAsFaintObjects() {
+    float[] clean = WORLD.template(0).image();
+    assertEquals(0.0, Detector.noise(clean, 0));
+    assertEquals(Detector.INK_FLOOR, Detector.inkThreshold(0));
+    Random rnd = new Random(3);
+    for (int j = 0; j < clean.length; j++) {
+      clean[j] += (float) (0.15 * rnd.nextGaussian());
+    }
+    double sigma = Detector.noise(clean, 0);
+    assertEquals(0.15, sigma, 0.02);
+    assertTrue(Detector.inkThreshold(sigma) > 0.25, "" + Detector.inkThreshold(sigma));
+  }
 }

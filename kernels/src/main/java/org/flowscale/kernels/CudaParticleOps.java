@@ -27,6 +27,7 @@ import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /**
  * The particle operations on one CUDA device: tensors in device memory of the primary context
@@ -228,7 +229,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     open();
     notCapturing("upload");
     CudaTensor d = cuda(dst, "dst");
-    requireBytes(src, d.byteSize(), "src");
+    TensorChecks.hostBytes(src, d.byteSize(), "src");
     if (d.byteSize() == 0) {
       return;
     }
@@ -251,7 +252,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     open();
     notCapturing("download");
     CudaTensor s = cuda(src, "src");
-    requireBytes(dst, s.byteSize(), "dst");
+    TensorChecks.hostBytes(dst, s.byteSize(), "dst");
     if (s.byteSize() > 0) {
       if (dst.isNative()) {
         s.buffer().copyToHostAsync(dst, s.byteSize(), stream);
@@ -275,8 +276,8 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     open();
     CudaTensor s = cuda(src, "src");
     CudaTensor d = cuda(dst, "dst");
-    sameShape(s, d, "src", "dst");
-    requireDType(d, s.dtype(), "dst");
+    TensorChecks.sameShape(s, d, "src", "dst");
+    TensorChecks.dtype(d, s.dtype(), "dst");
     if (s.byteSize() > 0 && s != d) {
       s.buffer().copyToAsync(d.buffer(), s.byteSize(), stream);
     }
@@ -350,16 +351,16 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
   }
 
   private void checkAffine(CudaTensor xs, CudaTensor us, CudaTensor cs, CudaTensor os) {
-    floating(xs, "x");
-    floating(os, "out");
-    sameShape(xs, os, "x", "out");
+    TensorChecks.floating(xs, "x");
+    TensorChecks.floating(os, "out");
+    TensorChecks.sameShape(xs, os, "x", "out");
     if (us != null) {
-      floating(us, "u");
-      sameShape(xs, us, "x", "u");
-      requireDType(us, xs.dtype(), "u");
+      TensorChecks.floating(us, "u");
+      TensorChecks.sameShape(xs, us, "x", "u");
+      TensorChecks.dtype(us, xs.dtype(), "u");
     }
-    requireDType(os, xs.dtype(), "out");
-    requireDType(cs, DType.F64, "coef");
+    TensorChecks.dtype(os, xs.dtype(), "out");
+    TensorChecks.dtype(cs, DType.F64, "coef");
     if (cs.rows() != xs.rows() || cs.cols() != 3) {
       throw new IllegalArgumentException(
           "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
@@ -402,7 +403,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       throw new IllegalArgumentException("noise must not be null");
     }
     CudaTensor os = cuda(out, "out");
-    floating(os, "out");
+    TensorChecks.floating(os, "out");
     fixedStream("gaussian");
     launchGaussian(noiseIds(noise.ids(), os.rows()), noise.seed(), noise.stream(), 0, os);
   }
@@ -418,7 +419,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       throw new IllegalArgumentException("noise must not be null");
     }
     CudaTensor os = cuda(out, "out");
-    floating(os, "out");
+    TensorChecks.floating(os, "out");
     long counter = counted(noise.counter(), noise.offset(), "gaussianCounted");
     launchGaussian(noiseIds(noise.ids(), os.rows()), noise.seed(), noise.offset(), counter, os);
   }
@@ -447,8 +448,8 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     CudaTensor s = cuda(src, "src");
     CudaTensor d = cuda(dst, "dst");
     CudaTensor ix = cuda(index, "index");
-    requireDType(ix, DType.I32, "index");
-    requireDType(d, s.dtype(), "dst");
+    TensorChecks.dtype(ix, DType.I32, "index");
+    TensorChecks.dtype(d, s.dtype(), "dst");
     if (ix.cols() != 1 || ix.rows() != d.rows()) {
       throw new IllegalArgumentException(
           "index must be [" + d.rows() + " x 1], got [" + ix.rows() + " x " + ix.cols() + "]");
@@ -974,50 +975,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
 
   private CudaTensor column(Tensor t, DType dtype, String name) {
     CudaTensor c = cuda(t, name);
-    requireDType(c, dtype, name);
-    if (c.cols() != 1) {
-      throw new IllegalArgumentException(name + " must have one column, got " + c.cols());
-    }
+    TensorChecks.column(c, dtype, name);
     return c;
-  }
-
-  private static void floating(Tensor t, String name) {
-    if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
-      throw new IllegalArgumentException(name + " must be F32 or BF16, got " + t.dtype());
-    }
-  }
-
-  private static void requireDType(Tensor t, DType d, String name) {
-    if (t.dtype() != d) {
-      throw new IllegalArgumentException(name + " must be " + d + ", got " + t.dtype());
-    }
-  }
-
-  private static void sameShape(Tensor a, Tensor b, String an, String bn) {
-    if (a.rows() != b.rows() || a.cols() != b.cols()) {
-      throw new IllegalArgumentException(
-          bn
-              + " must have "
-              + an
-              + "'s shape ["
-              + a.rows()
-              + " x "
-              + a.cols()
-              + "], got ["
-              + b.rows()
-              + " x "
-              + b.cols()
-              + "]");
-    }
-  }
-
-  private static void requireBytes(MemorySegment s, long bytes, String name) {
-    if (s == null) {
-      throw new IllegalArgumentException(name + " must not be null");
-    }
-    if (s.byteSize() < bytes) {
-      throw new IllegalArgumentException(
-          name + " holds " + s.byteSize() + " bytes, needs " + bytes);
-    }
   }
 }

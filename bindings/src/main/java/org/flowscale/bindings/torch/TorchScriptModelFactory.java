@@ -3,6 +3,7 @@ package org.flowscale.bindings.torch;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import org.flowscale.engine.model.FactorySettings;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.VelocityModel;
 
@@ -35,7 +36,7 @@ public final class TorchScriptModelFactory implements ModelFactory {
     if (settings == null) {
       settings = Map.of();
     }
-    TorchSettings.checkKeys(settings, keys(), "model 'torchscript'");
+    FactorySettings.checkKeys(settings, keys(), "model 'torchscript'");
     Path path = TorchSettings.file(settings, "model_path");
     long[] shape = TorchSettings.shape(settings, "sample_shape");
     if (shape == null) {

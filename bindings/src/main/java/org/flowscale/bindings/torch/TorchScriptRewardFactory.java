@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
+import org.flowscale.engine.model.FactorySettings;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.VelocityModel;
@@ -40,7 +41,7 @@ public final class TorchScriptRewardFactory implements RewardFactory {
     if (settings == null) {
       settings = Map.of();
     }
-    TorchSettings.checkKeys(settings, keys(), "reward 'torchscript'");
+    FactorySettings.checkKeys(settings, keys(), "reward 'torchscript'");
     Path path = TorchSettings.file(settings, "reward_path");
     long[] shape = TorchSettings.shape(settings, "image_shape");
     if (shape == null) {

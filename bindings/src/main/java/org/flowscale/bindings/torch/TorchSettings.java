@@ -4,32 +4,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.flowscale.engine.model.FactorySettings;
 
 /** Reads and checks the TorchScript factories' settings; every failure names its key. */
 final class TorchSettings {
   private TorchSettings() {}
-
-  /** Refuses keys outside {@code allowed}: a misspelt key must not be silently ignored. */
-  static void checkKeys(Map<String, Object> settings, java.util.Set<String> allowed, String owner) {
-    for (String key : settings.keySet()) {
-      if (!allowed.contains(key)) {
-        throw new IllegalArgumentException(
-            "unknown setting '"
-                + key
-                + "' for "
-                + owner
-                + ": accepted keys are "
-                + new java.util.TreeSet<>(allowed));
-      }
-    }
-  }
 
   /** An existing file named by a required string setting. */
   static Path file(Map<String, Object> settings, String key) {
     Object v = settings.get(key);
     if (!(v instanceof String s) || s.isBlank()) {
       throw new IllegalArgumentException(
-          key + " must name a TorchScript file (torch.jit.save), got " + describe(v));
+          key
+              + " must name a TorchScript file (torch.jit.save), got "
+              + FactorySettings.describe(v));
     }
     Path p = Path.of(s);
     if (!Files.isRegularFile(p)) {
@@ -46,14 +34,16 @@ final class TorchSettings {
     }
     if (!(v instanceof List<?> list) || list.isEmpty() || list.size() >= TensorDesc.MAX_DIMS) {
       throw new IllegalArgumentException(
-          key + " must be a list of 1 to 7 positive sizes, e.g. [3, 64, 64], got " + describe(v));
+          key
+              + " must be a list of 1 to 7 positive sizes, e.g. [3, 64, 64], got "
+              + FactorySettings.describe(v));
     }
     long[] out = new long[list.size()];
     for (int i = 0; i < out.length; i++) {
       Object e = list.get(i);
       if (!(e instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() <= 0) {
         throw new IllegalArgumentException(
-            key + "[" + i + "] must be a positive integer, got " + describe(e));
+            key + "[" + i + "] must be a positive integer, got " + FactorySettings.describe(e));
       }
       out[i] = n.longValue();
     }
@@ -68,13 +58,17 @@ final class TorchSettings {
     }
     if (!(v instanceof List<?> list) || list.isEmpty()) {
       throw new IllegalArgumentException(
-          key + " must be a non-empty list of numbers, got " + describe(v));
+          key + " must be a non-empty list of numbers, got " + FactorySettings.describe(v));
     }
     float[] out = new float[list.size()];
     for (int i = 0; i < out.length; i++) {
       if (!(list.get(i) instanceof Number n) || !Double.isFinite(n.doubleValue())) {
         throw new IllegalArgumentException(
-            key + "[" + i + "] must be a finite number, got " + describe(list.get(i)));
+            key
+                + "["
+                + i
+                + "] must be a finite number, got "
+                + FactorySettings.describe(list.get(i)));
       }
       out[i] = n.floatValue();
     }
@@ -88,7 +82,8 @@ final class TorchSettings {
   static int device(Map<String, Object> settings, String key, TorchShim shim) {
     Object v = settings.getOrDefault(key, "cpu");
     if (!(v instanceof String s)) {
-      throw new IllegalArgumentException(key + " must be cpu, cuda or cuda:N, got " + describe(v));
+      throw new IllegalArgumentException(
+          key + " must be cpu, cuda or cuda:N, got " + FactorySettings.describe(v));
     }
     int device;
     if (s.equals("cpu")) {
@@ -114,9 +109,5 @@ final class TorchSettings {
               + (shim.builtWithCuda() ? "" : " (the shim was built without CUDA)"));
     }
     return device;
-  }
-
-  private static String describe(Object v) {
-    return v == null ? "nothing" : v instanceof String s ? "'" + s + "'" : String.valueOf(v);
   }
 }

@@ -2,6 +2,7 @@ package org.flowscale.engine.toy;
 
 import java.util.Map;
 import java.util.Set;
+import org.flowscale.engine.model.FactorySettings;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.VelocityModel;
 
@@ -57,20 +58,20 @@ public final class ToyModelFactory implements ModelFactory {
 
   @Override
   public VelocityModel create(Map<String, Object> settings, String prompt) {
-    Settings.checkKeys(settings, KEYS, "model 'toy'");
+    FactorySettings.checkKeys(settings, KEYS, "model 'toy'");
     long seed =
-        Settings.integer(
+        FactorySettings.integer(
             settings, "template_seed", ToyWorld.DEFAULT_SEED, Long.MIN_VALUE, Long.MAX_VALUE);
     int count =
         (int)
-            Settings.integer(
+            FactorySettings.integer(
                 settings,
                 "n_templates",
                 ToyWorld.DEFAULT_TEMPLATES,
                 ToyWorld.COVERAGE_TEMPLATES,
                 MAX_TEMPLATES);
-    double noise = Settings.number(settings, "noise_std", DEFAULT_NOISE_STD, 0, true, 1);
-    double beta = Settings.number(settings, "beta", DEFAULT_BETA, 0, false, 100);
+    double noise = FactorySettings.number(settings, "noise_std", DEFAULT_NOISE_STD, 0, true, 1);
+    double beta = FactorySettings.number(settings, "beta", DEFAULT_BETA, 0, false, 100);
     Prompt parsed = prompt == null ? null : Prompt.parse(prompt);
     return ToyModel.of(world(seed, count), parsed, noise, beta);
   }

@@ -2,6 +2,7 @@ package org.flowscale.engine.toy;
 
 import java.util.Map;
 import java.util.Set;
+import org.flowscale.engine.model.FactorySettings;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.VelocityModel;
@@ -34,7 +35,7 @@ public final class ToyRewardFactory implements RewardFactory {
               + "': this factory serves "
               + new java.util.TreeSet<>(NAMES));
     }
-    Settings.checkKeys(settings, keys(), "reward '" + name + "'");
+    FactorySettings.checkKeys(settings, keys(), "reward '" + name + "'");
     if (model != null && model.dim() != ToyWorld.DIM) {
       throw new IllegalArgumentException(
           "reward '"

@@ -12,6 +12,7 @@ import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 import org.flowscale.engine.rng.Philox;
 
 /**
@@ -44,14 +45,14 @@ public final class CpuParticleOps implements ParticleOps {
   @Override
   public void upload(MemorySegment src, Tensor dst) {
     CpuTensor d = cpu(dst, "dst");
-    requireBytes(src, d.byteSize(), "src");
+    TensorChecks.hostBytes(src, d.byteSize(), "src");
     MemorySegment.copy(src, 0, d.segment(), 0, d.byteSize());
   }
 
   @Override
   public void download(Tensor src, MemorySegment dst) {
     CpuTensor s = cpu(src, "src");
-    requireBytes(dst, s.byteSize(), "dst");
+    TensorChecks.hostBytes(dst, s.byteSize(), "dst");
     MemorySegment.copy(s.segment(), 0, dst, 0, s.byteSize());
   }
 
@@ -59,8 +60,8 @@ public final class CpuParticleOps implements ParticleOps {
   public void copy(Tensor src, Tensor dst) {
     CpuTensor s = cpu(src, "src");
     CpuTensor d = cpu(dst, "dst");
-    sameShape(s, d, "src", "dst");
-    requireDType(d, s.dtype(), "dst");
+    TensorChecks.sameShape(s, d, "src", "dst");
+    TensorChecks.dtype(d, s.dtype(), "dst");
     MemorySegment.copy(s.segment(), 0, d.segment(), 0, s.byteSize());
   }
 
@@ -70,14 +71,14 @@ public final class CpuParticleOps implements ParticleOps {
     CpuTensor os = cpu(out, "out");
     CpuTensor us = u == null ? null : cpu(u, "u");
     CpuTensor cs = cpu(coef, "coef");
-    floating(xs, "x");
-    floating(os, "out");
-    sameShape(xs, os, "x", "out");
+    TensorChecks.floating(xs, "x");
+    TensorChecks.floating(os, "out");
+    TensorChecks.sameShape(xs, os, "x", "out");
     if (us != null) {
-      floating(us, "u");
-      sameShape(xs, us, "x", "u");
+      TensorChecks.floating(us, "u");
+      TensorChecks.sameShape(xs, us, "x", "u");
     }
-    requireDType(cs, DType.F64, "coef");
+    TensorChecks.dtype(cs, DType.F64, "coef");
     if (cs.rows() != xs.rows() || cs.cols() != 3) {
       throw new IllegalArgumentException(
           "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
@@ -219,7 +220,7 @@ public final class CpuParticleOps implements ParticleOps {
       throw new IllegalArgumentException("noise must not be null");
     }
     CpuTensor os = cpu(out, "out");
-    floating(os, "out");
+    TensorChecks.floating(os, "out");
     MemorySegment ids = noiseIds(noise, os.rows());
     int cols = os.cols();
     forRows(
@@ -243,8 +244,8 @@ public final class CpuParticleOps implements ParticleOps {
     CpuTensor s = cpu(src, "src");
     CpuTensor d = cpu(dst, "dst");
     CpuTensor ix = cpu(index, "index");
-    requireDType(ix, DType.I32, "index");
-    requireDType(d, s.dtype(), "dst");
+    TensorChecks.dtype(ix, DType.I32, "index");
+    TensorChecks.dtype(d, s.dtype(), "dst");
     if (ix.cols() != 1 || ix.rows() != d.rows()) {
       throw new IllegalArgumentException(
           "index must be [" + d.rows() + " x 1], got [" + ix.rows() + " x " + ix.cols() + "]");
@@ -477,50 +478,7 @@ public final class CpuParticleOps implements ParticleOps {
 
   private static CpuTensor column(Tensor t, DType dtype, String name) {
     CpuTensor c = cpu(t, name);
-    requireDType(c, dtype, name);
-    if (c.cols() != 1) {
-      throw new IllegalArgumentException(name + " must have one column, got " + c.cols());
-    }
+    TensorChecks.column(c, dtype, name);
     return c;
-  }
-
-  private static void floating(CpuTensor t, String name) {
-    if (t.dtype() != DType.F32 && t.dtype() != DType.BF16) {
-      throw new IllegalArgumentException(name + " must be F32 or BF16, got " + t.dtype());
-    }
-  }
-
-  private static void requireDType(CpuTensor t, DType d, String name) {
-    if (t.dtype() != d) {
-      throw new IllegalArgumentException(name + " must be " + d + ", got " + t.dtype());
-    }
-  }
-
-  private static void sameShape(Tensor a, Tensor b, String an, String bn) {
-    if (a.rows() != b.rows() || a.cols() != b.cols()) {
-      throw new IllegalArgumentException(
-          bn
-              + " must have "
-              + an
-              + "'s shape ["
-              + a.rows()
-              + " x "
-              + a.cols()
-              + "], got ["
-              + b.rows()
-              + " x "
-              + b.cols()
-              + "]");
-    }
-  }
-
-  private static void requireBytes(MemorySegment s, long bytes, String name) {
-    if (s == null) {
-      throw new IllegalArgumentException(name + " must not be null");
-    }
-    if (s.byteSize() < bytes) {
-      throw new IllegalArgumentException(
-          name + " holds " + s.byteSize() + " bytes, needs " + bytes);
-    }
   }
 }

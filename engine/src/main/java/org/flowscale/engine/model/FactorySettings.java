@@ -1,15 +1,18 @@
-package org.flowscale.engine.toy;
+package org.flowscale.engine.model;
 
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
-/** Reads and validates factory settings; every message names the key. */
-final class Settings {
-  private Settings() {}
+/**
+ * Reads and validates the settings a {@link ModelFactory} or {@link RewardFactory} receives; every
+ * message names the key, so a bad config line is found at once.
+ */
+public final class FactorySettings {
+  private FactorySettings() {}
 
   /** Refuses keys outside {@code allowed}. */
-  static void checkKeys(Map<String, Object> settings, Set<String> allowed, String owner) {
+  public static void checkKeys(Map<String, Object> settings, Set<String> allowed, String owner) {
     if (settings == null) {
       return;
     }
@@ -27,7 +30,8 @@ final class Settings {
   }
 
   /** An integer setting in [min, max], or {@code fallback} when absent. */
-  static long integer(Map<String, Object> settings, String key, long fallback, long min, long max) {
+  public static long integer(
+      Map<String, Object> settings, String key, long fallback, long min, long max) {
     Object v = settings == null ? null : settings.get(key);
     if (v == null) {
       return fallback;
@@ -50,7 +54,7 @@ final class Settings {
   }
 
   /** A finite number in [min, max] ({@code > min} when {@code openMin}), or the fallback. */
-  static double number(
+  public static double number(
       Map<String, Object> settings,
       String key,
       double fallback,
@@ -72,7 +76,11 @@ final class Settings {
     return d;
   }
 
-  private static String describe(Object v) {
+  /** How a bad value is shown in a message: its text and its type. */
+  public static String describe(Object v) {
+    if (v == null) {
+      return "nothing";
+    }
     return v instanceof String s
         ? "'" + s + "' (a string)"
         : v + " (" + v.getClass().getSimpleName() + ")";

@@ -360,11 +360,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       TensorChecks.dtype(us, xs.dtype(), "u");
     }
     TensorChecks.dtype(os, xs.dtype(), "out");
-    TensorChecks.dtype(cs, DType.F64, "coef");
-    if (cs.rows() != xs.rows() || cs.cols() != 3) {
-      throw new IllegalArgumentException(
-          "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
-    }
+    TensorChecks.coefficients(cs, xs.rows());
   }
 
   private void launchAffine(
@@ -448,16 +444,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     CudaTensor s = cuda(src, "src");
     CudaTensor d = cuda(dst, "dst");
     CudaTensor ix = cuda(index, "index");
-    TensorChecks.dtype(ix, DType.I32, "index");
-    TensorChecks.dtype(d, s.dtype(), "dst");
-    if (ix.cols() != 1 || ix.rows() != d.rows()) {
-      throw new IllegalArgumentException(
-          "index must be [" + d.rows() + " x 1], got [" + ix.rows() + " x " + ix.cols() + "]");
-    }
-    if (d.cols() != s.cols()) {
-      throw new IllegalArgumentException(
-          "dst must have " + s.cols() + " columns like src, got " + d.cols());
-    }
+    TensorChecks.gather(s, ix, d);
     long rowBytes = (long) s.cols() * s.dtype().bytes();
     if (d.rows() == 0 || rowBytes == 0) {
       return;
@@ -498,15 +485,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     open();
     CudaTensor v = column(values, DType.F64, "values");
     CudaTensor o = column(outIndex, DType.I32, "outIndex");
-    if (groupSize <= 0 || v.rows() % groupSize != 0) {
-      throw new IllegalArgumentException(
-          "groupSize must be > 0 and divide values' " + v.rows() + " rows, got " + groupSize);
-    }
-    int groups = v.rows() / groupSize;
-    if (o.rows() != groups) {
-      throw new IllegalArgumentException(
-          "outIndex must have " + groups + " rows (one per group), got " + o.rows());
-    }
+    int groups = TensorChecks.groups(v, groupSize, o);
     if (groups == 0) {
       return;
     }
@@ -966,10 +945,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       return null;
     }
     CudaTensor ids = cuda(noiseIds, "noise.ids");
-    if (ids.rows() != rows) {
-      throw new IllegalArgumentException(
-          "noise.ids must have " + rows + " rows, got " + ids.rows());
-    }
+    TensorChecks.noiseIds(ids, rows);
     return ids;
   }
 

@@ -60,4 +60,55 @@ public final class TensorChecks {
           name + " holds " + s.byteSize() + " bytes, needs " + bytes);
     }
   }
+
+  /** The fused step's F64 coefficients: one row of (x, u, z) per particle. */
+  public static void coefficients(Tensor coef, int rows) {
+    dtype(coef, DType.F64, "coef");
+    if (coef.rows() != rows || coef.cols() != 3) {
+      throw new IllegalArgumentException(
+          "coef must be [" + rows + " x 3], got [" + coef.rows() + " x " + coef.cols() + "]");
+    }
+  }
+
+  /** Noise ids: one per row of the output. */
+  public static void noiseIds(Tensor ids, int rows) {
+    if (ids.rows() != rows) {
+      throw new IllegalArgumentException(
+          "noise.ids must have " + rows + " rows, got " + ids.rows());
+    }
+  }
+
+  /** {@code dst[i] = src[index[i]]}: an I32 index column per dst row, src's dtype and width. */
+  public static void gather(Tensor src, Tensor index, Tensor dst) {
+    dtype(index, DType.I32, "index");
+    dtype(dst, src.dtype(), "dst");
+    if (index.cols() != 1 || index.rows() != dst.rows()) {
+      throw new IllegalArgumentException(
+          "index must be ["
+              + dst.rows()
+              + " x 1], got ["
+              + index.rows()
+              + " x "
+              + index.cols()
+              + "]");
+    }
+    if (dst.cols() != src.cols()) {
+      throw new IllegalArgumentException(
+          "dst must have " + src.cols() + " columns like src, got " + dst.cols());
+    }
+  }
+
+  /** The number of groups of a per-group argmax, checked against the output's rows. */
+  public static int groups(Tensor values, int groupSize, Tensor outIndex) {
+    if (groupSize <= 0 || values.rows() % groupSize != 0) {
+      throw new IllegalArgumentException(
+          "groupSize must be > 0 and divide values' " + values.rows() + " rows, got " + groupSize);
+    }
+    int groups = values.rows() / groupSize;
+    if (outIndex.rows() != groups) {
+      throw new IllegalArgumentException(
+          "outIndex must have " + groups + " rows (one per group), got " + outIndex.rows());
+    }
+    return groups;
+  }
 }

@@ -78,11 +78,7 @@ public final class CpuParticleOps implements ParticleOps {
       TensorChecks.floating(us, "u");
       TensorChecks.sameShape(xs, us, "x", "u");
     }
-    TensorChecks.dtype(cs, DType.F64, "coef");
-    if (cs.rows() != xs.rows() || cs.cols() != 3) {
-      throw new IllegalArgumentException(
-          "coef must be [" + xs.rows() + " x 3], got [" + cs.rows() + " x " + cs.cols() + "]");
-    }
+    TensorChecks.coefficients(cs, xs.rows());
     MemorySegment ids = noiseIds(noise, xs.rows());
     int cols = xs.cols();
     MemorySegment c = cs.segment();
@@ -244,16 +240,7 @@ public final class CpuParticleOps implements ParticleOps {
     CpuTensor s = cpu(src, "src");
     CpuTensor d = cpu(dst, "dst");
     CpuTensor ix = cpu(index, "index");
-    TensorChecks.dtype(ix, DType.I32, "index");
-    TensorChecks.dtype(d, s.dtype(), "dst");
-    if (ix.cols() != 1 || ix.rows() != d.rows()) {
-      throw new IllegalArgumentException(
-          "index must be [" + d.rows() + " x 1], got [" + ix.rows() + " x " + ix.cols() + "]");
-    }
-    if (d.cols() != s.cols()) {
-      throw new IllegalArgumentException(
-          "dst must have " + s.cols() + " columns like src, got " + d.cols());
-    }
+    TensorChecks.gather(s, ix, d);
     long rowBytes = (long) s.cols() * s.dtype().bytes();
     for (int i = 0; i < ix.rows(); i++) {
       int from = ix.segment().getAtIndex(JAVA_INT, i);
@@ -280,15 +267,7 @@ public final class CpuParticleOps implements ParticleOps {
   public void groupArgmax(Tensor values, int groupSize, Tensor outIndex) {
     CpuTensor v = column(values, DType.F64, "values");
     CpuTensor o = column(outIndex, DType.I32, "outIndex");
-    if (groupSize <= 0 || v.rows() % groupSize != 0) {
-      throw new IllegalArgumentException(
-          "groupSize must be > 0 and divide values' " + v.rows() + " rows, got " + groupSize);
-    }
-    int groups = v.rows() / groupSize;
-    if (o.rows() != groups) {
-      throw new IllegalArgumentException(
-          "outIndex must have " + groups + " rows (one per group), got " + o.rows());
-    }
+    int groups = TensorChecks.groups(v, groupSize, o);
     for (int g = 0; g < groups; g++) {
       int best = g * groupSize;
       double bestValue = v.segment().getAtIndex(JAVA_DOUBLE, best);
@@ -440,10 +419,7 @@ public final class CpuParticleOps implements ParticleOps {
       return null;
     }
     CpuTensor ids = cpu(noise.ids(), "noise.ids");
-    if (ids.rows() != rows) {
-      throw new IllegalArgumentException(
-          "noise.ids must have " + rows + " rows, got " + ids.rows());
-    }
+    TensorChecks.noiseIds(ids, rows);
     for (int i = 0; i < rows; i++) {
       if (ids.segment().getAtIndex(JAVA_INT, i) < 0) {
         throw new IllegalArgumentException("noise.ids[" + i + "] must be >= 0");

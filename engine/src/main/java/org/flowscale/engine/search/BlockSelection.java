@@ -1,8 +1,5 @@
 package org.flowscale.engine.search;
 
-import org.flowscale.engine.model.Reward;
-import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
 
 /**
@@ -16,92 +13,77 @@ import org.flowscale.engine.ops.Tensor;
  * identical copies), then {@code B K} evaluations at each of the {@code S - 1} later nonzero grid
  * times. Particles landing at {@code t = 0} are their own Tweedie estimates and cost nothing.
  */
-abstract class BlockSelection implements SearchMethod {
-  private final FilteringMethod id;
+abstract class BlockSelection extends SearchTemplate {
   private final boolean nudge;
 
   BlockSelection(FilteringMethod id, boolean nudge) {
-    this.id = id;
+    super(id);
     this.nudge = nudge;
-  }
-
-  @Override
-  public FilteringMethod id() {
-    return id;
   }
 
   /** Steps between selections. */
   abstract int blockSize(SearchConfig config);
 
   @Override
-  public SearchResult run(
-      SearchConfig config,
-      ParticleOps ops,
-      VelocityModel model,
-      Reward reward,
-      SearchListener listener) {
-    validate(config);
-    checkInputs(config, model, reward);
-    try (SearchRun run = new SearchRun(config, ops, model, reward, listener)) {
-      int chains = config.batchSize();
-      int k = config.nParticles();
-      int n = chains * k;
-      int steps = config.maxSteps();
-      int block = blockSize(config);
-      double[] grid = run.grid;
-      Tensor x = run.initialNoise(n);
-      Tensor u = run.states(n);
-      Tensor x0 = run.states(n);
-      Tensor chainX = run.states(chains);
-      Tensor chainU = run.states(chains);
-      Tensor dir = nudge ? run.states(chains) : null;
-      Tensor dirAll = nudge ? run.states(n) : null;
-      if (nudge && block != 1) {
-        // The shared per-chain gradient is only right while the particles still share a state.
-        throw new IllegalStateException("nudged block selection runs with block_size 1");
-      }
-      int[] replicate = new int[n];
-      for (int i = 0; i < n; i++) {
-        replicate[i] = i / k;
-      }
-      double[] r = SearchRun.fill(n, grid[0]);
-      run.velocity(x, r, u);
-      run.tweedie(x, u, r, x0);
-      double[] chainReward = select(run, 0, grid[0], x, u, x0, run.score(x0), chainX, chainU, k);
-      int i = 0;
-      int round = 0;
-      while (i < steps) {
-        int len = Math.min(block, steps - i);
-        run.gather(chainX, replicate, x);
-        run.gather(chainU, replicate, u);
-        for (int l = 0; l < len; l++, i++) {
-          double[] from = SearchRun.fill(n, grid[i]);
-          double[] to = SearchRun.fill(n, grid[i + 1]);
-          if (nudge) {
-            // The proposals of a chain leave from one state: one gradient per chain, shared.
-            run.dpsDirection(chainX, chainU, SearchRun.fill(chains, grid[i]), dir);
-            run.gather(dir, replicate, dirAll);
-          }
-          run.step(x, u, from, to, x);
-          if (nudge) {
-            run.add(x, dirAll);
-          }
-          if (grid[i + 1] > 0) {
-            run.velocity(x, to, u);
-          }
-        }
-        round++;
-        Tensor est = x;
-        if (grid[i] > 0) {
-          run.tweedie(x, u, SearchRun.fill(n, grid[i]), x0);
-          est = x0;
-        }
-        chainReward = select(run, round, grid[i], x, u, est, run.score(est), chainX, chainU, k);
-      }
-      int best = SearchRun.argmax(chainReward, 0, chains);
-      run.trace(round, best, 0, chainReward[best], TraceEntry.Event.FINAL);
-      return run.result(chainX, best, chainX, best, chainReward[best]);
+  SearchResult search(SearchConfig config, SearchRun run) {
+    int chains = config.batchSize();
+    int k = config.nParticles();
+    int n = chains * k;
+    int steps = config.maxSteps();
+    int block = blockSize(config);
+    double[] grid = run.grid;
+    Tensor x = run.initialNoise(n);
+    Tensor u = run.states(n);
+    Tensor x0 = run.states(n);
+    Tensor chainX = run.states(chains);
+    Tensor chainU = run.states(chains);
+    Tensor dir = nudge ? run.states(chains) : null;
+    Tensor dirAll = nudge ? run.states(n) : null;
+    if (nudge && block != 1) {
+      // The shared per-chain gradient is only right while the particles still share a state.
+      throw new IllegalStateException("nudged block selection runs with block_size 1");
     }
+    int[] replicate = new int[n];
+    for (int i = 0; i < n; i++) {
+      replicate[i] = i / k;
+    }
+    double[] r = SearchRun.fill(n, grid[0]);
+    run.velocity(x, r, u);
+    run.tweedie(x, u, r, x0);
+    double[] chainReward = select(run, 0, grid[0], x, u, x0, run.score(x0), chainX, chainU, k);
+    int i = 0;
+    int round = 0;
+    while (i < steps) {
+      int len = Math.min(block, steps - i);
+      run.gather(chainX, replicate, x);
+      run.gather(chainU, replicate, u);
+      for (int l = 0; l < len; l++, i++) {
+        double[] from = SearchRun.fill(n, grid[i]);
+        double[] to = SearchRun.fill(n, grid[i + 1]);
+        if (nudge) {
+          // The proposals of a chain leave from one state: one gradient per chain, shared.
+          run.dpsDirection(chainX, chainU, SearchRun.fill(chains, grid[i]), dir);
+          run.gather(dir, replicate, dirAll);
+        }
+        run.step(x, u, from, to, x);
+        if (nudge) {
+          run.add(x, dirAll);
+        }
+        if (grid[i + 1] > 0) {
+          run.velocity(x, to, u);
+        }
+      }
+      round++;
+      Tensor est = x;
+      if (grid[i] > 0) {
+        run.tweedie(x, u, SearchRun.fill(n, grid[i]), x0);
+        est = x0;
+      }
+      chainReward = select(run, round, grid[i], x, u, est, run.score(est), chainX, chainU, k);
+    }
+    int best = SearchRun.argmax(chainReward, 0, chains);
+    run.trace(round, best, 0, chainReward[best], TraceEntry.Event.FINAL);
+    return run.result(chainX, best, chainX, best, chainReward[best]);
   }
 
   /** Keeps each chain's particle of best reward; returns the chains' rewards. */

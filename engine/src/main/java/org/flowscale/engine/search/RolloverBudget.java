@@ -1,9 +1,6 @@
 package org.flowscale.engine.search;
 
 import java.util.Arrays;
-import org.flowscale.engine.model.Reward;
-import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
 
 /**
@@ -55,18 +52,12 @@ import org.flowscale.engine.ops.Tensor;
  * <p>RBF+DPS nudges every proposal before it is scored: the gradient is taken once per chain
  * position (through the velocity already computed there) and added to each proposal from it.
  */
-abstract class RolloverBudget implements SearchMethod {
-  private final FilteringMethod id;
+abstract class RolloverBudget extends SearchTemplate {
   private final boolean nudge;
 
   RolloverBudget(FilteringMethod id, boolean nudge) {
-    this.id = id;
+    super(id);
     this.nudge = nudge;
-  }
-
-  @Override
-  public FilteringMethod id() {
-    return id;
   }
 
   @Override
@@ -83,143 +74,134 @@ abstract class RolloverBudget implements SearchMethod {
   }
 
   @Override
-  public SearchResult run(
-      SearchConfig config,
-      ParticleOps ops,
-      VelocityModel model,
-      Reward reward,
-      SearchListener listener) {
-    validate(config);
-    checkInputs(config, model, reward);
-    try (SearchRun run = new SearchRun(config, ops, model, reward, listener)) {
-      int chains = config.batchSize();
-      int k0 = config.initNParticles();
-      double[] grid = run.grid;
-      int last = config.maxSteps() - 2;
-      long q = quota(config);
+  SearchResult search(SearchConfig config, SearchRun run) {
+    int chains = config.batchSize();
+    int k0 = config.initNParticles();
+    double[] grid = run.grid;
+    int last = config.maxSteps() - 2;
+    long q = quota(config);
 
-      // 1. initial particles, each chain keeps its best
-      int n0 = chains * k0;
-      Tensor x = run.initialNoise(n0);
-      Tensor u = run.states(n0);
-      Tensor x0 = run.states(n0);
-      double[] r = SearchRun.fill(n0, grid[0]);
-      run.velocity(x, r, u);
-      run.tweedie(x, u, r, x0);
-      double[] initial = run.score(x0);
-      Tensor cur = run.states(chains);
-      Tensor curU = run.states(chains);
-      double[] best = new double[chains];
-      int[] idx = new int[chains];
-      for (int b = 0; b < chains; b++) {
-        idx[b] = SearchRun.argmax(initial, b * k0, (b + 1) * k0);
-        best[b] = initial[idx[b]];
-        for (int j = b * k0; j < (b + 1) * k0; j++) {
-          run.trace(0, b, grid[0], initial[j], TraceEntry.Event.PROPOSED);
-        }
-        run.trace(0, b, grid[0], best[b], TraceEntry.Event.ACCEPTED);
+    // 1. initial particles, each chain keeps its best
+    int n0 = chains * k0;
+    Tensor x = run.initialNoise(n0);
+    Tensor u = run.states(n0);
+    Tensor x0 = run.states(n0);
+    double[] r = SearchRun.fill(n0, grid[0]);
+    run.velocity(x, r, u);
+    run.tweedie(x, u, r, x0);
+    double[] initial = run.score(x0);
+    Tensor cur = run.states(chains);
+    Tensor curU = run.states(chains);
+    double[] best = new double[chains];
+    int[] idx = new int[chains];
+    for (int b = 0; b < chains; b++) {
+      idx[b] = SearchRun.argmax(initial, b * k0, (b + 1) * k0);
+      best[b] = initial[idx[b]];
+      for (int j = b * k0; j < (b + 1) * k0; j++) {
+        run.trace(0, b, grid[0], initial[j], TraceEntry.Event.PROPOSED);
       }
-      run.gather(x, idx, cur);
-      run.gather(u, idx, curU);
-      run.intermediates(0, grid[0], x0, initial);
-      run.free(x);
-      run.free(u);
-      run.free(x0);
-
-      // 2.-4. rounds of proposals under per-chain quotas
-      Tensor p = run.states(chains);
-      Tensor pu = run.states(chains);
-      Tensor p0 = run.states(chains);
-      Tensor stepBest = run.states(chains);
-      Tensor stepBestU = run.states(chains);
-      Tensor dir = nudge ? run.states(chains) : null;
-      // The output candidates: each chain's highest-reward proposal so far.
-      Tensor outX0 = run.states(chains);
-      Tensor outState = run.states(chains);
-      double[] outReward = SearchRun.fill(chains, Double.NaN);
-      double[] outTime = new double[chains];
-      double[] stepBestReward = SearchRun.fill(chains, Double.NEGATIVE_INFINITY);
-      boolean[] hasStepBest = new boolean[chains];
-      int[] pos = new int[chains];
-      long[] quota = new long[chains];
-      long[] used = new long[chains];
-      Arrays.fill(quota, q);
-      if (nudge) {
-        run.dpsDirection(cur, curU, times(grid, pos, 0), dir);
-      }
-      int round = 0;
-      while (run.nfe() + chains <= config.maxNfe()) {
-        round++;
-        double[] from = times(grid, pos, 0);
-        double[] to = times(grid, pos, 1);
-        run.step(cur, curU, from, to, p);
-        if (nudge) {
-          run.add(p, dir);
-        }
-        run.velocity(p, to, pu);
-        run.tweedie(p, pu, to, p0);
-        double[] rp = run.score(p0);
-        boolean[] newOut = new boolean[chains];
-        boolean[] toProposal = new boolean[chains];
-        boolean[] newStepBest = new boolean[chains];
-        boolean[] toStepBest = new boolean[chains];
-        for (int b = 0; b < chains; b++) {
-          used[b]++;
-          if (rp[b] > outReward[b] || (Double.isNaN(outReward[b]) && !Double.isNaN(rp[b]))) {
-            newOut[b] = true;
-            outReward[b] = rp[b];
-            outTime[b] = to[b];
-          }
-          if (rp[b] > best[b]) {
-            best[b] = rp[b];
-            run.trace(round, b, to[b], rp[b], TraceEntry.Event.ROLLED_OVER);
-            if (pos[b] < last) {
-              toProposal[b] = true;
-              quota[b] = q + (quota[b] - used[b]);
-            }
-          } else {
-            run.trace(round, b, to[b], rp[b], TraceEntry.Event.PROPOSED);
-            if (rp[b] > stepBestReward[b] || (!hasStepBest[b] && !Double.isNaN(rp[b]))) {
-              newStepBest[b] = true;
-              hasStepBest[b] = true;
-              stepBestReward[b] = rp[b];
-            }
-            if (pos[b] < last && used[b] >= quota[b]) {
-              if (hasStepBest[b]) {
-                toStepBest[b] = true;
-                run.trace(round, b, to[b], stepBestReward[b], TraceEntry.Event.ACCEPTED);
-              } else {
-                // Every proposal of this step scored NaN: move on with the current one.
-                toProposal[b] = true;
-                run.trace(round, b, to[b], rp[b], TraceEntry.Event.ACCEPTED);
-              }
-              quota[b] = q;
-            }
-          }
-          if (toProposal[b] || toStepBest[b]) {
-            pos[b]++;
-            used[b] = 0;
-            hasStepBest[b] = false;
-            stepBestReward[b] = Double.NEGATIVE_INFINITY;
-          }
-        }
-        run.select(stepBest, p, newStepBest);
-        run.select(stepBestU, pu, newStepBest);
-        run.select(cur, p, toProposal);
-        run.select(curU, pu, toProposal);
-        run.select(cur, stepBest, toStepBest);
-        run.select(curU, stepBestU, toStepBest);
-        run.select(outX0, p0, newOut);
-        run.select(outState, p, newOut);
-        if (nudge) {
-          renudge(run, grid, pos, cur, curU, dir, toProposal, toStepBest);
-        }
-        run.intermediates(round, to[0], p0, rp);
-      }
-      int chosen = SearchRun.argmax(outReward, 0, chains);
-      run.trace(round, chosen, outTime[chosen], outReward[chosen], TraceEntry.Event.FINAL);
-      return run.result(outX0, chosen, outState, chosen, outReward[chosen]);
+      run.trace(0, b, grid[0], best[b], TraceEntry.Event.ACCEPTED);
     }
+    run.gather(x, idx, cur);
+    run.gather(u, idx, curU);
+    run.intermediates(0, grid[0], x0, initial);
+    run.free(x);
+    run.free(u);
+    run.free(x0);
+
+    // 2.-4. rounds of proposals under per-chain quotas
+    Tensor p = run.states(chains);
+    Tensor pu = run.states(chains);
+    Tensor p0 = run.states(chains);
+    Tensor stepBest = run.states(chains);
+    Tensor stepBestU = run.states(chains);
+    Tensor dir = nudge ? run.states(chains) : null;
+    // The output candidates: each chain's highest-reward proposal so far.
+    Tensor outX0 = run.states(chains);
+    Tensor outState = run.states(chains);
+    double[] outReward = SearchRun.fill(chains, Double.NaN);
+    double[] outTime = new double[chains];
+    double[] stepBestReward = SearchRun.fill(chains, Double.NEGATIVE_INFINITY);
+    boolean[] hasStepBest = new boolean[chains];
+    int[] pos = new int[chains];
+    long[] quota = new long[chains];
+    long[] used = new long[chains];
+    Arrays.fill(quota, q);
+    if (nudge) {
+      run.dpsDirection(cur, curU, times(grid, pos, 0), dir);
+    }
+    int round = 0;
+    while (run.nfe() + chains <= config.maxNfe()) {
+      round++;
+      double[] from = times(grid, pos, 0);
+      double[] to = times(grid, pos, 1);
+      run.step(cur, curU, from, to, p);
+      if (nudge) {
+        run.add(p, dir);
+      }
+      run.velocity(p, to, pu);
+      run.tweedie(p, pu, to, p0);
+      double[] rp = run.score(p0);
+      boolean[] newOut = new boolean[chains];
+      boolean[] toProposal = new boolean[chains];
+      boolean[] newStepBest = new boolean[chains];
+      boolean[] toStepBest = new boolean[chains];
+      for (int b = 0; b < chains; b++) {
+        used[b]++;
+        if (rp[b] > outReward[b] || (Double.isNaN(outReward[b]) && !Double.isNaN(rp[b]))) {
+          newOut[b] = true;
+          outReward[b] = rp[b];
+          outTime[b] = to[b];
+        }
+        if (rp[b] > best[b]) {
+          best[b] = rp[b];
+          run.trace(round, b, to[b], rp[b], TraceEntry.Event.ROLLED_OVER);
+          if (pos[b] < last) {
+            toProposal[b] = true;
+            quota[b] = q + (quota[b] - used[b]);
+          }
+        } else {
+          run.trace(round, b, to[b], rp[b], TraceEntry.Event.PROPOSED);
+          if (rp[b] > stepBestReward[b] || (!hasStepBest[b] && !Double.isNaN(rp[b]))) {
+            newStepBest[b] = true;
+            hasStepBest[b] = true;
+            stepBestReward[b] = rp[b];
+          }
+          if (pos[b] < last && used[b] >= quota[b]) {
+            if (hasStepBest[b]) {
+              toStepBest[b] = true;
+              run.trace(round, b, to[b], stepBestReward[b], TraceEntry.Event.ACCEPTED);
+            } else {
+              // Every proposal of this step scored NaN: move on with the current one.
+              toProposal[b] = true;
+              run.trace(round, b, to[b], rp[b], TraceEntry.Event.ACCEPTED);
+            }
+            quota[b] = q;
+          }
+        }
+        if (toProposal[b] || toStepBest[b]) {
+          pos[b]++;
+          used[b] = 0;
+          hasStepBest[b] = false;
+          stepBestReward[b] = Double.NEGATIVE_INFINITY;
+        }
+      }
+      run.select(stepBest, p, newStepBest);
+      run.select(stepBestU, pu, newStepBest);
+      run.select(cur, p, toProposal);
+      run.select(curU, pu, toProposal);
+      run.select(cur, stepBest, toStepBest);
+      run.select(curU, stepBestU, toStepBest);
+      run.select(outX0, p0, newOut);
+      run.select(outState, p, newOut);
+      if (nudge) {
+        renudge(run, grid, pos, cur, curU, dir, toProposal, toStepBest);
+      }
+      run.intermediates(round, to[0], p0, rp);
+    }
+    int chosen = SearchRun.argmax(outReward, 0, chains);
+    run.trace(round, chosen, outTime[chosen], outReward[chosen], TraceEntry.Event.FINAL);
+    return run.result(outX0, chosen, outState, chosen, outReward[chosen]);
   }
 
   /** The grid time at each chain's position plus {@code ahead}. */

@@ -1,8 +1,5 @@
 package org.flowscale.engine.search;
 
-import org.flowscale.engine.model.Reward;
-import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
 
 /**
@@ -12,10 +9,9 @@ import org.flowscale.engine.ops.Tensor;
  * and the weights reset to uniform; after each step every weight is multiplied by {@code exp((r_new
  * - r_prev) / lam)}. The particle of largest final weight is returned. {@code NFE = B S}.
  */
-public final class Smc implements SearchMethod {
-  @Override
-  public FilteringMethod id() {
-    return FilteringMethod.SMC;
+public final class Smc extends SearchTemplate {
+  public Smc() {
+    super(FilteringMethod.SMC);
   }
 
   @Override
@@ -26,16 +22,8 @@ public final class Smc implements SearchMethod {
   }
 
   @Override
-  public SearchResult run(
-      SearchConfig config,
-      ParticleOps ops,
-      VelocityModel model,
-      Reward reward,
-      SearchListener listener) {
-    validate(config);
-    checkInputs(config, model, reward);
-    try (SearchRun run = new SearchRun(config, ops, model, reward, listener);
-        LogWeights weights = new LogWeights(ops, config.batchSize())) {
+  SearchResult search(SearchConfig config, SearchRun run) {
+    try (LogWeights weights = new LogWeights(run.ops, config.batchSize())) {
       int n = config.batchSize();
       double lam = config.rewardWeight();
       double[] grid = run.grid;

@@ -1,8 +1,5 @@
 package org.flowscale.engine.search;
 
-import org.flowscale.engine.model.Reward;
-import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
 
 /**
@@ -14,18 +11,12 @@ import org.flowscale.engine.ops.Tensor;
  * the state a step leaves from, through the velocity already computed there (no extra NFE), and
  * added to the state the step lands on: {@code x' = step(x) + eta grad / |r|}.
  */
-abstract class Trajectories implements SearchMethod {
-  private final FilteringMethod id;
+abstract class Trajectories extends SearchTemplate {
   private final boolean nudge;
 
   Trajectories(FilteringMethod id, boolean nudge) {
-    this.id = id;
+    super(id);
     this.nudge = nudge;
-  }
-
-  @Override
-  public FilteringMethod id() {
-    return id;
   }
 
   @Override
@@ -37,47 +28,38 @@ abstract class Trajectories implements SearchMethod {
   }
 
   @Override
-  public SearchResult run(
-      SearchConfig config,
-      ParticleOps ops,
-      VelocityModel model,
-      Reward reward,
-      SearchListener listener) {
-    validate(config);
-    checkInputs(config, model, reward);
-    try (SearchRun run = new SearchRun(config, ops, model, reward, listener)) {
-      int n = config.batchSize();
-      double[] grid = run.grid;
-      int steps = config.maxSteps();
-      Tensor x = run.initialNoise(n);
-      Tensor u = run.states(n);
-      Tensor next = run.states(n);
-      Tensor dir = nudge ? run.states(n) : null;
-      Tensor x0 = run.listener.wantsIntermediates() ? run.states(n) : null;
-      for (int i = 0; i < steps; i++) {
-        double[] r = SearchRun.fill(n, grid[i]);
-        run.velocity(x, r, u);
-        if (x0 != null) {
-          run.tweedie(x, u, r, x0);
-          run.intermediates(i, grid[i], x0, run.score(x0));
-        }
-        run.step(x, u, r, SearchRun.fill(n, grid[i + 1]), next);
-        if (nudge) {
-          run.dpsDirection(x, u, r, dir);
-          run.add(next, dir);
-        }
-        Tensor swap = x;
-        x = next;
-        next = swap;
+  SearchResult search(SearchConfig config, SearchRun run) {
+    int n = config.batchSize();
+    double[] grid = run.grid;
+    int steps = config.maxSteps();
+    Tensor x = run.initialNoise(n);
+    Tensor u = run.states(n);
+    Tensor next = run.states(n);
+    Tensor dir = nudge ? run.states(n) : null;
+    Tensor x0 = run.listener.wantsIntermediates() ? run.states(n) : null;
+    for (int i = 0; i < steps; i++) {
+      double[] r = SearchRun.fill(n, grid[i]);
+      run.velocity(x, r, u);
+      if (x0 != null) {
+        run.tweedie(x, u, r, x0);
+        run.intermediates(i, grid[i], x0, run.score(x0));
       }
-      // At t = 0 the state is its own Tweedie estimate.
-      double[] rewards = run.score(x);
-      for (int b = 0; b < n; b++) {
-        run.trace(steps, b, 0, rewards[b], TraceEntry.Event.PROPOSED);
+      run.step(x, u, r, SearchRun.fill(n, grid[i + 1]), next);
+      if (nudge) {
+        run.dpsDirection(x, u, r, dir);
+        run.add(next, dir);
       }
-      int best = SearchRun.argmax(rewards, 0, n);
-      run.trace(steps, best, 0, rewards[best], TraceEntry.Event.FINAL);
-      return run.result(x, best, x, best, rewards[best]);
+      Tensor swap = x;
+      x = next;
+      next = swap;
     }
+    // At t = 0 the state is its own Tweedie estimate.
+    double[] rewards = run.score(x);
+    for (int b = 0; b < n; b++) {
+      run.trace(steps, b, 0, rewards[b], TraceEntry.Event.PROPOSED);
+    }
+    int best = SearchRun.argmax(rewards, 0, n);
+    run.trace(steps, best, 0, rewards[best], TraceEntry.Event.FINAL);
+    return run.result(x, best, x, best, rewards[best]);
   }
 }

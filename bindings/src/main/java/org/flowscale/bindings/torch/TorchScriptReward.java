@@ -6,6 +6,7 @@ import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /**
  * A reward in TorchScript, run by libtorch through the flowscale shim.
@@ -105,18 +106,7 @@ public final class TorchScriptReward implements Reward {
               + "), got "
               + x0.cols());
     }
-    if (out.rows() != x0.rows() || out.cols() != 1 || out.dtype() != DType.F64) {
-      throw new IllegalArgumentException(
-          "scores must be F64 ["
-              + x0.rows()
-              + " x 1], got "
-              + out.dtype()
-              + " ["
-              + out.rows()
-              + " x "
-              + out.cols()
-              + "]");
-    }
+    TensorChecks.column(out, DType.F64, x0.rows(), "scores");
   }
 
   @Override

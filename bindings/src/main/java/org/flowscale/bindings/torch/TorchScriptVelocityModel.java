@@ -12,6 +12,7 @@ import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /**
  * A velocity model in TorchScript, run by libtorch through the flowscale shim.
@@ -138,18 +139,7 @@ public final class TorchScriptVelocityModel implements VelocityModel {
     if (x.dtype() == DType.I32) {
       throw new IllegalArgumentException("x must be a floating-point tensor, got I32");
     }
-    if (t.rows() != x.rows() || t.cols() != 1 || t.dtype() != DType.F64) {
-      throw new IllegalArgumentException(
-          "t must be F64 ["
-              + x.rows()
-              + " x 1], got "
-              + t.dtype()
-              + " ["
-              + t.rows()
-              + " x "
-              + t.cols()
-              + "]");
-    }
+    TensorChecks.column(t, DType.F64, x.rows(), "t");
     sameShape(x, out, outName);
   }
 

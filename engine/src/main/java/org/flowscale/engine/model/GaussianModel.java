@@ -9,6 +9,7 @@ import org.flowscale.engine.math.Checks;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /**
  * The exact linear-interpolant velocity of Gaussian data {@code x0 ~ N(m, v I)}: with {@code x = (1
@@ -77,9 +78,7 @@ public final class GaussianModel implements VelocityModel {
       throw new IllegalArgumentException(
           "x and out must be [n x " + mean.length + "], got x " + x.rows() + "x" + x.cols());
     }
-    if (t.rows() != n || t.cols() != 1 || t.dtype() != DType.F64) {
-      throw new IllegalArgumentException("t must be F64 [" + n + " x 1]");
-    }
+    TensorChecks.column(t, DType.F64, n, "t");
     if (x.dtype() != DType.F32 || out.dtype() != DType.F32) {
       throw new IllegalArgumentException("GaussianModel works on F32 tensors");
     }

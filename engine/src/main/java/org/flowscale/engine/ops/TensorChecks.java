@@ -31,6 +31,30 @@ public final class TensorChecks {
     }
   }
 
+  /**
+   * One column of dtype {@code d} and exactly {@code rows} rows: a per-particle scalar of a batch.
+   */
+  public static void column(Tensor t, DType d, int rows, String name) {
+    if (t == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (t.dtype() != d || t.rows() != rows || t.cols() != 1) {
+      throw new IllegalArgumentException(
+          name
+              + " must be "
+              + d
+              + " ["
+              + rows
+              + " x 1], got "
+              + t.dtype()
+              + " ["
+              + t.rows()
+              + " x "
+              + t.cols()
+              + "]");
+    }
+  }
+
   /** {@code b} has {@code a}'s rows and columns. */
   public static void sameShape(Tensor a, Tensor b, String an, String bn) {
     if (a.rows() != b.rows() || a.cols() != b.cols()) {

@@ -1,8 +1,10 @@
 package org.flowscale.engine.toy;
 
 import java.util.stream.IntStream;
+import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /**
  * A smooth, differentiable preference over pixels with an exact gradient (a stand-in for the LAION
@@ -59,7 +61,7 @@ public final class AestheticReward extends ImageReward {
   @Override
   public void gradient(ParticleOps ops, Tensor x0, Tensor outScores, Tensor outGrad) {
     int n = rows(x0);
-    HostIo.requireColumn(outScores, "outScores", n);
+    TensorChecks.column(outScores, DType.F64, n, "outScores");
     HostIo.requireFloat(outGrad, "outGrad", n, ToyWorld.DIM);
     float[] xs = HostIo.readFloats(ops, x0);
     double[] scores = new double[n];

@@ -42,26 +42,6 @@ final class HostIo {
     }
   }
 
-  /** Checks that {@code t} is an F64 column of {@code rows}. */
-  static void requireColumn(Tensor t, String name, int rows) {
-    if (t == null) {
-      throw new IllegalArgumentException(name + " must not be null");
-    }
-    if (t.dtype() != DType.F64 || t.rows() != rows || t.cols() != 1) {
-      throw new IllegalArgumentException(
-          name
-              + " must be F64 ["
-              + rows
-              + " x 1], got "
-              + t.dtype()
-              + " ["
-              + t.rows()
-              + " x "
-              + t.cols()
-              + "]");
-    }
-  }
-
   /** The values of an F32 or BF16 tensor, row-major. */
   static float[] readFloats(ParticleOps ops, Tensor t) {
     int n = Math.toIntExact(t.elements());

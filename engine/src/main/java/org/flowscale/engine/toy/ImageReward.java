@@ -2,8 +2,10 @@ package org.flowscale.engine.toy;
 
 import java.util.stream.IntStream;
 import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /** A toy-world reward scored image by image on the host, rows in parallel. */
 abstract sealed class ImageReward implements Reward
@@ -15,7 +17,7 @@ abstract sealed class ImageReward implements Reward
   @Override
   public void score(ParticleOps ops, Tensor x0, Tensor out) {
     int n = rows(x0);
-    HostIo.requireColumn(out, "out", n);
+    TensorChecks.column(out, DType.F64, n, "out");
     float[] xs = HostIo.readFloats(ops, x0);
     double[] scores = new double[n];
     IntStream.range(0, n).parallel().forEach(i -> scores[i] = scoreImage(xs, i * ToyWorld.DIM));

@@ -5,8 +5,10 @@ import java.util.stream.IntStream;
 import org.flowscale.engine.math.Checks;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.TensorChecks;
 
 /**
  * The exact linear-interpolant velocity of a mixture of isotropic Gaussians {@code sum_k pi_k
@@ -268,7 +270,7 @@ public final class ToyModel implements VelocityModel {
     }
     int n = x == null ? 0 : x.rows();
     HostIo.requireFloat(x, "x", n, dim);
-    HostIo.requireColumn(t, "t", n);
+    TensorChecks.column(t, DType.F64, n, "t");
     HostIo.requireFloat(out, "out", n, dim);
     if (g != null) {
       HostIo.requireFloat(g, "v", n, dim);

@@ -4,8 +4,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import org.flowscale.engine.model.FactorySettings;
+import org.flowscale.engine.model.FlowModel;
 import org.flowscale.engine.model.ModelFactory;
-import org.flowscale.engine.model.VelocityModel;
 
 /**
  * {@code model: torchscript}: a {@link TorchScriptVelocityModel}. Settings:
@@ -17,8 +17,8 @@ import org.flowscale.engine.model.VelocityModel;
  *   <li>{@code cond}: a list of numbers passed to forward as a third argument {@code [N, C]}.
  * </ul>
  *
- * The prompt is not interpreted: a prompt-conditioned module bakes its conditioning in (or takes it
- * through {@code cond}).
+ * The module is loaded once; the prompt is not interpreted: a prompt-conditioned module bakes its
+ * conditioning in (or takes it through {@code cond}), so every request shares the one module.
  */
 public final class TorchScriptModelFactory implements ModelFactory {
   @Override
@@ -32,7 +32,7 @@ public final class TorchScriptModelFactory implements ModelFactory {
   }
 
   @Override
-  public VelocityModel create(Map<String, Object> settings, String prompt) {
+  public FlowModel load(Map<String, Object> settings) {
     if (settings == null) {
       settings = Map.of();
     }
@@ -48,7 +48,7 @@ public final class TorchScriptModelFactory implements ModelFactory {
     int device = TorchSettings.device(settings, "device", shim);
     TorchModule module = shim.load(path, device);
     try {
-      return new TorchScriptVelocityModel(shim, module, shape, cond);
+      return FlowModel.promptFree(new TorchScriptVelocityModel(shim, module, shape, cond));
     } catch (RuntimeException e) {
       module.close();
       throw e;

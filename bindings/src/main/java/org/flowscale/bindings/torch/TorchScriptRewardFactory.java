@@ -5,9 +5,9 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 import org.flowscale.engine.model.FactorySettings;
-import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
-import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.SampleSpace;
 
 /**
  * {@code reward_score: torchscript}: a {@link TorchScriptReward}. Settings:
@@ -15,7 +15,8 @@ import org.flowscale.engine.model.VelocityModel;
  * <ul>
  *   <li>{@code reward_path} (required): the TorchScript file;
  *   <li>{@code image_shape}: one sample's shape as the module takes it, e.g. {@code [3, 64, 64]};
- *       defaults to the TorchScript model's {@code sample_shape}; its size must match the model's;
+ *       defaults to the model's sample shape when it declares one ({@code sample_shape} of a
+ *       TorchScript model, {@code [32, 32, 3]} for the toy world); its size must match the model's;
  *   <li>{@code reward_device}: {@code cpu} (default), {@code cuda} or {@code cuda:N}; defaults to
  *       {@code device} when only that is set.
  * </ul>
@@ -32,8 +33,7 @@ public final class TorchScriptRewardFactory implements RewardFactory {
   }
 
   @Override
-  public Reward create(
-      String name, Map<String, Object> settings, String prompt, VelocityModel model) {
+  public RewardModel load(String name, Map<String, Object> settings, SampleSpace model) {
     if (!names().contains(name)) {
       throw new IllegalArgumentException(
           "reward_score: this factory makes 'torchscript', not '" + name + "'");
@@ -45,8 +45,8 @@ public final class TorchScriptRewardFactory implements RewardFactory {
     Path path = TorchSettings.file(settings, "reward_path");
     long[] shape = TorchSettings.shape(settings, "image_shape");
     if (shape == null) {
-      if (model instanceof TorchScriptVelocityModel t) {
-        shape = t.sampleShape();
+      if (model != null && model.shape().length > 1) {
+        shape = model.shape();
       } else {
         throw new IllegalArgumentException(
             "image_shape must be set for reward torchscript: one sample's shape, e.g. [3, 64, 64]");
@@ -67,7 +67,7 @@ public final class TorchScriptRewardFactory implements RewardFactory {
     int device = TorchSettings.device(settings, deviceKey, shim);
     TorchModule module = shim.load(path, device);
     try {
-      return new TorchScriptReward(shim, module, shape);
+      return RewardModel.promptFree(new TorchScriptReward(shim, module, shape));
     } catch (RuntimeException e) {
       module.close();
       throw e;

@@ -72,6 +72,11 @@ public final class TorchScriptVelocityModel implements VelocityModel {
     return sampleShape.clone();
   }
 
+  @Override
+  public long[] shape() {
+    return sampleShape.clone();
+  }
+
   /** The module it runs. */
   public TorchModule module() {
     return module;

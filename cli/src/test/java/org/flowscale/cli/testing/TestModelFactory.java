@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.flowscale.engine.model.FlowModel;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.VelocityModel;
@@ -25,11 +26,12 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     return Set.of("mean", "variance", "fail_after");
   }
 
+  /** How many times a model was loaded in this JVM (tests of reuse count it). */
+  public static final java.util.concurrent.atomic.AtomicLong LOADS =
+      new java.util.concurrent.atomic.AtomicLong();
+
   @Override
-  public VelocityModel create(Map<String, Object> settings, String prompt) {
-    if (prompt == null || prompt.isBlank()) {
-      throw new IllegalArgumentException("text_prompt must not be empty");
-    }
+  public FlowModel load(Map<String, Object> settings) {
     double mean = number(settings.getOrDefault("mean", 0.0), "mean");
     double variance = number(settings.getOrDefault("variance", 0.25), "variance");
     if (!(variance > 0)) {
@@ -39,6 +41,32 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     java.util.Arrays.fill(m, (float) mean);
     GaussianModel g = new GaussianModel(m, variance);
     long failAfter = settings.get("fail_after") instanceof Long l ? l : Long.MAX_VALUE;
+    LOADS.incrementAndGet();
+    return new FlowModel() {
+      @Override
+      public int dim() {
+        return g.dim();
+      }
+
+      @Override
+      public Optional<ImageDecoder> imageDecoder() {
+        return Optional.of(ImageDecoder.pixels(2, 2));
+      }
+
+      @Override
+      public VelocityModel condition(String prompt) {
+        if (prompt == null || prompt.isBlank()) {
+          throw new IllegalArgumentException("text_prompt must not be empty");
+        }
+        return model(g, failAfter);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  private static VelocityModel model(GaussianModel g, long failAfter) {
     return new VelocityModel() {
       private long calls;
 

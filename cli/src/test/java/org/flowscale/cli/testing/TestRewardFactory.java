@@ -9,7 +9,8 @@ import java.util.Map;
 import java.util.Set;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
-import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
 
@@ -29,8 +30,7 @@ public final class TestRewardFactory implements RewardFactory {
   }
 
   @Override
-  public Reward create(
-      String name, Map<String, Object> settings, String prompt, VelocityModel model) {
+  public RewardModel load(String name, Map<String, Object> settings, SampleSpace model) {
     double target =
         switch (settings.getOrDefault("target", 0.0)) {
           case Long l -> l;
@@ -38,6 +38,10 @@ public final class TestRewardFactory implements RewardFactory {
           default -> throw new IllegalArgumentException("target must be a number");
         };
     boolean flat = name.equals("test_flat");
+    return RewardModel.promptFree(reward(name, target, flat));
+  }
+
+  private static Reward reward(String name, double target, boolean flat) {
     return new Reward() {
       @Override
       public String name() {

@@ -4,7 +4,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Makes rewards from config settings ({@code reward_score: NAME} plus its keys); found with {@link
+ * Loads rewards from config settings ({@code reward_score: NAME} plus its keys); found with {@link
  * java.util.ServiceLoader}.
  */
 public interface RewardFactory {
@@ -15,11 +15,23 @@ public interface RewardFactory {
   Set<String> keys();
 
   /**
-   * A reward for {@code prompt}.
+   * Loads the reward once; {@link RewardModel#condition} then binds prompts.
    *
    * @param name one of {@link #names()}
-   * @param model the velocity model the reward will judge samples of (e.g. for image size)
+   * @param space the samples the reward will judge (their size, their image form), or null when
+   *     unknown
    * @throws IllegalArgumentException naming the bad setting
    */
-  Reward create(String name, Map<String, Object> settings, String prompt, VelocityModel model);
+  RewardModel load(String name, Map<String, Object> settings, SampleSpace space);
+
+  /**
+   * Loads and conditions in one go: a one-off reward that owns what it loaded (closing it closes
+   * that).
+   *
+   * @throws IllegalArgumentException naming the bad setting or why the prompt does not fit
+   */
+  default Reward create(
+      String name, Map<String, Object> settings, String prompt, SampleSpace space) {
+    return Owned.reward(load(name, settings, space), prompt);
+  }
 }

@@ -6,16 +6,13 @@ import org.flowscale.engine.ops.Tensor;
 /**
  * A flow model trained on the linear interpolant: {@code u_t(x) = E[-x0 + eps | x_t = x]}. One call
  * for {@code n} rows costs {@code n} NFE. Conditioning (the prompt) is bound when the model is
- * made.
+ * made: by {@link FlowModel#condition}, which shares the loaded weights between requests.
  *
  * <p>Inputs and outputs are tensors of the backend {@code ops} that the search runs on; a model
  * that computes on the host copies through {@link ParticleOps#download}/{@link ParticleOps#upload}
  * (a no-op copy on the CPU backend).
  */
-public interface VelocityModel extends AutoCloseable {
-
-  /** Values per particle (e.g. 3072 for 32x32 RGB, 4096 x 64 for a FLUX latent). */
-  int dim();
+public interface VelocityModel extends SampleSpace, AutoCloseable {
 
   /**
    * Writes the velocity at model time {@code t[i]} (F64, one column, in [0, 1]) of each row of
@@ -37,14 +34,7 @@ public interface VelocityModel extends AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no gradient");
   }
 
-  /**
-   * How this model's samples look as images, for outputs; empty when they are not images (or the
-   * model cannot decode them).
-   */
-  default java.util.Optional<ImageDecoder> imageDecoder() {
-    return java.util.Optional.empty();
-  }
-
+  /** Frees what belongs to this model (its request's state; for a one-off model, its weights). */
   @Override
   default void close() {}
 }

@@ -167,6 +167,13 @@ public final class ToyModel implements VelocityModel {
     return dim;
   }
 
+  @Override
+  public long[] shape() {
+    return world == null
+        ? new long[] {dim}
+        : new long[] {ToyWorld.SIZE, ToyWorld.SIZE, ToyWorld.CHANNELS};
+  }
+
   /** A toy-world model's samples already are 32x32 RGB images; a bare mixture's are not. */
   @Override
   public java.util.Optional<ImageDecoder> imageDecoder() {

@@ -1,9 +1,13 @@
 package org.flowscale.engine.toy;
 
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.flowscale.engine.model.FactorySettings;
+import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.ModelFactory;
+import org.flowscale.engine.model.PromptCache;
 import org.flowscale.engine.model.VelocityModel;
 
 /**
@@ -25,7 +29,9 @@ import org.flowscale.engine.model.VelocityModel;
  * </ul>
  *
  * A null prompt gives the unconditional model (uniform weights); a prompt that does not parse is
- * refused with the parser's message.
+ * refused with the parser's message. The templates are generated once per loaded model; each
+ * prompt's mixture weights are computed once and cached (the {@value #CACHED_PROMPTS} most recent
+ * prompts).
  *
  * <p>The default {@code beta} is calibrated so that plain sampling of two-fact prompts scores about
  * 0.73 on the compositional reward, like FLUX.1's base VQAScore of 0.726 in the paper: see {@code
@@ -40,6 +46,9 @@ public final class ToyModelFactory implements ModelFactory {
 
   /** The most templates a config may ask for (memory: 12 KB each). */
   public static final int MAX_TEMPLATES = 16384;
+
+  /** How many prompts a loaded toy model keeps conditioned. */
+  public static final int CACHED_PROMPTS = 64;
 
   private static final Set<String> KEYS =
       Set.of("template_seed", "n_templates", "noise_std", "beta");
@@ -57,7 +66,7 @@ public final class ToyModelFactory implements ModelFactory {
   }
 
   @Override
-  public VelocityModel create(Map<String, Object> settings, String prompt) {
+  public FlowModel load(Map<String, Object> settings) {
     FactorySettings.checkKeys(settings, KEYS, "model 'toy'");
     long seed =
         FactorySettings.integer(
@@ -72,8 +81,40 @@ public final class ToyModelFactory implements ModelFactory {
                 MAX_TEMPLATES);
     double noise = FactorySettings.number(settings, "noise_std", DEFAULT_NOISE_STD, 0, true, 1);
     double beta = FactorySettings.number(settings, "beta", DEFAULT_BETA, 0, false, 100);
-    Prompt parsed = prompt == null ? null : Prompt.parse(prompt);
-    return ToyModel.of(world(seed, count), parsed, noise, beta);
+    ToyWorld world = world(seed, count);
+    PromptCache<ToyModel> cache = new PromptCache<>(CACHED_PROMPTS, null);
+    return new FlowModel() {
+      @Override
+      public int dim() {
+        return ToyWorld.DIM;
+      }
+
+      @Override
+      public long[] shape() {
+        return new long[] {ToyWorld.SIZE, ToyWorld.SIZE, ToyWorld.CHANNELS};
+      }
+
+      @Override
+      public Optional<ImageDecoder> imageDecoder() {
+        return Optional.of(ImageDecoder.pixels(ToyWorld.SIZE, ToyWorld.SIZE));
+      }
+
+      @Override
+      public VelocityModel condition(String prompt) {
+        return cache.get(
+            prompt, p -> ToyModel.of(world, p == null ? null : Prompt.parse(p), noise, beta));
+      }
+
+      @Override
+      public void close() {
+        cache.clear();
+      }
+
+      @Override
+      public String toString() {
+        return "toy world (" + count + " templates, seed " + seed + ")";
+      }
+    };
   }
 
   /** The world for (seed, count), reusing the last one made: searches make many models. */

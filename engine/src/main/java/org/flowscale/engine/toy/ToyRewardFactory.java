@@ -5,7 +5,8 @@ import java.util.Set;
 import org.flowscale.engine.model.FactorySettings;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
-import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.SampleSpace;
 
 /**
  * The toy world's rewards: {@code counting} and {@code compositional} (which need a prompt) and
@@ -26,8 +27,7 @@ public final class ToyRewardFactory implements RewardFactory {
   }
 
   @Override
-  public Reward create(
-      String name, Map<String, Object> settings, String prompt, VelocityModel model) {
+  public RewardModel load(String name, Map<String, Object> settings, SampleSpace model) {
     if (name == null || !NAMES.contains(name)) {
       throw new IllegalArgumentException(
           "unknown reward_score '"
@@ -45,10 +45,28 @@ public final class ToyRewardFactory implements RewardFactory {
               + " values), but the model has "
               + model.dim());
     }
-    return switch (name) {
-      case "aesthetic" -> new AestheticReward();
-      case "counting" -> new CountingReward(Prompt.parse(requirePrompt(name, prompt)));
-      default -> new CompositionalReward(Prompt.parse(requirePrompt(name, prompt)));
+    return new RewardModel() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public boolean differentiable() {
+        return name.equals("aesthetic");
+      }
+
+      @Override
+      public Reward condition(String prompt) {
+        return switch (name) {
+          case "aesthetic" -> new AestheticReward();
+          case "counting" -> new CountingReward(Prompt.parse(requirePrompt(name, prompt)));
+          default -> new CompositionalReward(Prompt.parse(requirePrompt(name, prompt)));
+        };
+      }
+
+      @Override
+      public void close() {}
     };
   }
 

@@ -78,7 +78,7 @@ class BetaCalibrationTest {
     int count = 0;
     for (int i = 0; i < prompts.size(); i += 23) {
       Prompt p = prompts.get(i);
-      ToyModel m = (ToyModel) new ToyModelFactory().create(Map.of(), p.toString());
+      ToyModel m = (ToyModel) new ToyModelFactory().load(Map.of()).condition(p.toString());
       float[] x =
           MiniSampler.sample(m, SamplingScheme.linearOde(), TimeSchedule.LINEAR.grid(40), n, i);
       CompositionalReward reward = new CompositionalReward(p);

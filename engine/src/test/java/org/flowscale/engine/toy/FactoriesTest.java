@@ -3,10 +3,12 @@ package org.flowscale.engine.toy;
 import static org.flowscale.engine.toy.ToyModelTest.assertMessage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 import org.flowscale.engine.model.Factories;
+import org.flowscale.engine.model.FlowModel;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
@@ -18,7 +20,7 @@ class FactoriesTest {
   @Test
   void toyModelIsFoundByNameWithDefaults() {
     VelocityModel m =
-        Factories.model("toy").create(Map.of(), "two blue squares and one red circle");
+        Factories.model("toy").load(Map.of()).condition("two blue squares and one red circle");
     ToyModel toy = assertInstanceOf(ToyModel.class, m);
     assertEquals(ToyWorld.DIM, toy.dim());
     assertEquals(ToyWorld.DEFAULT_TEMPLATES, toy.components());
@@ -30,13 +32,27 @@ class FactoriesTest {
   }
 
   @Test
+  void aLoadedToyModelIsConditionedPerPromptAndCachesEachPrompt() {
+    try (FlowModel loaded = Factories.model("toy").load(Map.of("n_templates", 400L))) {
+      assertEquals(ToyWorld.DIM, loaded.dim());
+      VelocityModel a = loaded.condition("one red circle");
+      VelocityModel b = loaded.condition("two blue squares");
+      assertSame(a, loaded.condition("one red circle"), "a prompt is conditioned once");
+      assertEquals("one red circle", ((ToyModel) a).prompt().toString());
+      assertEquals("two blue squares", ((ToyModel) b).prompt().toString());
+      assertSame(((ToyModel) a).world(), ((ToyModel) b).world(), "the templates are shared");
+      assertMessage("unknown colour 'purple'", () -> loaded.condition("one purple circle"));
+    }
+  }
+
+  @Test
   void toyModelSettingsAreReadAndValidatedByKey() {
     ToyModel m =
         (ToyModel)
             Factories.model("toy")
-                .create(
-                    Map.of("template_seed", 9L, "n_templates", 400L, "noise_std", 0.1, "beta", 3L),
-                    null);
+                .load(
+                    Map.of("template_seed", 9L, "n_templates", 400L, "noise_std", 0.1, "beta", 3L))
+                .condition(null);
     assertEquals(9, m.world().seed());
     assertEquals(400, m.components());
     assertEquals(0.1, m.noiseStd());
@@ -54,7 +70,7 @@ class FactoriesTest {
         "unknown colour 'purple' at word 2", () -> f.create(Map.of(), "one purple circle"));
     assertEquals(
         400,
-        ((ToyModel) f.create(Map.of("n_templates", 400.0), null)).components(),
+        ((ToyModel) f.load(Map.of("n_templates", 400.0)).condition(null)).components(),
         "400.0 is 400");
   }
 

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class ToyModelImageTest {
   @Test
   void toyWorldSamplesDecodeToThemselves() {
-    ToyModel m = (ToyModel) new ToyModelFactory().create(Map.of(), "one red circle");
+    ToyModel m = (ToyModel) new ToyModelFactory().load(Map.of()).condition("one red circle");
     ImageDecoder d = m.imageDecoder().orElseThrow();
     assertEquals(ToyWorld.SIZE, d.height());
     assertEquals(ToyWorld.SIZE, d.width());

@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import java.math.BigInteger;
 import java.nio.file.InvalidPathException;
@@ -40,10 +40,24 @@ final class ConfigResolver {
    * @param document the config file's mapping
    * @param source names the document in messages
    * @param overrides applied over the document, in order
-   * @throws CliException.ConfigError listing every problem
+   * @throws ConfigurationException listing every problem
    */
   static RunSettings resolve(
       Map<String, Object> document, String source, List<Overrides.Override> overrides) {
+    return resolve(document, source, overrides, true);
+  }
+
+  /**
+   * Resolves a config.
+   *
+   * @param promptRequired whether a missing {@code text_prompt} is a problem (a run needs one; a
+   *     pipeline's config, whose prompts come per request, does not)
+   */
+  static RunSettings resolve(
+      Map<String, Object> document,
+      String source,
+      List<Overrides.Override> overrides,
+      boolean promptRequired) {
     Map<String, Given> given = new LinkedHashMap<>();
     document.forEach((k, v) -> given.put(k, new Given(v, null, "in " + Text.quote(source))));
     for (Overrides.Override o : overrides) {
@@ -52,16 +66,18 @@ final class ConfigResolver {
           o.key(),
           new Given(o.value(), o.text(), "in override " + Text.quote(o.key() + "=" + o.text())));
     }
-    return new ConfigResolver.Run(given).resolve();
+    return new ConfigResolver.Run(given, promptRequired).resolve();
   }
 
   private static final class Run {
     private final Map<String, Given> given;
+    private final boolean promptRequired;
     private final List<String> problems = new ArrayList<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
 
-    Run(Map<String, Given> given) {
+    Run(Map<String, Given> given, boolean promptRequired) {
       this.given = given;
+      this.promptRequired = promptRequired;
     }
 
     RunSettings resolve() {
@@ -78,7 +94,9 @@ final class ConfigResolver {
           values.put(key.name(), key.defaultValue());
         }
       }
-      if (values.get(ConfigSchema.TEXT_PROMPT) == null && !given.containsKey("text_prompt")) {
+      if (promptRequired
+          && values.get(ConfigSchema.TEXT_PROMPT) == null
+          && !given.containsKey("text_prompt")) {
         problems.add("text_prompt must be set (e.g. text_prompt='two red circles')");
       }
 
@@ -134,6 +152,7 @@ final class ConfigResolver {
       Integer width = (Integer) values.get("width");
       positiveOrNull("height", height);
       positiveOrNull("width", width);
+      java.time.Duration deadline = deadline((Double) values.get("deadline_s"));
 
       SearchConfig search = null;
       if (problems.isEmpty()) {
@@ -144,12 +163,14 @@ final class ConfigResolver {
         }
       }
       if (!problems.isEmpty()) {
-        throw new CliException.ConfigError(
+        throw new ConfigurationException(
             problems.size() == 1
                 ? problems.getFirst()
                 : problems.size()
                     + " problems in the config:\n  - "
-                    + String.join("\n  - ", problems));
+                    + String.join("\n  - ", problems),
+            problems,
+            null);
       }
 
       Map<String, Object> resolved = new LinkedHashMap<>(values);
@@ -169,6 +190,7 @@ final class ConfigResolver {
           height,
           width,
           (Boolean) values.get("save_intermediate"),
+          deadline,
           resolved);
     }
 
@@ -192,7 +214,7 @@ final class ConfigResolver {
           (Long) values.get("max_nfe"),
           (Integer) values.get("max_steps"),
           TimeSchedule.byName((String) values.get("time_schedule")),
-          (Integer) values.get("flux_shift_tokens"),
+          values.get("flux_shift_tokens") == null ? 0 : (Integer) values.get("flux_shift_tokens"),
           scheme,
           (Double) values.get("reward_weight"),
           (Double) values.get("ess_threshold"),
@@ -224,10 +246,17 @@ final class ConfigResolver {
       return null;
     }
 
-    private void checkBackend(String name) {
+    private void checkBackend(String spec) {
+      Backends.Spec s;
+      try {
+        s = Backends.Spec.parse(spec);
+      } catch (IllegalArgumentException e) {
+        problems.add("bad value for backend: " + Text.oneLine(e.getMessage()));
+        return;
+      }
       List<String> names = Backends.providers().stream().map(ParticleOpsProvider::name).toList();
-      if (!names.contains(name)) {
-        problems.add(unknownName("backend", name, names));
+      if (!names.contains(s.name())) {
+        problems.add(unknownName("backend", s.name(), names));
       }
     }
 
@@ -374,6 +403,20 @@ final class ConfigResolver {
                 + ", expected a folder name (no slashes or control characters, at most 100"
                 + " characters)");
       }
+    }
+
+    private java.time.Duration deadline(Double seconds) {
+      if (seconds == null) {
+        return null;
+      }
+      if (!(seconds > 0) || seconds > 1e9) {
+        problems.add(
+            "bad value for deadline_s: got "
+                + seconds
+                + ", expected seconds > 0 (at most 1e9) or null");
+        return null;
+      }
+      return java.time.Duration.ofNanos((long) (seconds * 1e9));
     }
 
     private void positiveOrNull(String key, Integer v) {

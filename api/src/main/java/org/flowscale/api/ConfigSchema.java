@@ -1,10 +1,10 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
-import static org.flowscale.cli.ConfigKey.Kind.BOOL;
-import static org.flowscale.cli.ConfigKey.Kind.DOUBLE;
-import static org.flowscale.cli.ConfigKey.Kind.INT;
-import static org.flowscale.cli.ConfigKey.Kind.LONG;
-import static org.flowscale.cli.ConfigKey.Kind.STRING;
+import static org.flowscale.api.ConfigKey.Kind.BOOL;
+import static org.flowscale.api.ConfigKey.Kind.DOUBLE;
+import static org.flowscale.api.ConfigKey.Kind.INT;
+import static org.flowscale.api.ConfigKey.Kind.LONG;
+import static org.flowscale.api.ConfigKey.Kind.STRING;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -83,14 +83,18 @@ final class ConfigSchema {
                 names(Resampling.values()),
                 "SMC's resampling scheme"),
             ConfigKey.of("dps_step_size", DOUBLE, 0.1, "eta: the DPS nudge size"),
-            ConfigKey.of(
+            ConfigKey.nullable(
                 "flux_shift_tokens",
                 INT,
-                0,
-                "image tokens for FLUX.1-dev's time shift (0: no shift)"),
+                null,
+                "image tokens for FLUX.1-dev's time shift (null: the model's own, 0: no shift)"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
             ConfigKey.of(
-                BACKEND, STRING, "cpu", "where particle operations run (a ParticleOps provider)"),
+                BACKEND,
+                STRING,
+                "cpu",
+                "where particle operations run: a ParticleOps provider, with a device for cuda"
+                    + " (cpu, cuda, cuda:1)"),
             ConfigKey.of("root_dir", STRING, "runs", "the folder that holds run directories"),
             ConfigKey.nullable(
                 "tag", STRING, null, "the run directory's name (null: the method's name)"),
@@ -103,7 +107,13 @@ final class ConfigSchema {
                 "save_intermediate",
                 BOOL,
                 false,
-                "write a grid of the particles' Tweedie images after every step"));
+                "write a grid of the particles' Tweedie images after every step"),
+            ConfigKey.nullable(
+                "deadline_s",
+                DOUBLE,
+                null,
+                "a run's wall-clock limit in seconds: it then stops with the best sample so far"
+                    + " (status cancelled)"));
     Map<String, ConfigKey> m = new LinkedHashMap<>();
     keys.forEach(k -> m.put(k.name(), k));
     return java.util.Collections.unmodifiableMap(m);

@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import java.math.BigInteger;
 import java.util.LinkedHashMap;
@@ -112,20 +112,20 @@ final class ConfigYaml {
    * A config document: a mapping from key names to values (an empty document is an empty map).
    *
    * @param source names the document in error messages (a path, "the built-in demo config")
-   * @throws CliException.ConfigError when it is not YAML or not a mapping of names
+   * @throws ConfigurationException when it is not YAML or not a mapping of names
    */
   static Map<String, Object> loadDocument(String text, String source) {
     Object doc;
     try {
       doc = yaml().load(text);
     } catch (YAMLException | IllegalArgumentException | ClassCastException e) {
-      throw new CliException.ConfigError(source + ": broken YAML " + describe(e), e);
+      throw new ConfigurationException(source + ": broken YAML " + describe(e), e);
     }
     if (doc == null) {
       return new LinkedHashMap<>();
     }
     if (!(doc instanceof Map<?, ?> map)) {
-      throw new CliException.ConfigError(
+      throw new ConfigurationException(
           source
               + ": a config must be a mapping of 'key: value' lines, got "
               + ConfigKey.describeType(doc));
@@ -133,7 +133,7 @@ final class ConfigYaml {
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : map.entrySet()) {
       if (!(e.getKey() instanceof String k) || k.isBlank()) {
-        throw new CliException.ConfigError(
+        throw new ConfigurationException(
             source + ": config keys must be names, got " + Text.quote(String.valueOf(e.getKey())));
       }
       out.put(k, e.getValue());

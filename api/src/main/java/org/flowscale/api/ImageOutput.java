@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -11,7 +11,7 @@ import java.util.Optional;
 import javax.imageio.ImageIO;
 import org.flowscale.engine.image.Png;
 import org.flowscale.engine.model.ImageDecoder;
-import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.model.SampleSpace;
 
 /**
  * Writes a model's samples as PNG through the engine's {@link Png} writer: one sample, or a
@@ -31,7 +31,7 @@ final class ImageOutput {
   }
 
   /** The model's image form, if its samples are images. */
-  static Optional<ImageOutput> forModel(VelocityModel model) {
+  static Optional<ImageOutput> forModel(SampleSpace model) {
     return model.imageDecoder().map(ImageOutput::new);
   }
 

@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +26,7 @@ final class Overrides {
   /**
    * Parses every argument; the first bad one is reported.
    *
-   * @throws CliException.ConfigError naming the argument and what is wrong with it
+   * @throws ConfigurationException naming the argument and what is wrong with it
    */
   static List<Override> parse(List<String> args) {
     List<Override> out = new ArrayList<>();
@@ -43,13 +43,13 @@ final class Overrides {
           arg.endsWith(".yaml") || arg.endsWith(".yml")
               ? "; to use a config file write --config " + arg
               : "";
-      throw new CliException.ConfigError(
+      throw new ConfigurationException(
           "override " + Text.quote(arg) + " is not key=value (e.g. max_nfe=100)" + hint);
     }
     String key = arg.substring(0, eq);
     String text = arg.substring(eq + 1);
     if (!KEY.matcher(key).matches()) {
-      throw new CliException.ConfigError(
+      throw new ConfigurationException(
           "override "
               + Text.quote(arg)
               + ": "
@@ -59,7 +59,7 @@ final class Overrides {
     try {
       return new Override(key, text, ConfigYaml.parseValue(text));
     } catch (IllegalArgumentException e) {
-      throw new CliException.ConfigError(
+      throw new ConfigurationException(
           "override "
               + Text.quote(arg)
               + ": "

@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,7 +33,7 @@ final class RunDirectory {
    *
    * @param timestamp append {@code _yyyyMMdd-HHmmss} (and {@code -2}, {@code -3}, ... when several
    *     runs start within one second)
-   * @throws CliException.ConfigError when {@code timestamp} is off and the directory exists
+   * @throws ConfigurationException when {@code timestamp} is off and the directory exists
    * @throws IOException when the folder cannot be made
    */
   static RunDirectory create(Path rootDir, String tag, boolean timestamp, LocalDateTime now)
@@ -44,7 +44,7 @@ final class RunDirectory {
       try {
         return new RunDirectory(Files.createDirectory(p));
       } catch (FileAlreadyExistsException e) {
-        throw new CliException.ConfigError(
+        throw new ConfigurationException(
             "the run directory "
                 + p
                 + " already exists and is never overwritten: choose another tag or set"

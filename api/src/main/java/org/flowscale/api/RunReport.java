@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,19 +35,54 @@ final class RunReport {
       OffsetDateTime started,
       long wallNanos,
       List<String> files) {
+    return json(
+        settings, RunStatus.COMPLETED, null, null, result, backend, started, wallNanos, files);
+  }
+
+  /**
+   * The report's JSON text for a run in any state.
+   *
+   * @param status how the run ended (or {@code running})
+   * @param stopReason why it stopped early, or null
+   * @param error the failure's message, or null
+   * @param result what the search found (the best so far for a run that ended early), or null
+   */
+  static String json(
+      RunSettings settings,
+      RunStatus status,
+      String stopReason,
+      String error,
+      SearchResult result,
+      String backend,
+      OffsetDateTime started,
+      long wallNanos,
+      List<String> files) {
     ObjectNode root = JSON.createObjectNode();
-    root.put("method", result.method().configName());
+    root.put("status", status.configName());
+    if (stopReason != null) {
+      root.put("stop_reason", stopReason);
+    }
+    if (error != null) {
+      root.put("error", error);
+    }
+    root.put("method", settings.search().method().configName());
     root.put("text_prompt", settings.prompt());
     root.put("model", settings.model());
     root.put("reward_score", settings.reward());
     root.put("backend", backend);
     root.put("seed", settings.search().seed());
-    root.put("max_nfe", result.maxNfe());
+    root.put("max_nfe", settings.search().maxNfe());
+    root.put("started_at", started.toString());
+    if (result == null) {
+      root.put("nfe", 0);
+      root.putNull("best_reward");
+      putVersionsAndFiles(root, files);
+      return write(root);
+    }
     root.put("nfe", result.nfe());
     root.put("gradient_passes", result.gradientPasses());
     root.put("reward_calls", result.rewardCalls());
     number(root, "best_reward", result.reward());
-    root.put("started_at", started.toString());
 
     TimeSplit t = result.time();
     ObjectNode time = root.putObject("time_seconds");
@@ -68,12 +103,17 @@ final class RunReport {
       n.put("nfe", e.nfe());
     }
 
+    putVersionsAndFiles(root, files);
+    return write(root);
+  }
+
+  private static void putVersionsAndFiles(ObjectNode root, List<String> files) {
     ArrayNode fileList = root.putArray("files");
     files.forEach(fileList::add);
 
     ObjectNode versions = root.putObject("versions");
-    versions.put("flowscale", Version.FLOWSCALE);
-    versions.put("java", Version.java());
+    versions.put("flowscale", Flowscale.VERSION);
+    versions.put("java", Flowscale.javaVersion());
     versions.put(
         "os",
         System.getProperty("os.name")
@@ -81,6 +121,9 @@ final class RunReport {
             + System.getProperty("os.version")
             + " "
             + System.getProperty("os.arch"));
+  }
+
+  private static String write(ObjectNode root) {
     try {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {

@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -20,6 +20,7 @@ import org.flowscale.engine.search.SearchConfig;
  * @param height {@code height}, or null for the model's own
  * @param width {@code width}, or null for the model's own
  * @param saveIntermediate {@code save_intermediate}
+ * @param deadline {@code deadline_s}, or null for none
  * @param resolved every key with its final value, in schema order (what config.yaml holds)
  */
 record RunSettings(
@@ -36,6 +37,7 @@ record RunSettings(
     Integer height,
     Integer width,
     boolean saveIntermediate,
+    java.time.Duration deadline,
     Map<String, Object> resolved) {
 
   RunSettings {

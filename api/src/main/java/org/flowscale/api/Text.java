@@ -1,7 +1,10 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
-/** Formats user input for messages: one line, quoted, bounded in length. */
-final class Text {
+/**
+ * Formats user input and error messages for one-line reports: quoted, control characters escaped,
+ * bounded in length. Used by flowscale's command line; handy for callers that print its errors.
+ */
+public final class Text {
   private static final int MAX = 80;
 
   private Text() {}
@@ -10,7 +13,7 @@ final class Text {
    * {@code s} in single quotes with control characters escaped and long input cut, so that echoing
    * any user input keeps an error message on one readable line.
    */
-  static String quote(String s) {
+  public static String quote(String s) {
     if (s == null) {
       return "null";
     }
@@ -50,7 +53,7 @@ final class Text {
   }
 
   /** A message made safe for one line (exception messages may hold newlines). */
-  static String oneLine(String s) {
+  public static String oneLine(String s) {
     if (s == null || s.isBlank()) {
       return "(no message)";
     }

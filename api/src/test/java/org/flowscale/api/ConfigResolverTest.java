@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -28,7 +28,7 @@ class ConfigResolverTest {
   }
 
   private static String problem(String yaml, String... overrides) {
-    var e = assertThrows(CliException.ConfigError.class, () -> resolve(yaml, overrides));
+    var e = assertThrows(ConfigurationException.class, () -> resolve(yaml, overrides));
     return e.getMessage();
   }
 
@@ -173,7 +173,9 @@ class ConfigResolverTest {
     // What config.yaml holds resolves to the same settings.
     RunSettings again =
         ConfigResolver.resolve(
-            ConfigYaml.loadDocument(Runner.configYaml(s), "config.yaml"), "config.yaml", List.of());
+            ConfigYaml.loadDocument(FlowscaleConfig.yaml(s), "config.yaml"),
+            "config.yaml",
+            List.of());
     assertEquals(s.search(), again.search());
     assertEquals(new LinkedHashMap<>(s.resolved()), new LinkedHashMap<>(again.resolved()));
   }

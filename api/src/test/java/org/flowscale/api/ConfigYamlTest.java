@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -62,7 +62,7 @@ class ConfigYamlTest {
   void brokenDocumentsNameTheLineAndColumn() {
     var e =
         assertThrows(
-            CliException.ConfigError.class,
+            ConfigurationException.class,
             () -> ConfigYaml.loadDocument("seed: 1\nmax_nfe: [1,\n  bad: : x\n", "c.yaml"));
     assertTrue(e.getMessage().startsWith("c.yaml: broken YAML at line "), e.getMessage());
     assertTrue(!e.getMessage().contains("\n"), "one line: " + e.getMessage());
@@ -72,7 +72,7 @@ class ConfigYamlTest {
   void duplicateKeysAreRefused() {
     var e =
         assertThrows(
-            CliException.ConfigError.class,
+            ConfigurationException.class,
             () -> ConfigYaml.loadDocument("seed: 1\nseed: 2\n", "c.yaml"));
     assertTrue(e.getMessage().contains("duplicate key seed"), e.getMessage());
   }
@@ -81,10 +81,10 @@ class ConfigYamlTest {
   void aDocumentMustBeAMappingOfNames() {
     assertEquals(Map.of(), ConfigYaml.loadDocument("# only a comment\n", "c"));
     var list =
-        assertThrows(CliException.ConfigError.class, () -> ConfigYaml.loadDocument("- a\n", "c"));
+        assertThrows(ConfigurationException.class, () -> ConfigYaml.loadDocument("- a\n", "c"));
     assertTrue(list.getMessage().contains("mapping"), list.getMessage());
     var numberKey =
-        assertThrows(CliException.ConfigError.class, () -> ConfigYaml.loadDocument("1: a\n", "c"));
+        assertThrows(ConfigurationException.class, () -> ConfigYaml.loadDocument("1: a\n", "c"));
     assertTrue(numberKey.getMessage().contains("names"), numberKey.getMessage());
   }
 
@@ -97,8 +97,7 @@ class ConfigYamlTest {
       String refs = String.join(",", java.util.Collections.nCopies(9, "*" + prev));
       b.append(next).append(": &").append(next).append(" [").append(refs).append("]\n");
     }
-    assertThrows(
-        CliException.ConfigError.class, () -> ConfigYaml.loadDocument(b.toString(), "bomb"));
+    assertThrows(ConfigurationException.class, () -> ConfigYaml.loadDocument(b.toString(), "bomb"));
   }
 
   @Test

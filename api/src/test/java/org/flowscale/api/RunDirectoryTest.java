@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,7 +34,7 @@ class RunDirectoryTest {
     RunDirectory.create(tmp, "mine", false, NOW);
     var e =
         assertThrows(
-            CliException.ConfigError.class, () -> RunDirectory.create(tmp, "mine", false, NOW));
+            ConfigurationException.class, () -> RunDirectory.create(tmp, "mine", false, NOW));
     assertTrue(e.getMessage().contains("already exists"), e.getMessage());
   }
 

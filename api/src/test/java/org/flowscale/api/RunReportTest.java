@@ -1,4 +1,4 @@
-package org.flowscale.cli;
+package org.flowscale.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -51,7 +51,7 @@ class RunReportTest {
     assertEquals(2, n.get("reward_trace").size());
     assertTrue(n.get("reward_trace").get(0).get("reward").isNull(), "-inf is written as null");
     assertEquals("final", n.get("reward_trace").get(1).get("event").asText());
-    assertEquals(Version.FLOWSCALE, n.get("versions").get("flowscale").asText());
+    assertEquals(Flowscale.VERSION, n.get("versions").get("flowscale").asText());
     assertTrue(n.get("versions").get("java").asText().startsWith("25"), json);
   }
 }

@@ -1,4 +1,4 @@
-package org.flowscale.cli.testing;
+package org.flowscale.api.testing;
 
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package org.flowscale.cli.testing;
+package org.flowscale.api.testing;
 
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;

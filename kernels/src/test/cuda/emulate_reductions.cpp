@@ -36,6 +36,7 @@ static inline double __longlong_as_double(long long i) { double f; memcpy(&f, &i
 static inline void sincospif(float x, float* s, float* c) { *s = (float)sin(M_PI * x); *c = (float)cos(M_PI * x); }
 static std::mutex atomic_mu;
 static int atomicCAS(int* p, int cmp, int v) { std::lock_guard<std::mutex> g(atomic_mu); int o = *p; if (o == cmp) *p = v; return o; }
+static int atomicMin(int* p, int v) { std::lock_guard<std::mutex> g(atomic_mu); int o = *p; if (v < o) *p = v; return o; }
 static void __threadfence_system() {}
 static std::unique_ptr<std::barrier<>> block_bar;
 static std::vector<std::unique_ptr<std::barrier<>>> warp_bar;

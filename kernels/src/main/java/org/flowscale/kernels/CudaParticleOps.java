@@ -97,7 +97,10 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       CudaFunction logSumExp,
       CudaFunction ess,
       CudaFunction resample,
-      CudaFunction advanceStreams) {
+      CudaFunction advanceStreams,
+      CudaFunction nonFiniteF32,
+      CudaFunction nonFiniteBf16,
+      CudaFunction nonFiniteF64) {
     static Kernels of(CudaModule m) {
       return new Kernels(
           m.function("fs_affine_f32"),
@@ -112,7 +115,10 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
           m.function("fs_logsumexp"),
           m.function("fs_ess"),
           m.function("fs_resample"),
-          m.function("fs_advance_streams"));
+          m.function("fs_advance_streams"),
+          m.function("fs_nonfinite_f32"),
+          m.function("fs_nonfinite_bf16"),
+          m.function("fs_nonfinite_f64"));
     }
   }
 
@@ -590,6 +596,40 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
         .i64(9, errors.address());
     context.makeCurrent();
     k.resample().launch(1, 1, REDUCE_THREADS, 1, 0, this.stream, args);
+  }
+
+  /**
+   * One kernel over the tensor (rows after the best found so far skipped) that lowers a device int
+   * to the offending row with an atomic min; only that int comes back to the host.
+   */
+  @Override
+  public synchronized int firstNonFiniteRow(Tensor t) {
+    open();
+    notCapturing("firstNonFiniteRow");
+    CudaTensor c = cuda(t, "tensor");
+    TensorChecks.finiteCheckable(c);
+    if (c.elements() == 0) {
+      return -1;
+    }
+    DeviceBuffer out = scratch(Integer.BYTES);
+    CudaDriver.cuMemsetD32Async(out.address(), Integer.MAX_VALUE, 1, stream.handle());
+    args.i64(0, c.address()).i32(1, c.rows()).i32(2, c.cols()).i64(3, out.address());
+    CudaFunction f =
+        switch (c.dtype()) {
+          case F32 -> k.nonFiniteF32();
+          case BF16 -> k.nonFiniteBf16();
+          default -> k.nonFiniteF64();
+        };
+    launchRows(f, c.rows(), c.cols());
+    scalars.segment().setAtIndex(JAVA_INT, 0, -2); // never a kernel's answer
+    CudaDriver.cuMemcpyDtoHAsync(scalars.segment(), out.address(), Integer.BYTES, stream.handle());
+    stream.synchronize();
+    raiseDeviceErrors();
+    int row = scalars.segment().getAtIndex(JAVA_INT, 0);
+    if (row != Integer.MAX_VALUE && (row < 0 || row >= c.rows())) {
+      throw new IllegalStateException("firstNonFiniteRow: the kernel returned row " + row);
+    }
+    return row == Integer.MAX_VALUE ? -1 : row;
   }
 
   @Override

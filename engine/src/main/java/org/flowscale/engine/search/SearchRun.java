@@ -66,7 +66,7 @@ final class SearchRun implements AutoCloseable {
   private long gradientPasses;
   private long rewardRows;
   private long nextStream;
-  private final List<TraceEntry> trace = new ArrayList<>();
+  private final TraceBuffer trace = new TraceBuffer();
   private final List<Tensor> owned = new ArrayList<>();
   private final Map<String, Tensor> scratch = new HashMap<>();
 
@@ -672,7 +672,11 @@ final class SearchRun implements AutoCloseable {
       ops.download(tweedies, s);
       float[] v = new float[(int) tweedies.elements()];
       MemorySegment.copy(s, JAVA_FLOAT, 0, v, 0, v.length);
-      listener.onStep(step, time, v, tweedies.rows(), rewards.clone());
+      double[] times = timesOf.get(tweedies);
+      if (times == null || times.length != tweedies.rows()) {
+        times = fill(tweedies.rows(), time);
+      }
+      listener.onStep(step, times.clone(), v, tweedies.rows(), rewards.clone());
     }
   }
 
@@ -682,9 +686,14 @@ final class SearchRun implements AutoCloseable {
     return nfe;
   }
 
-  /** Appends a trace entry stamped with the NFE spent so far. */
+  /**
+   * Appends a trace entry stamped with the NFE spent so far: streamed to the listener, kept in
+   * memory only up to a bound.
+   */
   void trace(int round, int chain, double time, double rewardValue, TraceEntry.Event event) {
-    trace.add(new TraceEntry(round, chain, time, rewardValue, event, nfe));
+    TraceEntry e = new TraceEntry(round, chain, time, rewardValue, event, nfe);
+    trace.add(e);
+    listener.onTrace(e);
   }
 
   /** Builds the result; the chosen rows are downloaded. */
@@ -701,7 +710,7 @@ final class SearchRun implements AutoCloseable {
         config.maxNfe(),
         gradientPasses,
         rewardRows,
-        trace,
+        trace.entries(),
         new TimeSplit(modelNanos, rewardNanos, Math.max(0, total - modelNanos - rewardNanos)));
   }
 

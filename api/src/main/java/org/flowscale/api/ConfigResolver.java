@@ -150,14 +150,15 @@ final class ConfigResolver {
       checkTag(tag);
       Integer height = (Integer) values.get("height");
       Integer width = (Integer) values.get("width");
-      positiveOrNull("height", height);
-      positiveOrNull("width", width);
-      java.time.Duration deadline = deadline((Double) values.get("deadline_s"));
+      Double seconds = (Double) values.get("deadline_s");
+      java.time.Duration deadline =
+          seconds == null ? null : java.time.Duration.ofNanos((long) (seconds * 1e9));
 
       SearchConfig search = null;
       if (problems.isEmpty()) {
         try {
           search = searchConfig();
+          checkParticles(search);
         } catch (IllegalArgumentException e) {
           problems.add(Text.oneLine(e.getMessage()));
         }
@@ -191,7 +192,24 @@ final class ConfigResolver {
           width,
           (Boolean) values.get("save_intermediate"),
           deadline,
-          resolved);
+          resolved,
+          MethodKeys.warnings(search, values, given.keySet()));
+    }
+
+    /** The particles a run holds at once must fit in memory and int arithmetic. */
+    private static void checkParticles(SearchConfig s) {
+      long peak = MethodKeys.peakParticles(s);
+      if (peak > ConfigSchema.MAX_PARTICLES) {
+        throw new IllegalArgumentException(
+            s.method().configName()
+                + " would hold "
+                + MethodKeys.particlesText(s)
+                + " = "
+                + peak
+                + " particles at once, more than the "
+                + ConfigSchema.MAX_PARTICLES
+                + " a run may hold; use fewer");
+      }
     }
 
     private SearchConfig searchConfig() {
@@ -402,27 +420,6 @@ final class ConfigResolver {
                 + Text.quote(tag)
                 + ", expected a folder name (no slashes or control characters, at most 100"
                 + " characters)");
-      }
-    }
-
-    private java.time.Duration deadline(Double seconds) {
-      if (seconds == null) {
-        return null;
-      }
-      if (!(seconds > 0) || seconds > 1e9) {
-        problems.add(
-            "bad value for deadline_s: got "
-                + seconds
-                + ", expected seconds > 0 (at most 1e9) or null");
-        return null;
-      }
-      return java.time.Duration.ofNanos((long) (seconds * 1e9));
-    }
-
-    private void positiveOrNull(String key, Integer v) {
-      if (v != null && v <= 0) {
-        problems.add(
-            "bad value for " + key + ": got " + v + ", expected a whole number > 0 or null");
       }
     }
 

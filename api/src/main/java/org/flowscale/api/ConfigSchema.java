@@ -19,14 +19,30 @@ import org.flowscale.engine.search.FilteringMethod;
  * The command line's own config keys (the reference implementation's names), in the order {@code
  * config.yaml} lists them. The selected model's and reward's factories add their own keys. Defaults
  * are the paper's RBF setting (MATH.md section 7) on the toy world.
+ *
+ * <p>Every number has a range that the whole pipeline survives, checked before any work: counts
+ * small enough for memory and int arithmetic, a budget whose counters cannot overflow, and
+ * diffusion, nudge and temperature scales for which the sampler's float arithmetic stays finite
+ * (found by the fuzz of {@code FaultInjectionIT}; beyond them states overflow within a few steps).
  */
 final class ConfigSchema {
   private ConfigSchema() {}
+
+  /** The most particles a run may hold at once (batch_size x n_particles or init_n_particles). */
+  static final int MAX_PARTICLES = 1 << 24;
+
+  private static final String COUNT = "more would not fit in memory";
 
   static final String TEXT_PROMPT = "text_prompt";
   static final String MODEL = "model";
   static final String REWARD_SCORE = "reward_score";
   static final String BACKEND = "backend";
+
+  /** The largest diffusion_norm: see the class comment. */
+  static final double MAX_DIFFUSION_NORM = 100;
+
+  /** The largest dps_step_size: see the class comment. */
+  static final double MAX_DPS_STEP = 10;
 
   static final Map<String, ConfigKey> KEYS = build();
 
@@ -42,12 +58,18 @@ final class ConfigSchema {
                 "rbf",
                 names(FilteringMethod.values()),
                 "the search method (MATH.md section 6)"),
-            ConfigKey.of("batch_size", INT, 2, "B: independent chains"),
-            ConfigKey.of("n_particles", INT, 1, "K: particles per chain (CoDe, SVDD)"),
-            ConfigKey.of("block_size", INT, 1, "Lb: steps between CoDe selections"),
-            ConfigKey.of("init_n_particles", INT, 25, "K0: RBF's initial particles per chain"),
-            ConfigKey.of("max_nfe", LONG, 500L, "N: the NFE budget, never exceeded"),
-            ConfigKey.of("max_steps", INT, 10, "S: sampling steps"),
+            ConfigKey.of("batch_size", INT, 2, "B: independent chains")
+                .range(1, MAX_PARTICLES, COUNT),
+            ConfigKey.of("n_particles", INT, 1, "K: particles per chain (CoDe, SVDD)")
+                .range(1, MAX_PARTICLES, COUNT),
+            ConfigKey.of("block_size", INT, 1, "Lb: steps between CoDe selections")
+                .range(1, 100_000, "it cannot exceed max_steps"),
+            ConfigKey.of("init_n_particles", INT, 25, "K0: RBF's initial particles per chain")
+                .range(1, MAX_PARTICLES, COUNT),
+            ConfigKey.of("max_nfe", LONG, 500L, "N: the NFE budget, never exceeded")
+                .range(1L, 1_000_000_000_000_000L, "its counters must not overflow"),
+            ConfigKey.of("max_steps", INT, 10, "S: sampling steps")
+                .range(1, 100_000, "finer grids add nothing but time"),
             ConfigKey.choice(
                 "time_schedule",
                 false,
@@ -67,27 +89,38 @@ final class ConfigSchema {
                 "square",
                 names(DiffusionCoefficient.values()),
                 "the shape of the SDE's diffusion g(r)"),
-            ConfigKey.of("diffusion_norm", DOUBLE, 3.0, "the scale of g(r)"),
+            ConfigKey.of("diffusion_norm", DOUBLE, 3.0, "the scale of g(r)")
+                .range(
+                    0.0,
+                    MAX_DIFFUSION_NORM,
+                    "stronger diffusion makes the SDE's steps overflow float (the reference uses"
+                        + " 3)"),
             ConfigKey.of(
-                "exp_diff_coeff_sigma",
-                DOUBLE,
-                DiffusionCoefficient.DEFAULT_EXP_SIGMA,
-                "the width of the exp diffusion"),
-            ConfigKey.of("reward_weight", DOUBLE, 1.0, "lambda: SMC's temperature"),
+                    "exp_diff_coeff_sigma",
+                    DOUBLE,
+                    DiffusionCoefficient.DEFAULT_EXP_SIGMA,
+                    "the width of the exp diffusion")
+                .range(1e-6, 1e6, "it must be > 0"),
+            ConfigKey.of("reward_weight", DOUBLE, 1.0, "lambda: SMC's temperature")
+                .range(1e-6, 1e6, "reward / lambda must stay a usable log-weight"),
             ConfigKey.of(
-                "ess_threshold", DOUBLE, 0.5, "SMC resamples when ESS < threshold * batch_size"),
+                    "ess_threshold", DOUBLE, 0.5, "SMC resamples when ESS < threshold * batch_size")
+                .range(0.0, 1.0, "it is a fraction of batch_size"),
             ConfigKey.choice(
                 "resampling",
                 false,
                 "multinomial",
                 names(Resampling.values()),
                 "SMC's resampling scheme"),
-            ConfigKey.of("dps_step_size", DOUBLE, 0.1, "eta: the DPS nudge size"),
+            ConfigKey.of("dps_step_size", DOUBLE, 0.1, "eta: the DPS nudge size")
+                .range(0.0, MAX_DPS_STEP, "larger nudges make the states overflow float"),
             ConfigKey.nullable(
-                "flux_shift_tokens",
-                INT,
-                null,
-                "image tokens for FLUX.1-dev's time shift (null: the model's own, 0: no shift)"),
+                    "flux_shift_tokens",
+                    INT,
+                    null,
+                    "image tokens for FLUX.1-dev's time shift (null: the model's own, 0: no"
+                        + " shift)")
+                .range(0, 65_536, "FLUX.1 at 4096 x 4096 has 65536 image tokens"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
             ConfigKey.of(
                 BACKEND,
@@ -100,20 +133,23 @@ final class ConfigSchema {
                 "tag", STRING, null, "the run directory's name (null: the method's name)"),
             ConfigKey.of("save_now", BOOL, true, "append a timestamp to the run directory's name"),
             ConfigKey.nullable(
-                "height", INT, null, "image height; must match the model's (null: the model's)"),
+                    "height", INT, null, "image height; must match the model's (null: the model's)")
+                .range(1, 65_536, "no model makes larger images"),
             ConfigKey.nullable(
-                "width", INT, null, "image width; must match the model's (null: the model's)"),
+                    "width", INT, null, "image width; must match the model's (null: the model's)")
+                .range(1, 65_536, "no model makes larger images"),
             ConfigKey.of(
                 "save_intermediate",
                 BOOL,
                 false,
                 "write a grid of the particles' Tweedie images after every step"),
             ConfigKey.nullable(
-                "deadline_s",
-                DOUBLE,
-                null,
-                "a run's wall-clock limit in seconds: it then stops with the best sample so far"
-                    + " (status cancelled)"));
+                    "deadline_s",
+                    DOUBLE,
+                    null,
+                    "a run's wall-clock limit in seconds: it then stops with the best sample so"
+                        + " far (status cancelled)")
+                .range(1e-3, 1e9, "seconds > 0"));
     Map<String, ConfigKey> m = new LinkedHashMap<>();
     keys.forEach(k -> m.put(k.name(), k));
     return java.util.Collections.unmodifiableMap(m);

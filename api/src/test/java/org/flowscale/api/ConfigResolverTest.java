@@ -114,8 +114,8 @@ class ConfigResolverTest {
   void wrongTypesNameKeyValueAndWhatIsAllowed() {
     String m = problem(BASE, "batch_size=two");
     assertEquals(
-        "bad value for batch_size: got text 'two', expected a whole number (in override"
-            + " 'batch_size=two')",
+        "bad value for batch_size: got text 'two', expected a whole number in [1, 16777216] (in"
+            + " override 'batch_size=two')",
         m);
     assertTrue(problem(BASE, "batch_size=2.5").contains("the number 2.5"));
     assertTrue(problem(BASE, "batch_size=4.0").contains("without a decimal point: 4"));
@@ -133,12 +133,83 @@ class ConfigResolverTest {
 
   @Test
   void outOfRangeValuesAreRefused() {
-    assertEquals("batch_size must be > 0, got 0", problem(BASE, "batch_size=0"));
-    assertTrue(problem(BASE, "max_nfe=-5").contains("max_nfe must be > 0, got -5"));
-    assertTrue(problem(BASE, "ess_threshold=1.5").contains("ess_threshold must be in [0, 1]"));
+    assertEquals(
+        "bad value for batch_size: got the whole number 0, expected a whole number in [1,"
+            + " 16777216]; it must be at least 1 (in override 'batch_size=0')",
+        problem(BASE, "batch_size=0"));
+    assertTrue(problem(BASE, "max_nfe=-5").contains("max_nfe: got the whole number -5"));
+    assertTrue(problem(BASE, "ess_threshold=1.5").contains("a number in [0, 1]"));
     assertTrue(problem(BASE, "reward_weight=.nan").contains("reward_weight"));
     assertTrue(problem(BASE, "diffusion_norm=-1").contains("diffusion_norm"));
     assertTrue(problem(BASE, "height=0").contains("bad value for height"));
+  }
+
+  /**
+   * Issue 14: every number has a range the pipeline survives; diffusion_norm 2000 passed the check
+   * and crashed the run (exit 1), non-finite numbers passed for several keys.
+   */
+  @Test
+  void everyNumberHasARangeThePipelineSurvives() {
+    String norm = problem(BASE, "diffusion_norm=2000");
+    assertTrue(norm.contains("expected a number in [0, 100]; it must be at most 100"), norm);
+    for (String o :
+        List.of(
+            "diffusion_norm=.inf",
+            "dps_step_size=.nan",
+            "reward_weight=1e-300",
+            "exp_diff_coeff_sigma=0",
+            "max_steps=1000000",
+            "max_nfe=9223372036854775807",
+            "block_size=0",
+            "init_n_particles=100000000",
+            "n_particles=-1",
+            "flux_shift_tokens=1000000000",
+            "deadline_s=-1",
+            "deadline_s=.inf",
+            "width=100000")) {
+      String m = problem(BASE, o);
+      String key = o.substring(0, o.indexOf('='));
+      assertTrue(m.startsWith("bad value for " + key + ": "), o + ": " + m);
+      assertTrue(m.contains(" in ["), o + ": " + m);
+    }
+    String particles =
+        problem(BASE, "batch_size=65536", "init_n_particles=65536", "max_nfe=1000000000000");
+    assertTrue(
+        particles.contains("batch_size 65536 x init_n_particles 65536 = 4294967296 particles"),
+        particles);
+  }
+
+  /** Issue 14: settings a method ignores and a budget it cannot spend used to pass silently. */
+  @Test
+  void warningsNameIgnoredSettingsAndAnUnspentBudget() {
+    assertEquals(List.of(), resolve(BASE).warnings());
+    List<String> smc =
+        resolve(
+                BASE,
+                "filtering_method=smc",
+                "batch_size=50",
+                "max_nfe=1000",
+                "init_n_particles=10",
+                "dps_step_size=0.5")
+            .warnings();
+    assertEquals(
+        List.of(
+            "dps_step_size 0.5 is ignored by smc (only dps, rbf_dps, svdd_dps read it)",
+            "init_n_particles 10 is ignored by smc (only rbf, rbf_dps read it)",
+            "smc spends batch_size 50 x max_steps 10 = 500 of max_nfe 1000 NFE; batch_size 100"
+                + " would spend 1000"),
+        smc);
+    List<String> rbf =
+        resolve(BASE, "n_particles=4", "sample_method=ode", "diffusion_norm=5", "reward_weight=2")
+            .warnings();
+    assertEquals(3, rbf.size(), rbf.toString());
+    assertTrue(rbf.contains("diffusion_norm 5.0 is ignored: sample_method ode has no diffusion"));
+    assertTrue(rbf.get(0).startsWith("n_particles 4 is ignored by rbf"), rbf.toString());
+    // Values equal to the defaults, and a leftover smaller than one more particle, say nothing.
+    assertEquals(
+        List.of(),
+        resolve(BASE, "filtering_method=bon", "batch_size=50", "max_nfe=505", "reward_weight=1.0")
+            .warnings());
   }
 
   @Test

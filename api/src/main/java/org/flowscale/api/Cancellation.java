@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Cancellation {
   private final AtomicReference<String> reason = new AtomicReference<>();
+  private volatile boolean interrupt;
 
   /** Asks the run to stop, with the reason {@code cancelled}. Idempotent. */
   public void cancel() {
@@ -20,6 +21,23 @@ public final class Cancellation {
   /** Asks the run to stop, recording {@code why} as the result's stop reason (first one wins). */
   public void cancel(String why) {
     reason.compareAndSet(null, why == null ? "cancelled" : why);
+  }
+
+  /**
+   * Asks the run to stop as an interrupt does (a signal, a shutdown): it returns the best sample so
+   * far with status {@link RunStatus#INTERRUPTED} and the reason {@code why} ({@code SIGINT}).
+   * Unlike {@link Thread#interrupt} it cannot break a file write under way. Idempotent; the first
+   * call's reason wins over any later cancel or interrupt.
+   */
+  public void interrupt(String why) {
+    if (reason.compareAndSet(null, why == null ? "interrupted" : why)) {
+      interrupt = true;
+    }
+  }
+
+  /** Whether the stop was asked with {@link #interrupt}. */
+  boolean isInterrupt() {
+    return interrupt;
   }
 
   /** Whether {@link #cancel} was called. */

@@ -11,54 +11,90 @@ import java.util.Optional;
 import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.search.SearchListener;
 import org.flowscale.engine.search.SearchResult;
+import org.flowscale.engine.search.TraceEntry;
 
 /**
  * A run's output folder, as the command line writes it: {@code root_dir/tag[_timestamp]} with
- * {@code config.yaml} (the resolved config; running it again repeats the run), {@code final.png}
- * (the chosen sample), {@code report.json} (what ran, what it spent, what it found, and how it
- * ended) and, with {@code save_intermediate}, a grid of the particles' images per step under {@code
- * steps/}. A run that stopped early or failed keeps its best sample so far as {@code
- * best_so_far.png}. The folder is claimed atomically (an existing one is never written into) and
- * every file is written to a temporary name and renamed, so a reader never sees half a file.
+ * {@code config.yaml} (the resolved config; running it again repeats the run), {@code report.json}
+ * (written at the start with status {@code running} and the process that runs it, replaced at the
+ * end with how the run ended, what it spent and found), {@code trace.jsonl} (the whole trace,
+ * streamed as the run goes), {@code final.png} (the chosen sample) and, with {@code
+ * save_intermediate}, a grid of the particles' images per step under {@code steps/}. A run that
+ * stopped early or failed keeps its best sample so far as {@code best_so_far.png}.
+ *
+ * <p>The folder is claimed atomically (an existing one is never written into); every file but the
+ * streamed trace is written to a temporary name and renamed, so a reader never sees half a file,
+ * and every file gets the user's umask. A folder that cannot be made or written at the start is a
+ * {@link ConfigurationException} (nothing ran).
  */
-public final class RunOutputs {
+public final class RunOutputs implements AutoCloseable {
+  static final String REPORT = "report.json";
+
   private final FlowscaleConfig config;
   private final RunDirectory dir;
   private final Optional<ImageOutput> images;
   private final List<String> files = new ArrayList<>();
   private final OffsetDateTime started = OffsetDateTime.now();
+  private final TraceFile trace;
+  private final StepImages steps;
+  private boolean ended;
 
-  private RunOutputs(FlowscaleConfig config, RunDirectory dir, Optional<ImageOutput> images) {
+  private RunOutputs(
+      FlowscaleConfig config, RunDirectory dir, Optional<ImageOutput> images, TraceFile trace) {
     this.config = config;
     this.dir = dir;
     this.images = images;
+    this.trace = trace;
+    this.steps =
+        config.saveIntermediate() && images.isPresent()
+            ? new StepImages(dir, images.get(), config.search())
+            : null;
   }
 
   /**
-   * Makes the run directory for {@code config} and writes its {@code config.yaml}.
+   * Makes the run directory for {@code config} and writes its {@code config.yaml}, {@code
+   * report.json} (status {@code running}) and an empty {@code trace.jsonl}.
    *
    * @param space the model's samples (for their image form), e.g. {@link Pipeline#sampleSpace()}
    * @param now names the directory ({@code _yyyyMMdd-HHmmss} with {@code save_now})
-   * @throws ConfigurationException when the directory exists and {@code save_now} is off
-   * @throws FlowscaleException when the directory cannot be made or written
+   * @throws ConfigurationException when the directory exists and {@code save_now} is off, or it
+   *     cannot be made or written (the message says why: permission denied, not a directory, no
+   *     space left)
    */
   public static RunOutputs create(FlowscaleConfig config, SampleSpace space, LocalDateTime now) {
     RunDirectory dir;
     try {
       dir = RunDirectory.create(config.rootDir(), config.tag(), config.saveNow(), now);
-      RunOutputs out = new RunOutputs(config, dir, ImageOutput.forModel(space));
-      out.dir.writeString("config.yaml", config.toYaml());
+    } catch (IOException e) {
+      throw new ConfigurationException(
+          "cannot make the run directory under root_dir "
+              + Text.quote(config.rootDir().toString())
+              + ": "
+              + Text.ioReason(e),
+          e);
+    }
+    TraceFile trace = null;
+    try {
+      dir.writeString("config.yaml", config.toYaml());
+      trace = TraceFile.create(dir);
+      RunOutputs out = new RunOutputs(config, dir, ImageOutput.forModel(space), trace);
       out.files.add("config.yaml");
+      out.files.add(TraceFile.NAME);
+      out.files.add(REPORT);
+      out.dir.replaceString(REPORT, out.report().json());
       return out;
     } catch (IOException e) {
-      throw new FlowscaleException(
-          "cannot write the run directory under "
-              + config.rootDir()
-              + ": "
-              + Text.oneLine(e.getMessage()),
-          e,
-          null);
+      if (trace != null) {
+        trace.close();
+      }
+      throw new ConfigurationException(
+          "cannot write the run directory " + dir.path() + ": " + Text.ioReason(e), e);
     }
+  }
+
+  /** Checks, without writing anything, that run directories can be made under root_dir. */
+  public static void checkRootDir(FlowscaleConfig config) {
+    RootDirCheck.check(config.rootDir());
   }
 
   /** The run directory. */
@@ -66,22 +102,31 @@ public final class RunOutputs {
     return dir.path();
   }
 
-  /** The files written so far, relative to the directory, in the order written. */
+  /** The run directory's files, relative to it, in the order written (step grids not listed). */
   public List<String> files() {
     return List.copyOf(files);
   }
 
+  /** The step grids written so far ({@code steps/}). */
+  public int stepGrids() {
+    return steps == null ? 0 : steps.written();
+  }
+
+  /** The image of a run that ended: {@code final.png} when it completed, else best_so_far.png. */
+  public Optional<String> image() {
+    return files.stream()
+        .filter(f -> f.equals("final.png") || f.equals("best_so_far.png"))
+        .findFirst();
+  }
+
   /**
-   * {@code delegate} plus, with {@code save_intermediate} and an image model, a grid of the
-   * particles' images after every step ({@code steps/step_NNN.png}). A grid that cannot be written
-   * stops the search with an {@link UncheckedIOException}.
+   * {@code delegate} plus this run's recording: every trace entry to {@code trace.jsonl} and, with
+   * {@code save_intermediate} and an image model, a grid of the particles' images after every step
+   * ({@code steps/step_NNN.png}). A file that cannot be written stops the search with an {@link
+   * UncheckedIOException} naming it and the cause.
    */
   public SearchListener listener(SearchListener delegate) {
     SearchListener d = delegate == null ? SearchListener.NONE : delegate;
-    if (!config.saveIntermediate() || images.isEmpty()) {
-      return d;
-    }
-    StepImages steps = new StepImages(dir, images.get(), files);
     return new SearchListener() {
       @Override
       public void onProgress(long nfe, long maxNfe) {
@@ -90,15 +135,23 @@ public final class RunOutputs {
 
       @Override
       public boolean wantsIntermediates() {
-        return true;
+        return steps != null || d.wantsIntermediates();
       }
 
       @Override
-      public void onStep(int step, double time, float[] tweedies, int rows, double[] rewards) {
-        steps.write(step, time, tweedies, rows, rewards);
-        if (d.wantsIntermediates()) {
-          d.onStep(step, time, tweedies, rows, rewards);
+      public void onStep(int step, double[] times, float[] tweedies, int rows, double[] rewards) {
+        if (steps != null) {
+          steps.write(step, times, tweedies, rows, rewards);
         }
+        if (d.wantsIntermediates()) {
+          d.onStep(step, times, tweedies, rows, rewards);
+        }
+      }
+
+      @Override
+      public void onTrace(TraceEntry entry) {
+        trace.add(entry);
+        d.onTrace(entry);
       }
 
       @Override
@@ -110,21 +163,28 @@ public final class RunOutputs {
 
   /**
    * Writes a finished generation's outputs: {@code final.png} for a completed run, {@code
-   * best_so_far.png} for one that stopped early (when it scored anything), and {@code report.json}.
+   * best_so_far.png} for one that stopped early (when it scored anything), the rest of {@code
+   * trace.jsonl}, and {@code report.json} with its status.
    *
-   * @throws FlowscaleException when the outputs cannot be written
+   * @throws FlowscaleException when the outputs cannot be written (the report then still says
+   *     {@code running})
    */
   public void complete(GenerationResult result) {
-    SearchResult search = result.search().orElse(null);
     String image = result.status() == RunStatus.COMPLETED ? "final.png" : "best_so_far.png";
+    try {
+      trace.flush();
+    } catch (UncheckedIOException e) {
+      throw new FlowscaleException(
+          "cannot write the outputs to " + dir.path() + ": " + Text.ioReason(e.getCause()),
+          e,
+          null);
+    }
     write(
-        search,
+        result.search().orElse(null),
         image,
-        result.status(),
-        result.stopReason().orElse(null),
-        null,
-        result.backend(),
-        result.wall().toNanos());
+        new RunReport(config.settings(), started)
+            .status(result.status(), result.stopReason().orElse(null), null)
+            .result(result.search().orElse(null), result.backend(), result.wall().toNanos()));
   }
 
   /**
@@ -135,50 +195,55 @@ public final class RunOutputs {
    */
   public void fail(FlowscaleException error, String backend) {
     SearchResult search = error.partial().flatMap(GenerationResult::search).orElse(null);
-    long wall =
-        error.partial().map(p -> p.wall().toNanos()).orElse(java.time.Duration.ZERO.toNanos());
+    long wall = error.partial().map(p -> p.wall().toNanos()).orElse(0L);
+    try {
+      trace.flush();
+    } catch (UncheckedIOException e) {
+      // the trace already failed (maybe it is the failure): keep what it has
+    }
     write(
         search,
         "best_so_far.png",
-        RunStatus.FAILED,
-        null,
-        Text.oneLine(error.getMessage()),
-        backend,
-        wall);
+        new RunReport(config.settings(), started)
+            .status(RunStatus.FAILED, null, Text.oneLine(error.getMessage()))
+            .result(search, backend, wall));
   }
 
-  private void write(
-      SearchResult search,
-      String imageName,
-      RunStatus status,
-      String stopReason,
-      String error,
-      String backend,
-      long wallNanos) {
+  private RunReport report() {
+    return new RunReport(config.settings(), started)
+        .trace(trace.summary())
+        .warnings(config.warnings())
+        .files(files, stepGrids());
+  }
+
+  private void write(SearchResult search, String imageName, RunReport report) {
+    ended = true;
+    trace.close();
     try {
       if (search != null && images.isPresent()) {
         ImageOutput io = images.get();
         dir.write(imageName, out -> io.writeSample(out, search.sample()));
         files.add(imageName);
       }
-      files.add("report.json");
-      dir.writeString(
-          "report.json",
-          RunReport.json(
-              config.settings(),
-              status,
-              stopReason,
-              error,
-              search,
-              backend,
-              started,
-              wallNanos,
-              List.copyOf(files)));
+      dir.replaceString(
+          REPORT,
+          report
+              .finished(OffsetDateTime.now())
+              .trace(trace.summary())
+              .warnings(config.warnings())
+              .files(files, stepGrids())
+              .json());
     } catch (IOException e) {
       throw new FlowscaleException(
-          "cannot write the outputs to " + dir.path() + ": " + Text.oneLine(e.getMessage()),
-          e,
-          null);
+          "cannot write the outputs to " + dir.path() + ": " + Text.ioReason(e), e, null);
+    }
+  }
+
+  /** Closes the trace file of a run that never reached {@link #complete} or {@link #fail}. */
+  @Override
+  public void close() {
+    if (!ended) {
+      trace.close();
     }
   }
 }

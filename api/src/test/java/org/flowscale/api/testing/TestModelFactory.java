@@ -13,7 +13,11 @@ import org.flowscale.engine.ops.Tensor;
 
 /**
  * A test-only model ({@code model: test_gaussian}): Gaussian data shaped as a 2x2 RGB image, so the
- * command line's config handling can be tested without the toy world.
+ * command line's config handling can be tested without the toy world. Fault injection: {@code
+ * fail_after} (throw after that many model calls), {@code nan_at} (model call, from 0, whose
+ * velocity holds {@code nan_value}: {@code nan}, {@code inf} or {@code -inf}, in particle {@code
+ * nan_particle}), {@code delay_ms} (sleep per model call, so a run lasts long enough to be
+ * signalled).
  */
 public final class TestModelFactory implements org.flowscale.engine.model.ModelFactory {
   @Override
@@ -23,7 +27,8 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
 
   @Override
   public Set<String> keys() {
-    return Set.of("mean", "variance", "fail_after");
+    return Set.of(
+        "mean", "variance", "fail_after", "nan_at", "nan_particle", "nan_value", "delay_ms");
   }
 
   /** How many times a model was loaded in this JVM (tests of reuse count it). */
@@ -41,6 +46,17 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     java.util.Arrays.fill(m, (float) mean);
     GaussianModel g = new GaussianModel(m, variance);
     long failAfter = settings.get("fail_after") instanceof Long l ? l : Long.MAX_VALUE;
+    Faults faults =
+        new Faults(
+            settings.get("nan_at") instanceof Long l ? l : -1,
+            settings.get("nan_particle") instanceof Long l ? l.intValue() : 0,
+            switch (String.valueOf(settings.getOrDefault("nan_value", "nan"))) {
+              case "nan" -> Float.NaN;
+              case "inf" -> Float.POSITIVE_INFINITY;
+              case "-inf" -> Float.NEGATIVE_INFINITY;
+              default -> throw new IllegalArgumentException("nan_value must be nan, inf or -inf");
+            },
+            settings.get("delay_ms") instanceof Long l ? l : 0);
     LOADS.incrementAndGet();
     return new FlowModel() {
       @Override
@@ -58,7 +74,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
         if (prompt == null || prompt.isBlank()) {
           throw new IllegalArgumentException("text_prompt must not be empty");
         }
-        return model(g, failAfter);
+        return model(g, failAfter, faults);
       }
 
       @Override
@@ -66,7 +82,10 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     };
   }
 
-  private static VelocityModel model(GaussianModel g, long failAfter) {
+  /** Injected faults: a non-finite velocity at one call, and a delay per call. */
+  private record Faults(long nanAt, int nanParticle, float nanValue, long delayMs) {}
+
+  private static VelocityModel model(GaussianModel g, long failAfter, Faults faults) {
     return new VelocityModel() {
       private long calls;
 
@@ -80,7 +99,24 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
         if (++calls > failAfter) {
           throw new IllegalStateException("test model failed on purpose");
         }
+        if (faults.delayMs() > 0) {
+          try {
+            Thread.sleep(faults.delayMs());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         g.velocity(ops, x, t, out);
+        if (calls - 1 == faults.nanAt()) {
+          try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            var s = a.allocate(out.byteSize(), 8);
+            ops.download(out, s);
+            long row = Math.min(faults.nanParticle(), out.rows() - 1);
+            s.setAtIndex(
+                java.lang.foreign.ValueLayout.JAVA_FLOAT, row * out.cols() + 1, faults.nanValue());
+            ops.upload(s, out);
+          }
+        }
       }
 
       @Override

@@ -16,7 +16,8 @@ import org.flowscale.engine.ops.Tensor;
 
 /**
  * Test-only rewards: {@code test_norm} ({@code -|x - target|^2}, differentiable) and {@code
- * test_flat} (constant, not differentiable).
+ * test_flat} (constant, not differentiable). Fault injection: {@code reward_nan_at} (the reward
+ * call, from 0, that scores particle 0 as NaN).
  */
 public final class TestRewardFactory implements RewardFactory {
   @Override
@@ -26,7 +27,7 @@ public final class TestRewardFactory implements RewardFactory {
 
   @Override
   public Set<String> keys() {
-    return Set.of("target");
+    return Set.of("target", "reward_nan_at");
   }
 
   @Override
@@ -38,11 +39,14 @@ public final class TestRewardFactory implements RewardFactory {
           default -> throw new IllegalArgumentException("target must be a number");
         };
     boolean flat = name.equals("test_flat");
-    return RewardModel.promptFree(reward(name, target, flat));
+    long nanAt = settings.get("reward_nan_at") instanceof Long l ? l : -1;
+    return RewardModel.promptFree(reward(name, target, flat, nanAt));
   }
 
-  private static Reward reward(String name, double target, boolean flat) {
+  private static Reward reward(String name, double target, boolean flat, long nanAt) {
     return new Reward() {
+      private long calls;
+
       @Override
       public String name() {
         return name;
@@ -75,6 +79,9 @@ public final class TestRewardFactory implements RewardFactory {
               xs.setAtIndex(JAVA_FLOAT, idx, (float) (-2 * diff));
             }
             s.setAtIndex(JAVA_DOUBLE, i, flat ? 0 : -sum);
+          }
+          if (calls++ == nanAt) {
+            s.setAtIndex(JAVA_DOUBLE, 0, Double.NaN);
           }
           ops.upload(s, outScores);
           if (outGrad != null) {

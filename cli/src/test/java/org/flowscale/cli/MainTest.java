@@ -57,7 +57,10 @@ class MainTest {
     Cli r = Cli.run("keys");
     assertEquals(0, r.code(), r.toString());
     assertTrue(r.out().contains("max_nfe"), r.out());
-    assertTrue(r.out().contains("Keys of model 'test_gaussian': fail_after, mean, variance"));
+    assertTrue(
+        r.out().contains("Keys of model 'test_gaussian': delay_ms, fail_after, mean, nan_at"),
+        r.out());
+    assertTrue(r.out().contains("a number in [0, 100]; default 3.0"), "ranges are listed");
     assertTrue(r.out().contains("Backends: cpu"), r.out());
     assertTrue(
         r.out()
@@ -85,7 +88,12 @@ class MainTest {
     String c = config(GOOD).toString();
     refused("unknown key 'max_nef': did you mean 'max_nfe'?", "run", "-c", c, "max_nef=1");
     refused("bad value for max_steps: got text 'ten'", "run", "-c", c, "max_steps=ten");
-    refused("ess_threshold must be in [0, 1], got 2.0", "run", "-c", c, "ess_threshold=2");
+    refused(
+        "bad value for ess_threshold: got the whole number 2, expected a number in [0, 1]",
+        "run",
+        "-c",
+        c,
+        "ess_threshold=2");
     refused("is not key=value", "run", "-c", c, "max_nfe");
     refused("--config other.yaml", "run", "-c", c, "other.yaml");
   }

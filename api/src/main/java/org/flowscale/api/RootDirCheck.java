@@ -39,8 +39,11 @@ final class RootDirCheck {
     try {
       Files.createDirectory(probe);
     } catch (IOException e) {
+      // The probe's name means nothing to the user: name the folder it was made in.
       throw new ConfigurationException(
-          what + (p.equals(abs) ? " is not writable: " : " cannot be made: ") + Text.ioReason(e),
+          what
+              + (p.equals(abs) ? " is not writable: " : " cannot be made: ")
+              + Text.ioReason(e).replace(probe.toString(), p.toString()),
           e);
     }
     try {

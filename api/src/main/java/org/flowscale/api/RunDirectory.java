@@ -112,6 +112,20 @@ final class RunDirectory {
     return FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
   }
 
+  /**
+   * Removes this directory and what it holds, best effort: for a run directory whose start could
+   * not be written (nothing ran, so nothing of value is lost).
+   */
+  void discard() {
+    try (var all = Files.walk(path)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // what remains is harmless: a directory without a report never ran
+    }
+  }
+
   private Path inside(String name) {
     Path target = path.resolve(name).normalize();
     if (!target.startsWith(path) || target.equals(path)) {

@@ -87,6 +87,7 @@ public final class RunOutputs implements AutoCloseable {
       if (trace != null) {
         trace.close();
       }
+      dir.discard(); // nothing ran: leave nothing behind
       throw new ConfigurationException(
           "cannot write the run directory " + dir.path() + ": " + Text.ioReason(e), e);
     }

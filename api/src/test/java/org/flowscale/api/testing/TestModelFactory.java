@@ -39,8 +39,11 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
   public FlowModel load(Map<String, Object> settings) {
     double mean = number(settings.getOrDefault("mean", 0.0), "mean");
     double variance = number(settings.getOrDefault("variance", 0.25), "variance");
-    if (!(variance > 0)) {
-      throw new IllegalArgumentException("variance must be > 0, got " + variance);
+    if (!(variance > 0 && variance <= 1e6)) {
+      throw new IllegalArgumentException("variance must be in (0, 1e6], got " + variance);
+    }
+    if (!(Math.abs(mean) <= 1e6)) {
+      throw new IllegalArgumentException("mean must be in [-1e6, 1e6], got " + mean);
     }
     float[] m = new float[12];
     java.util.Arrays.fill(m, (float) mean);

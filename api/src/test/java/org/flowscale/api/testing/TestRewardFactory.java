@@ -38,6 +38,9 @@ public final class TestRewardFactory implements RewardFactory {
           case Double d -> d;
           default -> throw new IllegalArgumentException("target must be a number");
         };
+    if (!(Math.abs(target) <= 1e6)) {
+      throw new IllegalArgumentException("target must be in [-1e6, 1e6], got " + target);
+    }
     boolean flat = name.equals("test_flat");
     long nanAt = settings.get("reward_nan_at") instanceof Long l ? l : -1;
     return RewardModel.promptFree(reward(name, target, flat, nanAt));

@@ -801,15 +801,26 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
 
   // ---- helpers ----
 
-  /** 2-D launch: x over {@code units} per row, y over rows, grid-stride loops in the kernel. */
+  /**
+   * 2-D launch: x over {@code units} per row, y over rows, grid-stride loops in the kernel. A row
+   * of fewer than 32 units gets a block as wide as the row (the next power of two), so one warp
+   * spans several rows instead of idling lanes past the end of one.
+   */
   private void launchRows(CudaFunction f, int rows, int units) {
-    int bx = Math.min(BLOCK, Math.max(32, Integer.highestOneBit(Math.max(1, units - 1)) << 1));
-    int by = BLOCK / bx;
+    int[] shape = rowsBlock(units);
+    int bx = shape[0];
+    int by = shape[1];
     int gy = (int) Math.min((rows + (long) by - 1) / by, MAX_GRID_Y);
     long gxNeeded = (units + (long) bx - 1) / bx;
     int gx = (int) Math.max(1, Math.min(gxNeeded, Math.max(1, maxBlocks / gy)));
     context.makeCurrent();
     f.launch(gx, gy, bx, by, 0, stream, args);
+  }
+
+  /** Block (x, y) for rows of {@code units}: x the next power of two >= units, x * y = 256. */
+  static int[] rowsBlock(int units) {
+    int bx = units <= 1 ? 1 : Math.min(BLOCK, Integer.highestOneBit(units - 1) << 1);
+    return new int[] {bx, BLOCK / bx};
   }
 
   private static int groups4(int cols) {

@@ -17,6 +17,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.flowscale.bindings.cuda.EmulatedDriver;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.ParticleOps;
@@ -30,8 +31,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every CUDA operation against the CPU reference on fresh random inputs, with GPU outputs poisoned
- * (all-ones bits: NaN) before each run so an unwritten element can never pass. Needs a GPU; on
- * other machines each test is reported as skipped with the reason.
+ * (all-ones bits: NaN) before each run so an unwritten element can never pass. Needs a GPU, or the
+ * emulated driver (a test fixture) named by -Dflowscale.cuda.driver as bin/test does; elsewhere
+ * each test is reported as skipped with the reason.
  */
 class CudaParticleOpsTest {
   static final double F32_TOL = 1e-5;
@@ -46,8 +48,7 @@ class CudaParticleOpsTest {
 
   @BeforeEach
   void needsGpu() {
-    var why = new CudaParticleOpsProvider().unavailableReason();
-    assumeTrue(why.isEmpty(), () -> "needs a CUDA GPU: " + why.orElse(""));
+    EmulatedDriver.assumeUsable(new CudaParticleOpsProvider().unavailableReason());
     if (gpu == null) {
       gpu = new CudaParticleOps(CudaParticleOpsProvider.ordinal());
     }

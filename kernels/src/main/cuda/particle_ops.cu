@@ -19,8 +19,9 @@
 // offset draw.
 //
 // Errors found on the device (an index out of range, a negative noise id, a coefficient that
-// needs a missing operand, non-finite weights) are recorded in a small error record in mapped
-// pinned memory (first error wins) and raised by the host at its next synchronisation point.
+// needs a missing operand, non-finite weights) are recorded in a small error record in device
+// memory (first error wins, by atomicCAS: atomics on mapped host memory are not atomic across
+// PCIe); the host copies the record back and raises it at its next synchronisation point.
 
 typedef unsigned int u32;
 typedef unsigned short u16;
@@ -64,7 +65,6 @@ __device__ __forceinline__ void fs_fail(int* err, int code, int row, int value) 
   if (atomicCAS(err, 0, code) == 0) {
     err[1] = row;
     err[2] = value;
-    __threadfence_system();
   }
 }
 

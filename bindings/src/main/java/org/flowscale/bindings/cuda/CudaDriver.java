@@ -40,6 +40,7 @@ public final class CudaDriver {
   // ---- constants from cuda.h (the values are ABI, stable across driver versions) ----
 
   public static final int CUDA_SUCCESS = 0;
+  public static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
   public static final int CUDA_ERROR_NOT_READY = 600;
   public static final int CU_STREAM_DEFAULT = 0x0;
   public static final int CU_STREAM_NON_BLOCKING = 0x1;

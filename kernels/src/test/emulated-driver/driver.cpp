@@ -816,7 +816,8 @@ CUresult parse_ptx(const std::string& raw, std::vector<Entry>* entries, std::str
   return OK;
 }
 
-void write_log(unsigned n, const int* options, void** values, const std::string& log) {
+// Fills CU_JIT_ERROR_LOG_BUFFER if one was given; true if so.
+bool write_log(unsigned n, const int* options, void** values, const std::string& log) {
   char* buffer = nullptr;
   int size_slot = -1;
   for (unsigned i = 0; i < n; i++) {
@@ -824,7 +825,7 @@ void write_log(unsigned n, const int* options, void** values, const std::string&
     if (options[i] == 6) size_slot = (int)i;                      // ..._SIZE_BYTES
     if (options[i] == 4) values[i] = nullptr;  // CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES: nothing
   }
-  if (size_slot < 0) return;
+  if (size_slot < 0) return false;
   const size_t capacity = reinterpret_cast<uintptr_t>(values[size_slot]);
   size_t written = 0;
   if (buffer != nullptr && capacity > 0) {
@@ -834,6 +835,7 @@ void write_log(unsigned n, const int* options, void** values, const std::string&
     written++;
   }
   values[size_slot] = reinterpret_cast<void*>(static_cast<uintptr_t>(log.empty() ? 0 : written));
+  return buffer != nullptr;
 }
 
 CUresult load_module(Handle* out, const void* image, unsigned n, const int* options,
@@ -855,6 +857,19 @@ CUresult load_module(Handle* out, const void* image, unsigned n, const int* opti
   } else {
     code = parse_ptx(std::string(text, strnlen(text, 64u << 20)), &entries, &log);
   }
+  // PTX built by kernels/build-ptx.sh names its source's hash: it must be the source the
+  // emulator's kernels were compiled from, or the emulator would run other code than the PTX.
+  static const char kStamp[] = "// flowscale source sha256 ";
+  const char* stamp = code == OK ? std::strstr(text, kStamp) : nullptr;
+  if (stamp != nullptr) {
+    const std::string sha(stamp + sizeof kStamp - 1, strnlen(stamp + sizeof kStamp - 1, 64));
+    if (sha != FSEMU_KERNELS_SHA256) {
+      code = E_INVALID_PTX;
+      log = "emulated driver: this PTX was built from a particle_ops.cu with sha256 " + sha +
+            ", the emulator from one with sha256 " FSEMU_KERNELS_SHA256
+            ": rebuild the emulator (bin/test does)";
+    }
+  }
   std::vector<const fsemu::KernelDef*> defs;
   for (size_t i = 0; code == OK && i < entries.size(); i++) {
     const fsemu::KernelDef* d = fsemu::find_kernel(entries[i].name);
@@ -873,8 +888,8 @@ CUresult load_module(Handle* out, const void* image, unsigned n, const int* opti
     }
     defs.push_back(d);
   }
-  write_log(n, options, values, code == OK ? "" : log);
-  if (code != OK) return fail(code, std::string(call) + ": " + log);
+  const bool logged = write_log(n, options, values, code == OK ? "" : log);
+  if (code != OK) return fail(code, std::string(call) + ": " + (logged ? "see the JIT error log" : log));
   std::lock_guard<std::mutex> l(g_mu);
   Module* m = add(new Module(), MODULE, c);
   for (size_t i = 0; i < entries.size(); i++) {

@@ -34,7 +34,8 @@ public final class GpuTests {
           "org.flowscale.kernels.CudaParticleOpsProviderTest",
           "org.flowscale.kernels.LaunchShapeTest",
           "org.flowscale.kernels.CudaParticleOpsTest",
-          "org.flowscale.kernels.CudaLifetimeTest");
+          "org.flowscale.kernels.CudaLifetimeTest",
+          "org.flowscale.kernels.CudaSearchTest");
 
   public static void main(String[] args) {
     boolean requireGpu = List.of(args).contains("--require-gpu");

@@ -298,12 +298,13 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     try {
       fence.record(stream);
     } catch (RuntimeException e) {
-      fence.close();
       // The context is unusable: no work of it runs any more, so the memory can go now.
-      try {
-        b.close();
-      } catch (RuntimeException suppressed) {
-        e.addSuppressed(suppressed);
+      for (AutoCloseable c : List.of(fence, b)) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
       }
       throw e;
     }

@@ -17,11 +17,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.flowscale.engine.search.FilteringMethod;
 import org.flowscale.engine.search.SearchConfig;
@@ -124,22 +122,19 @@ public final class PaperTable {
       }
       default -> throw new IllegalArgumentException("unknown row " + row);
     }
-    return new SearchConfig(
-        m,
-        b,
-        k,
-        block,
-        k0,
-        budget,
-        STEPS,
-        TimeSchedule.EXP,
-        0,
-        mode.scheme(),
-        set.smcLambda(),
-        0.5,
-        Resampling.MULTINOMIAL,
-        0,
-        seed);
+    return SearchConfig.builder()
+        .method(m)
+        .batchSize(b)
+        .nParticles(k)
+        .blockSize(block)
+        .initNParticles(k0)
+        .maxNfe(budget)
+        .maxSteps(STEPS)
+        .scheme(mode.scheme())
+        .rewardWeight(set.smcLambda())
+        .dpsStepSize(0)
+        .seed(seed)
+        .build();
   }
 
   /** One run's outcome. */

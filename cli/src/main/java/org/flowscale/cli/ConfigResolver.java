@@ -183,22 +183,23 @@ final class ConfigResolver {
               DiffusionCoefficient.byName((String) values.get("diffusion_coefficient")),
               (Double) values.get("diffusion_norm"),
               (Double) values.get("exp_diff_coeff_sigma"));
-      return new SearchConfig(
-          FilteringMethod.byName((String) values.get("filtering_method")),
-          (Integer) values.get("batch_size"),
-          (Integer) values.get("n_particles"),
-          (Integer) values.get("block_size"),
-          (Integer) values.get("init_n_particles"),
-          (Long) values.get("max_nfe"),
-          (Integer) values.get("max_steps"),
-          TimeSchedule.byName((String) values.get("time_schedule")),
-          (Integer) values.get("flux_shift_tokens"),
-          scheme,
-          (Double) values.get("reward_weight"),
-          (Double) values.get("ess_threshold"),
-          Resampling.byName((String) values.get("resampling")),
-          (Double) values.get("dps_step_size"),
-          (Long) values.get("seed"));
+      return SearchConfig.builder()
+          .method(FilteringMethod.byName((String) values.get("filtering_method")))
+          .batchSize((Integer) values.get("batch_size"))
+          .nParticles((Integer) values.get("n_particles"))
+          .blockSize((Integer) values.get("block_size"))
+          .initNParticles((Integer) values.get("init_n_particles"))
+          .maxNfe((Long) values.get("max_nfe"))
+          .maxSteps((Integer) values.get("max_steps"))
+          .timeSchedule(TimeSchedule.byName((String) values.get("time_schedule")))
+          .fluxShiftTokens((Integer) values.get("flux_shift_tokens"))
+          .scheme(scheme)
+          .rewardWeight((Double) values.get("reward_weight"))
+          .essThreshold((Double) values.get("ess_threshold"))
+          .resampling(Resampling.byName((String) values.get("resampling")))
+          .dpsStepSize((Double) values.get("dps_step_size"))
+          .seed((Long) values.get("seed"))
+          .build();
     }
 
     private ModelFactory findModel(List<ModelFactory> models, String name) {

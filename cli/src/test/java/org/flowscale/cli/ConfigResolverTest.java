@@ -13,6 +13,7 @@ import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.Interpolant;
 import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.search.FilteringMethod;
+import org.flowscale.engine.search.SearchConfig;
 import org.junit.jupiter.api.Test;
 
 class ConfigResolverTest {
@@ -51,6 +52,7 @@ class ConfigResolverTest {
     assertTrue(s.saveNow());
     assertFalse(s.saveIntermediate());
     assertEquals("cpu", s.backend());
+    assertEquals(SearchConfig.builder().build(), c, "the builder's defaults are the CLI's");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package org.flowscale.engine.search;
 
+import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
 import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.ops.Resampling;
@@ -7,7 +8,8 @@ import org.flowscale.engine.ops.Resampling;
 /**
  * A validated, typed search configuration (the reference implementation's keys in brackets). Values
  * are checked here for range; the method-specific budget rules are checked by the method ({@link
- * SearchMethod#validate}).
+ * SearchMethod#validate}). Build one with {@link #builder()}, whose defaults are the command line's
+ * (the paper's RBF setting, MATH.md section 7).
  *
  * @param method {@code filtering_method}
  * @param batchSize {@code batch_size}, B: independent chains
@@ -87,43 +89,162 @@ public record SearchConfig(
     return fluxShiftTokens > 0 ? TimeSchedule.fluxShift(grid, fluxShiftTokens) : grid;
   }
 
+  /** A builder with this config's values. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
   /** A copy with another method. */
   public SearchConfig withMethod(FilteringMethod m) {
-    return new SearchConfig(
-        m,
-        batchSize,
-        nParticles,
-        blockSize,
-        initNParticles,
-        maxNfe,
-        maxSteps,
-        timeSchedule,
-        fluxShiftTokens,
-        scheme,
-        rewardWeight,
-        essThreshold,
-        resampling,
-        dpsStepSize,
-        seed);
+    return toBuilder().method(m).build();
   }
 
   /** A copy with another seed. */
   public SearchConfig withSeed(long s) {
-    return new SearchConfig(
-        method,
-        batchSize,
-        nParticles,
-        blockSize,
-        initNParticles,
-        maxNfe,
-        maxSteps,
-        timeSchedule,
-        fluxShiftTokens,
-        scheme,
-        rewardWeight,
-        essThreshold,
-        resampling,
-        dpsStepSize,
-        s);
+    return toBuilder().seed(s).build();
+  }
+
+  /**
+   * A builder whose defaults are the command line's: RBF, 2 chains of 25 initial particles, 500
+   * NFE, 10 exp steps, VP-SDE with {@code square} diffusion of norm 3, {@code reward_weight} 1,
+   * {@code ess_threshold} 0.5, multinomial resampling, DPS step 0.1, seed 0.
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link SearchConfig}; {@link #build()} runs the record's checks. */
+  public static final class Builder {
+    private FilteringMethod method = FilteringMethod.RBF;
+    private int batchSize = 2;
+    private int nParticles = 1;
+    private int blockSize = 1;
+    private int initNParticles = 25;
+    private long maxNfe = 500;
+    private int maxSteps = 10;
+    private TimeSchedule timeSchedule = TimeSchedule.EXP;
+    private int fluxShiftTokens;
+    private SamplingScheme scheme = SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0);
+    private double rewardWeight = 1.0;
+    private double essThreshold = 0.5;
+    private Resampling resampling = Resampling.MULTINOMIAL;
+    private double dpsStepSize = 0.1;
+    private long seed;
+
+    private Builder() {}
+
+    private Builder(SearchConfig c) {
+      method = c.method;
+      batchSize = c.batchSize;
+      nParticles = c.nParticles;
+      blockSize = c.blockSize;
+      initNParticles = c.initNParticles;
+      maxNfe = c.maxNfe;
+      maxSteps = c.maxSteps;
+      timeSchedule = c.timeSchedule;
+      fluxShiftTokens = c.fluxShiftTokens;
+      scheme = c.scheme;
+      rewardWeight = c.rewardWeight;
+      essThreshold = c.essThreshold;
+      resampling = c.resampling;
+      dpsStepSize = c.dpsStepSize;
+      seed = c.seed;
+    }
+
+    public Builder method(FilteringMethod v) {
+      method = v;
+      return this;
+    }
+
+    public Builder batchSize(int v) {
+      batchSize = v;
+      return this;
+    }
+
+    public Builder nParticles(int v) {
+      nParticles = v;
+      return this;
+    }
+
+    public Builder blockSize(int v) {
+      blockSize = v;
+      return this;
+    }
+
+    public Builder initNParticles(int v) {
+      initNParticles = v;
+      return this;
+    }
+
+    public Builder maxNfe(long v) {
+      maxNfe = v;
+      return this;
+    }
+
+    public Builder maxSteps(int v) {
+      maxSteps = v;
+      return this;
+    }
+
+    public Builder timeSchedule(TimeSchedule v) {
+      timeSchedule = v;
+      return this;
+    }
+
+    /** FLUX.1-dev's time shift for {@code v} image tokens; 0 for none. */
+    public Builder fluxShiftTokens(int v) {
+      fluxShiftTokens = v;
+      return this;
+    }
+
+    public Builder scheme(SamplingScheme v) {
+      scheme = v;
+      return this;
+    }
+
+    public Builder rewardWeight(double v) {
+      rewardWeight = v;
+      return this;
+    }
+
+    public Builder essThreshold(double v) {
+      essThreshold = v;
+      return this;
+    }
+
+    public Builder resampling(Resampling v) {
+      resampling = v;
+      return this;
+    }
+
+    public Builder dpsStepSize(double v) {
+      dpsStepSize = v;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      seed = v;
+      return this;
+    }
+
+    /** The config; throws {@link IllegalArgumentException} naming the first bad value. */
+    public SearchConfig build() {
+      return new SearchConfig(
+          method,
+          batchSize,
+          nParticles,
+          blockSize,
+          initNParticles,
+          maxNfe,
+          maxSteps,
+          timeSchedule,
+          fluxShiftTokens,
+          scheme,
+          rewardWeight,
+          essThreshold,
+          resampling,
+          dpsStepSize,
+          seed);
+    }
   }
 }

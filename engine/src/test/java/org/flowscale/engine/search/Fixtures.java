@@ -13,7 +13,6 @@ import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.ops.ParticleOps;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.Tensor;
 
 /** Small models, rewards and configs for the search tests. */
@@ -36,41 +35,22 @@ final class Fixtures {
 
   static SearchConfig config(
       FilteringMethod m, int b, int k, int block, int k0, long nfe, int steps, SamplingScheme s) {
-    return new SearchConfig(
-        m,
-        b,
-        k,
-        block,
-        k0,
-        nfe,
-        steps,
-        TimeSchedule.EXP,
-        0,
-        s,
-        1.0,
-        0.5,
-        Resampling.MULTINOMIAL,
-        0.05,
-        42);
+    return SearchConfig.builder()
+        .method(m)
+        .batchSize(b)
+        .nParticles(k)
+        .blockSize(block)
+        .initNParticles(k0)
+        .maxNfe(nfe)
+        .maxSteps(steps)
+        .scheme(s)
+        .dpsStepSize(0.05)
+        .seed(42)
+        .build();
   }
 
   static SearchConfig withSchedule(SearchConfig c, TimeSchedule schedule) {
-    return new SearchConfig(
-        c.method(),
-        c.batchSize(),
-        c.nParticles(),
-        c.blockSize(),
-        c.initNParticles(),
-        c.maxNfe(),
-        c.maxSteps(),
-        schedule,
-        c.fluxShiftTokens(),
-        c.scheme(),
-        c.rewardWeight(),
-        c.essThreshold(),
-        c.resampling(),
-        c.dpsStepSize(),
-        c.seed());
+    return c.toBuilder().timeSchedule(schedule).build();
   }
 
   static float[][] rows(ParticleOps ops, Tensor t) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.junit.jupiter.api.Test;
@@ -81,22 +80,18 @@ class SmcTest {
   }
 
   private static SearchConfig smc(int b, int steps, double lam, double ess) {
-    return new SearchConfig(
-        FilteringMethod.SMC,
-        b,
-        1,
-        1,
-        1,
-        (long) b * steps,
-        steps,
-        TimeSchedule.EXP,
-        0,
-        SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3),
-        lam,
-        ess,
-        Resampling.MULTINOMIAL,
-        0,
-        5);
+    return SearchConfig.builder()
+        .method(FilteringMethod.SMC)
+        .batchSize(b)
+        .initNParticles(1)
+        .maxNfe((long) b * steps)
+        .maxSteps(steps)
+        .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3))
+        .rewardWeight(lam)
+        .essThreshold(ess)
+        .dpsStepSize(0)
+        .seed(5)
+        .build();
   }
 
   @Test

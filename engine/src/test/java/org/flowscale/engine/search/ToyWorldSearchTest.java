@@ -6,11 +6,9 @@ import java.util.Arrays;
 import java.util.Map;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.junit.jupiter.api.Test;
 
@@ -49,22 +47,16 @@ class ToyWorldSearchTest {
         CpuParticleOps ops = new CpuParticleOps()) {
       for (int s = 0; s < SEEDS; s++) {
         SearchConfig c =
-            new SearchConfig(
-                FilteringMethod.RBF,
-                2,
-                1,
-                1,
-                25,
-                500,
-                10,
-                TimeSchedule.EXP,
-                0,
-                scheme,
-                1,
-                0.5,
-                Resampling.MULTINOMIAL,
-                0,
-                7000 + s);
+            SearchConfig.builder()
+                .method(FilteringMethod.RBF)
+                .batchSize(2)
+                .initNParticles(25)
+                .maxNfe(500)
+                .maxSteps(10)
+                .scheme(scheme)
+                .dpsStepSize(0)
+                .seed(7000 + s)
+                .build();
         rewards[s] =
             SearchMethods.of(FilteringMethod.RBF).run(c, ops, model, reward, null).reward();
       }
@@ -87,22 +79,16 @@ class ToyWorldSearchTest {
       for (int s = 0; s < seeds; s++) {
         boolean rbf = m == FilteringMethod.RBF;
         SearchConfig c =
-            new SearchConfig(
-                m,
-                rbf ? 10 : 25,
-                1,
-                1,
-                rbf ? 5 : 1,
-                500,
-                20,
-                TimeSchedule.EXP,
-                0,
-                SamplingScheme.vpSde(DiffusionCoefficient.SIGMA, 3),
-                1,
-                0.5,
-                Resampling.MULTINOMIAL,
-                0,
-                7100 + s);
+            SearchConfig.builder()
+                .method(m)
+                .batchSize(rbf ? 10 : 25)
+                .initNParticles(rbf ? 5 : 1)
+                .maxNfe(500)
+                .maxSteps(20)
+                .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SIGMA, 3))
+                .dpsStepSize(0)
+                .seed(7100 + s)
+                .build();
         rewards[s] = SearchMethods.of(m).run(c, ops, model, reward, null).reward();
       }
     }

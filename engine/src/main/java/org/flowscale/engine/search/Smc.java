@@ -7,7 +7,10 @@ import org.flowscale.engine.ops.Tensor;
  * log-weights start at {@code r0 / lam}; before each step, when {@code ESS < ess_threshold B},
  * particles (states, last velocities, last rewards) are resampled in proportion to their weights
  * and the weights reset to uniform; after each step every weight is multiplied by {@code exp((r_new
- * - r_prev) / lam)}. The particle of largest final weight is returned. {@code NFE = B S}.
+ * - r_prev) / lam)}. There is no resampling before the last step: that step lands on the Tweedie
+ * estimate each particle was just scored on, so it cannot change a reward, and resampling there
+ * would only make the final weights uniform and the output an arbitrary resampled row. The particle
+ * of largest final weight is returned, ties to the higher final reward. {@code NFE = B S}.
  */
 public final class Smc extends SearchTemplate {
   public Smc() {
@@ -19,6 +22,17 @@ public final class Smc extends SearchTemplate {
     Rules.singleParticle(config);
     Rules.noBlocks(config);
     Rules.fixedBudget(config);
+  }
+
+  /** The index of the largest log-weight, ties to the higher reward, then to the first. */
+  static int largestWeight(double[] logW, double[] reward) {
+    int best = SearchRun.argmax(logW, 0, logW.length);
+    for (int i = 0; i < logW.length; i++) {
+      if (logW[i] == logW[best] && reward[i] > reward[best]) {
+        best = i;
+      }
+    }
+    return best;
   }
 
   @Override
@@ -44,7 +58,10 @@ public final class Smc extends SearchTemplate {
       weights.set(logW);
       run.intermediates(0, grid[0], x0, prev);
       for (int i = 0; i < steps; i++) {
-        if (weights.ess() < config.essThreshold() * n) {
+        // Never before the last step: it lands on the Tweedie estimate each particle was just
+        // scored on, so its reward cannot change, and resampling would only make the final
+        // weights uniform and the output an arbitrary resampled row.
+        if (i < steps - 1 && weights.ess() < config.essThreshold() * n) {
           int[] idx = weights.resample(config.resampling(), config.seed(), run.newStream());
           run.gather(x, idx, spare);
           Tensor t = x;
@@ -80,7 +97,7 @@ public final class Smc extends SearchTemplate {
         prev = now;
         run.intermediates(i + 1, grid[i + 1], est, now);
       }
-      int best = weights.argmax();
+      int best = largestWeight(weights.values(), prev);
       run.trace(steps, best, 0, prev[best], TraceEntry.Event.FINAL);
       return run.result(x, best, x, best, prev[best]);
     }

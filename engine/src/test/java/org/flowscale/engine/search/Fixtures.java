@@ -163,4 +163,51 @@ final class Fixtures {
       writeColumn(ops, r, out);
     }
   }
+
+  /**
+   * Scripted rewards keyed by content: a row never scored before takes the next script value (then
+   * {@code otherwise}); a row equal to one scored before gets that row's reward again, as any real
+   * reward would. So a step that lands exactly on a scored Tweedie estimate rescores it the same.
+   */
+  static final class ByContent implements Reward {
+    private final double[] script;
+    private final double otherwise;
+    private int next;
+    private final List<float[]> seen = new ArrayList<>();
+    private final List<Double> values = new ArrayList<>();
+
+    ByContent(double otherwise, double... script) {
+      this.script = script.clone();
+      this.otherwise = otherwise;
+    }
+
+    @Override
+    public String name() {
+      return "by-content";
+    }
+
+    @Override
+    public void score(ParticleOps ops, Tensor x0, Tensor out) {
+      float[][] x = rows(ops, x0);
+      double[] r = new double[x.length];
+      for (int i = 0; i < x.length; i++) {
+        int j = 0;
+        while (j < seen.size() && !java.util.Arrays.equals(seen.get(j), x[i])) {
+          j++;
+        }
+        if (j == seen.size()) {
+          seen.add(x[i]);
+          values.add(next < script.length ? script[next] : otherwise);
+          next++;
+        }
+        r[i] = values.get(j);
+      }
+      writeColumn(ops, r, out);
+    }
+
+    /** Distinct rows scored so far. */
+    int distinct() {
+      return seen.size();
+    }
+  }
 }

@@ -28,6 +28,7 @@ class RunReportTest {
             new float[12],
             new float[12],
             -0.25,
+            0.436,
             480,
             500,
             0,

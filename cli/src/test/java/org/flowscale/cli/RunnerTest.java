@@ -72,6 +72,7 @@ class RunnerTest {
           sample,
           sample,
           -0.5,
+          0,
           30,
           config.maxNfe(),
           0,

@@ -83,7 +83,7 @@ abstract class BlockSelection extends SearchTemplate {
     }
     int best = SearchRun.argmax(chainReward, 0, chains);
     run.trace(round, best, 0, chainReward[best], TraceEntry.Event.FINAL);
-    return run.result(chainX, best, chainX, best, chainReward[best]);
+    return run.result(chainX, best, chainX, best, chainReward[best], 0);
   }
 
   /** Keeps each chain's particle of best reward; returns the chains' rewards. */

@@ -27,6 +27,7 @@ import org.flowscale.engine.ops.Resampling;
  * @param resampling SMC's resampling scheme
  * @param dpsStepSize eta: the DPS nudge size
  * @param seed {@code seed}
+ * @param rbfOutput {@code rbf_output}: which proposal RBF returns
  */
 public record SearchConfig(
     FilteringMethod method,
@@ -43,7 +44,8 @@ public record SearchConfig(
     double essThreshold,
     Resampling resampling,
     double dpsStepSize,
-    long seed) {
+    long seed,
+    RbfOutput rbfOutput) {
 
   public SearchConfig {
     if (method == null) {
@@ -52,6 +54,9 @@ public record SearchConfig(
     if (timeSchedule == null || scheme == null || resampling == null) {
       throw new IllegalArgumentException(
           "time_schedule, the sampling scheme and resampling must be set");
+    }
+    if (rbfOutput == null) {
+      throw new IllegalArgumentException("rbf_output must be set");
     }
     positive("batch_size", batchSize);
     positive("n_particles", nParticles);
@@ -107,7 +112,8 @@ public record SearchConfig(
   /**
    * A builder whose defaults are the command line's: RBF, 2 chains of 25 initial particles, 500
    * NFE, 10 exp steps, VP-SDE with {@code square} diffusion of norm 3, {@code reward_weight} 1,
-   * {@code ess_threshold} 0.5, multinomial resampling, DPS step 0.1, seed 0.
+   * {@code ess_threshold} 0.5, multinomial resampling, DPS step 0.1, seed 0, {@code rbf_output
+   * last_step}.
    */
   public static Builder builder() {
     return new Builder();
@@ -130,6 +136,7 @@ public record SearchConfig(
     private Resampling resampling = Resampling.MULTINOMIAL;
     private double dpsStepSize = 0.1;
     private long seed;
+    private RbfOutput rbfOutput = RbfOutput.LAST_STEP;
 
     private Builder() {}
 
@@ -149,6 +156,7 @@ public record SearchConfig(
       resampling = c.resampling;
       dpsStepSize = c.dpsStepSize;
       seed = c.seed;
+      rbfOutput = c.rbfOutput;
     }
 
     public Builder method(FilteringMethod v) {
@@ -227,6 +235,11 @@ public record SearchConfig(
       return this;
     }
 
+    public Builder rbfOutput(RbfOutput v) {
+      rbfOutput = v;
+      return this;
+    }
+
     /** The config; throws {@link IllegalArgumentException} naming the first bad value. */
     public SearchConfig build() {
       return new SearchConfig(
@@ -244,7 +257,8 @@ public record SearchConfig(
           essThreshold,
           resampling,
           dpsStepSize,
-          seed);
+          seed,
+          rbfOutput);
     }
   }
 }

@@ -10,6 +10,8 @@ import java.util.List;
  * @param finalState the chosen particle's state at its last time (equal to {@code sample} when the
  *     run ends at {@code t = 0})
  * @param reward the chosen sample's reward
+ * @param outputTime the sampling time at which the output was scored: the time of the state whose
+ *     Tweedie estimate it is (0 when the run ends at {@code t = 0}; RBF's proposals end earlier)
  * @param nfe model evaluations spent (never above {@code max_nfe})
  * @param maxNfe the budget
  * @param gradientPasses backward passes (vector-Jacobian products) spent by the DPS methods
@@ -22,6 +24,7 @@ public record SearchResult(
     float[] sample,
     float[] finalState,
     double reward,
+    double outputTime,
     long nfe,
     long maxNfe,
     long gradientPasses,

@@ -424,8 +424,12 @@ final class SearchRun implements AutoCloseable {
     trace.add(new TraceEntry(round, chain, time, rewardValue, event, nfe));
   }
 
-  /** Builds the result; the chosen rows are downloaded. */
-  SearchResult result(Tensor samples, int sampleRow, Tensor states, int stateRow, double best) {
+  /**
+   * Builds the result; the chosen rows are downloaded. {@code outputTime} is the sampling time of
+   * the state whose Tweedie estimate the sample is.
+   */
+  SearchResult result(
+      Tensor samples, int sampleRow, Tensor states, int stateRow, double best, double outputTime) {
     float[] sample = row(samples, sampleRow);
     float[] state = samples == states && sampleRow == stateRow ? sample : row(states, stateRow);
     long total = System.nanoTime() - startNanos;
@@ -434,6 +438,7 @@ final class SearchRun implements AutoCloseable {
         sample,
         state,
         best,
+        outputTime,
         nfe,
         config.maxNfe(),
         gradientPasses,

@@ -99,7 +99,7 @@ public final class Smc extends SearchTemplate {
       }
       int best = largestWeight(weights.values(), prev);
       run.trace(steps, best, 0, prev[best], TraceEntry.Event.FINAL);
-      return run.result(x, best, x, best, prev[best]);
+      return run.result(x, best, x, best, prev[best], 0);
     }
   }
 }

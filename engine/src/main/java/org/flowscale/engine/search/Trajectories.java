@@ -60,6 +60,6 @@ abstract class Trajectories extends SearchTemplate {
     }
     int best = SearchRun.argmax(rewards, 0, n);
     run.trace(steps, best, 0, rewards[best], TraceEntry.Event.FINAL);
-    return run.result(x, best, x, best, rewards[best]);
+    return run.result(x, best, x, best, rewards[best], 0);
   }
 }

@@ -192,7 +192,7 @@ final class ConfigResolver {
           .maxNfe((Long) values.get("max_nfe"))
           .maxSteps((Integer) values.get("max_steps"))
           .timeSchedule(TimeSchedule.byName((String) values.get("time_schedule")))
-          .fluxShiftTokens((Integer) values.get("flux_shift_tokens"))
+          .timeShiftTokens((Integer) values.get("flux_shift_tokens"))
           .scheme(scheme)
           .rewardWeight((Double) values.get("reward_weight"))
           .essThreshold((Double) values.get("ess_threshold"))

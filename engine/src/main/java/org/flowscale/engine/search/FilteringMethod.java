@@ -25,6 +25,15 @@ public enum FilteringMethod {
     return this == DPS || this == SVDD_DPS || this == RBF_DPS;
   }
 
+  /**
+   * Whether {@code time_shift} shifts this method's grid. The reference implementation shifts the
+   * grid of the methods that walk it step by step (its step-mode time sampler) and never RBF's,
+   * whose times it queries directly; the engine does the same.
+   */
+  public boolean shiftsTime() {
+    return this != RBF && this != RBF_DPS;
+  }
+
   /** Parses a config name; the error lists the accepted names. */
   public static FilteringMethod byName(String name) {
     for (FilteringMethod m : values()) {

@@ -19,7 +19,8 @@ import org.flowscale.engine.ops.Resampling;
  * @param maxNfe {@code max_nfe}, N: the NFE budget, never exceeded
  * @param maxSteps {@code max_steps}, S
  * @param timeSchedule {@code time_schedule}
- * @param fluxShiftTokens image tokens for FLUX.1-dev's time shift, or 0 for none
+ * @param timeShiftTokens {@code time_shift}: image tokens L of FLUX.1-dev's time shift, or 0 for
+ *     none; it shifts only the grid of the step-mode methods ({@link FilteringMethod#shiftsTime})
  * @param scheme {@code sample_method}, {@code convert_scheduler}, {@code diffusion_coefficient},
  *     {@code diffusion_norm}
  * @param rewardWeight {@code reward_weight}, lambda (SMC's temperature)
@@ -38,7 +39,7 @@ public record SearchConfig(
     long maxNfe,
     int maxSteps,
     TimeSchedule timeSchedule,
-    int fluxShiftTokens,
+    int timeShiftTokens,
     SamplingScheme scheme,
     double rewardWeight,
     double essThreshold,
@@ -66,8 +67,9 @@ public record SearchConfig(
     if (maxNfe <= 0) {
       throw new IllegalArgumentException("max_nfe must be > 0, got " + maxNfe);
     }
-    if (fluxShiftTokens < 0) {
-      throw new IllegalArgumentException("flux shift tokens must be >= 0, got " + fluxShiftTokens);
+    if (timeShiftTokens < 0) {
+      throw new IllegalArgumentException(
+          "time_shift must be >= 0 image tokens (0: no shift), got " + timeShiftTokens);
     }
     if (!(rewardWeight > 0) || !Double.isFinite(rewardWeight)) {
       throw new IllegalArgumentException(
@@ -88,10 +90,16 @@ public record SearchConfig(
     }
   }
 
-  /** The sampling times, {@code maxSteps + 1} of them from 1 to 0. */
+  /**
+   * The sampling times, {@code maxSteps + 1} of them from 1 to 0. FLUX.1-dev's time shift applies
+   * only to the step-mode methods, as in the reference implementation, which never shifts RBF's
+   * grid.
+   */
   public double[] timeGrid() {
     double[] grid = timeSchedule.grid(maxSteps);
-    return fluxShiftTokens > 0 ? TimeSchedule.fluxShift(grid, fluxShiftTokens) : grid;
+    return timeShiftTokens > 0 && method.shiftsTime()
+        ? TimeSchedule.fluxShift(grid, timeShiftTokens)
+        : grid;
   }
 
   /** A builder with this config's values. */
@@ -129,7 +137,7 @@ public record SearchConfig(
     private long maxNfe = 500;
     private int maxSteps = 10;
     private TimeSchedule timeSchedule = TimeSchedule.EXP;
-    private int fluxShiftTokens;
+    private int timeShiftTokens;
     private SamplingScheme scheme = SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0);
     private double rewardWeight = 1.0;
     private double essThreshold = 0.5;
@@ -149,7 +157,7 @@ public record SearchConfig(
       maxNfe = c.maxNfe;
       maxSteps = c.maxSteps;
       timeSchedule = c.timeSchedule;
-      fluxShiftTokens = c.fluxShiftTokens;
+      timeShiftTokens = c.timeShiftTokens;
       scheme = c.scheme;
       rewardWeight = c.rewardWeight;
       essThreshold = c.essThreshold;
@@ -200,8 +208,8 @@ public record SearchConfig(
     }
 
     /** FLUX.1-dev's time shift for {@code v} image tokens; 0 for none. */
-    public Builder fluxShiftTokens(int v) {
-      fluxShiftTokens = v;
+    public Builder timeShiftTokens(int v) {
+      timeShiftTokens = v;
       return this;
     }
 
@@ -251,7 +259,7 @@ public record SearchConfig(
           maxNfe,
           maxSteps,
           timeSchedule,
-          fluxShiftTokens,
+          timeShiftTokens,
           scheme,
           rewardWeight,
           essThreshold,

@@ -23,7 +23,8 @@ final class Fixtures {
       List.of(
           SamplingScheme.linearOde(),
           SamplingScheme.linearSde(DiffusionCoefficient.SQUARE, 1.0),
-          SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0));
+          SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0),
+          SamplingScheme.polynomial(2, true, DiffusionCoefficient.SQUARE, 1.0));
 
   static GaussianModel gaussian(int dim) {
     float[] mean = new float[dim];

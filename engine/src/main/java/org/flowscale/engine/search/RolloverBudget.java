@@ -72,6 +72,7 @@ abstract class RolloverBudget extends SearchTemplate {
 
   @Override
   public void validate(SearchConfig config) {
+    Rules.particleSchedule(config);
     Rules.noBlocks(config);
     Rules.dpsStep(config);
     Rules.rbfBudget(config);

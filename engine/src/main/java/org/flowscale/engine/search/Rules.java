@@ -142,4 +142,64 @@ final class Rules {
                   : ""));
     }
   }
+
+  /**
+   * {@code particle_schedule linear} (MATH.md section 6b) is SVDD's and SMC's, and each chain's
+   * counts must cover every step with at least one particle: SVDD needs {@code floor(N / B) >= S};
+   * SMC runs one population ({@code batch_size 1}) whose sizes add up to {@code N >= S}.
+   */
+  static void particleSchedule(SearchConfig c) {
+    if (c.particleSchedule() == ParticleSchedule.CONSTANT) {
+      return;
+    }
+    String name = c.method().configName();
+    long s = c.maxSteps();
+    long b = c.batchSize();
+    switch (c.method()) {
+      case SVDD -> {
+        long m = c.maxNfe() / b;
+        if (m < s) {
+          throw new IllegalArgumentException(
+              "svdd with particle_schedule linear: floor(max_nfe "
+                  + c.maxNfe()
+                  + " / batch_size "
+                  + b
+                  + ") = "
+                  + m
+                  + " particles per chain cannot give each of max_steps "
+                  + s
+                  + " steps one; use max_nfe >= "
+                  + b * s
+                  + (c.maxNfe() >= s ? " or batch_size <= " + c.maxNfe() / s : ""));
+        }
+      }
+      case SMC -> {
+        if (b != 1) {
+          throw new IllegalArgumentException(
+              "smc with particle_schedule linear runs one population whose size follows the"
+                  + " schedule (its sizes add up to max_nfe); set batch_size 1, got "
+                  + b);
+        }
+        if (c.maxNfe() < s) {
+          throw new IllegalArgumentException(
+              "smc with particle_schedule linear: max_nfe "
+                  + c.maxNfe()
+                  + " cannot give each of max_steps "
+                  + s
+                  + " steps one particle; use max_nfe >= "
+                  + s);
+        }
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "particle_schedule linear is for svdd and smc; "
+                  + name
+                  + " runs a constant number of particles (set particle_schedule constant)");
+    }
+  }
+
+  /** The linear schedule of one chain: {@code S} counts adding up to {@code floor(N / B)}. */
+  static int[] linearCounts(SearchConfig c) {
+    return ParticleSchedule.linear(c.maxNfe() / c.batchSize(), c.maxSteps());
+  }
 }

@@ -29,6 +29,7 @@ import org.flowscale.engine.ops.Resampling;
  * @param dpsStepSize eta: the DPS nudge size
  * @param seed {@code seed}
  * @param rbfOutput {@code rbf_output}: which proposal RBF returns
+ * @param particleSchedule {@code particle_schedule}: SVDD's and SMC's particle counts per step
  */
 public record SearchConfig(
     FilteringMethod method,
@@ -46,7 +47,8 @@ public record SearchConfig(
     Resampling resampling,
     double dpsStepSize,
     long seed,
-    RbfOutput rbfOutput) {
+    RbfOutput rbfOutput,
+    ParticleSchedule particleSchedule) {
 
   public SearchConfig {
     if (method == null) {
@@ -56,8 +58,8 @@ public record SearchConfig(
       throw new IllegalArgumentException(
           "time_schedule, the sampling scheme and resampling must be set");
     }
-    if (rbfOutput == null) {
-      throw new IllegalArgumentException("rbf_output must be set");
+    if (rbfOutput == null || particleSchedule == null) {
+      throw new IllegalArgumentException("rbf_output and particle_schedule must be set");
     }
     positive("batch_size", batchSize);
     positive("n_particles", nParticles);
@@ -145,6 +147,7 @@ public record SearchConfig(
     private double dpsStepSize = 0.1;
     private long seed;
     private RbfOutput rbfOutput = RbfOutput.LAST_STEP;
+    private ParticleSchedule particleSchedule = ParticleSchedule.CONSTANT;
 
     private Builder() {}
 
@@ -165,6 +168,7 @@ public record SearchConfig(
       dpsStepSize = c.dpsStepSize;
       seed = c.seed;
       rbfOutput = c.rbfOutput;
+      particleSchedule = c.particleSchedule;
     }
 
     public Builder method(FilteringMethod v) {
@@ -248,6 +252,11 @@ public record SearchConfig(
       return this;
     }
 
+    public Builder particleSchedule(ParticleSchedule v) {
+      particleSchedule = v;
+      return this;
+    }
+
     /** The config; throws {@link IllegalArgumentException} naming the first bad value. */
     public SearchConfig build() {
       return new SearchConfig(
@@ -266,7 +275,8 @@ public record SearchConfig(
           resampling,
           dpsStepSize,
           seed,
-          rbfOutput);
+          rbfOutput,
+          particleSchedule);
     }
   }
 }

@@ -21,6 +21,7 @@ abstract class Trajectories extends SearchTemplate {
 
   @Override
   public void validate(SearchConfig config) {
+    Rules.particleSchedule(config);
     Rules.singleParticle(config);
     Rules.noBlocks(config);
     Rules.dpsStep(config);

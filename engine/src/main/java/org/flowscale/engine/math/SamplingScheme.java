@@ -95,6 +95,34 @@ public record SamplingScheme(
         new Interpolant.Vp(), true, true, diffusion, norm, DiffusionCoefficient.DEFAULT_EXP_SIGMA);
   }
 
+  /** This scheme with deterministic (ODE) steps: the same interpolant and conversion. */
+  public SamplingScheme ode() {
+    return sde
+        ? new SamplingScheme(sampling, convert, false, diffusion, diffusionNorm, expSigma)
+        : this;
+  }
+
+  /**
+   * The forward transition of the sampling interpolant from time {@code s} to a noisier time {@code
+   * f >= s} (MATH.md section 6a): {@code x_f = (a_f / a_s) x_s + sqrt(s_f^2 - (a_f / a_s)^2 s_s^2)
+   * z}, so a sample of {@code p_s} becomes one of {@code p_f}. Needs {@code s < 1} (where {@code
+   * a_s > 0}).
+   */
+  public Affine forward(double s, double f) {
+    Checks.time("s", s);
+    Checks.time("f", f);
+    if (!(f >= s) || s >= 1) {
+      throw new IllegalArgumentException(
+          "a forward transition goes from s < 1 to f >= s, got s " + s + ", f " + f);
+    }
+    Interpolant.Coeffs from = sampling.at(s);
+    Interpolant.Coeffs to = sampling.at(f);
+    double ratio = to.alpha() / from.alpha();
+    double var = to.sigma() * to.sigma() - ratio * ratio * from.sigma() * from.sigma();
+    // var >= 0 in exact arithmetic (the path's SNR falls with time); rounding can dip below.
+    return new Affine(ratio, 0, Math.sqrt(Math.max(0, var)));
+  }
+
   /** The conversion at sampling time {@code r} (the identity when conversion is off). */
   public Conversion conversion(double r) {
     return convert ? Conversion.toLinear(sampling, r) : Conversion.identity(Checks.time("r", r));

@@ -202,4 +202,50 @@ final class Rules {
   static int[] linearCounts(SearchConfig c) {
     return ParticleSchedule.linear(c.maxNfe() / c.batchSize(), c.maxSteps());
   }
+
+  /** Search over Paths: {@code B E + B K E ceil(s0 / (db - df)) <= N} (MATH.md section 6a). */
+  static void sopBudget(SearchConfig c) {
+    SopSettings p = c.sop();
+    long b = c.batchSize();
+    long k = c.nParticles();
+    long e = p.odeStep();
+    long rounds = p.rounds();
+    long need = p.nfe(b, k);
+    if (need <= c.maxNfe()) {
+      return;
+    }
+    long perParticle = b * e * rounds;
+    long fitK = c.maxNfe() > b * e ? (c.maxNfe() - b * e) / perParticle : 0;
+    String fit =
+        fitK >= 1
+            ? "use n_particles <= " + fitK
+            : "use fewer rounds (a larger backward_step - forward_step), a smaller ode_step or"
+                + " batch_size";
+    throw new IllegalArgumentException(
+        "sop: batch_size "
+            + b
+            + " x ode_step "
+            + e
+            + " x (1 + n_particles "
+            + k
+            + " x "
+            + rounds
+            + " rounds) = "
+            + (need == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : need)
+            + " NFE exceeds max_nfe "
+            + c.maxNfe()
+            + ", with rounds = ceil(ode_seed_t "
+            + fmt(p.odeSeedT())
+            + " / (backward_step "
+            + fmt(p.backwardStep())
+            + " - forward_step "
+            + fmt(p.forwardStep())
+            + ")); "
+            + fit
+            + (need == Long.MAX_VALUE ? "" : " (or max_nfe >= " + need + ")"));
+  }
+
+  private static String fmt(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+  }
 }

@@ -30,6 +30,8 @@ import org.flowscale.engine.ops.Resampling;
  * @param seed {@code seed}
  * @param rbfOutput {@code rbf_output}: which proposal RBF returns
  * @param particleSchedule {@code particle_schedule}: SVDD's and SMC's particle counts per step
+ * @param sop {@code ode_step}, {@code ode_seed_t}, {@code forward_step}, {@code backward_step}:
+ *     Search over Paths' settings
  */
 public record SearchConfig(
     FilteringMethod method,
@@ -48,7 +50,8 @@ public record SearchConfig(
     double dpsStepSize,
     long seed,
     RbfOutput rbfOutput,
-    ParticleSchedule particleSchedule) {
+    ParticleSchedule particleSchedule,
+    SopSettings sop) {
 
   public SearchConfig {
     if (method == null) {
@@ -58,8 +61,9 @@ public record SearchConfig(
       throw new IllegalArgumentException(
           "time_schedule, the sampling scheme and resampling must be set");
     }
-    if (rbfOutput == null || particleSchedule == null) {
-      throw new IllegalArgumentException("rbf_output and particle_schedule must be set");
+    if (rbfOutput == null || particleSchedule == null || sop == null) {
+      throw new IllegalArgumentException(
+          "rbf_output, particle_schedule and the sop settings must be set");
     }
     positive("batch_size", batchSize);
     positive("n_particles", nParticles);
@@ -148,6 +152,7 @@ public record SearchConfig(
     private long seed;
     private RbfOutput rbfOutput = RbfOutput.LAST_STEP;
     private ParticleSchedule particleSchedule = ParticleSchedule.CONSTANT;
+    private SopSettings sop = SopSettings.DEFAULT;
 
     private Builder() {}
 
@@ -169,6 +174,7 @@ public record SearchConfig(
       seed = c.seed;
       rbfOutput = c.rbfOutput;
       particleSchedule = c.particleSchedule;
+      sop = c.sop;
     }
 
     public Builder method(FilteringMethod v) {
@@ -257,6 +263,17 @@ public record SearchConfig(
       return this;
     }
 
+    /** All four Search over Paths settings at once. */
+    public Builder sop(SopSettings v) {
+      sop = v;
+      return this;
+    }
+
+    /** Search over Paths' settings, in {@code t1000} units. */
+    public Builder sop(int odeStep, double odeSeedT, double forwardStep, double backwardStep) {
+      return sop(new SopSettings(odeStep, odeSeedT, forwardStep, backwardStep));
+    }
+
     /** The config; throws {@link IllegalArgumentException} naming the first bad value. */
     public SearchConfig build() {
       return new SearchConfig(
@@ -276,7 +293,8 @@ public record SearchConfig(
           dpsStepSize,
           seed,
           rbfOutput,
-          particleSchedule);
+          particleSchedule,
+          sop);
     }
   }
 }

@@ -270,15 +270,30 @@ final class SearchRun implements AutoCloseable {
    * {@code t = 0.44}, and that noise is about 0.4 per value under the paper's diffusion).
    */
   void step(Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
+    step(scheme, x, u, from, to, out);
+  }
+
+  /** {@link #step} with another scheme (Search over Paths' ODE solves use {@code scheme.ode()}). */
+  void step(SamplingScheme s, Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
     Affine[] a = new Affine[x.rows()];
     boolean noisy = false;
     for (int i = 0; i < a.length; i++) {
-      a[i] = to[i] == 0 ? scheme.tweedie(from[i]) : scheme.step(from[i], from[i] - to[i]);
+      a[i] = to[i] == 0 ? s.tweedie(from[i]) : s.step(from[i], from[i] - to[i]);
       noisy |= a[i].z() != 0;
     }
     long stream = newStream();
     Noise noise = noisy ? new Noise(config.seed(), stream, null) : null;
     ops.affine(x, u, coefficients("step", a.length, i -> a[i]), noise, out);
+  }
+
+  /**
+   * Noises every row of x forward from time {@code s} to {@code f} with the sampling interpolant's
+   * transition ({@link SamplingScheme#forward}), with a fresh noise stream; out may be x.
+   */
+  void noiseForward(Tensor x, double s, double f, Tensor out) {
+    Affine a = scheme.forward(s, f);
+    Noise noise = new Noise(config.seed(), newStream(), null);
+    ops.affine(x, null, coefficients("forward", x.rows(), i -> a), noise, out);
   }
 
   /** Rewards of the rows of {@code x0} (clean estimates), host side. */

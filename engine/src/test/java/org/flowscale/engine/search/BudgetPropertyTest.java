@@ -25,6 +25,7 @@ class BudgetPropertyTest {
     int ran = 0;
     int refused = 0;
     int ranLinear = 0;
+    int ranSop = 0;
     try (CpuParticleOps ops = new CpuParticleOps()) {
       for (int c = 0; c < CONFIGS; c++) {
         FilteringMethod m = methods[c % methods.length];
@@ -41,15 +42,25 @@ class BudgetPropertyTest {
         int block = m == FilteringMethod.CODE || rnd.nextInt(6) == 0 ? 1 + rnd.nextInt(4) : 1;
         int k0 = 1 + rnd.nextInt(5);
         int steps = 1 + rnd.nextInt(7);
+        SopSettings sop = SopSettings.DEFAULT;
+        if (m == FilteringMethod.SOP) {
+          double s0 = 1 + rnd.nextInt(200);
+          double diff = s0 / 4 + rnd.nextDouble() * s0;
+          double df = 1 + rnd.nextDouble() * (999 - s0);
+          sop = new SopSettings(1 + rnd.nextInt(3), s0, df, df + diff);
+        }
         long need =
             isRbf(m)
                 ? (long) b * k0 + (long) b * steps
-                : linear ? (long) b * steps * 4 : (long) b * k * steps;
+                : m == FilteringMethod.SOP
+                    ? sop.nfe(b, k)
+                    : linear ? (long) b * steps * 4 : (long) b * k * steps;
         long nfe = 1 + rnd.nextInt((int) (2 * need + 3));
         var scheme = Fixtures.SCHEMES.get(rnd.nextInt(Fixtures.SCHEMES.size()));
         SearchConfig config =
             Fixtures.config(m, b, k, block, k0, nfe, steps, scheme).toBuilder()
                 .particleSchedule(schedule)
+                .sop(sop)
                 .build();
         SearchMethod method = SearchMethods.of(m);
         String why = breaks(config);
@@ -63,6 +74,7 @@ class BudgetPropertyTest {
         SearchResult r = method.run(config, ops, model, reward, SearchListener.NONE);
         ran++;
         ranLinear += linear ? 1 : 0;
+        ranSop += m == FilteringMethod.SOP ? 1 : 0;
         String where = config.toString();
         assertTrue(r.nfe() <= nfe, where);
         assertEquals(expectedNfe(config), r.nfe(), where);
@@ -84,6 +96,7 @@ class BudgetPropertyTest {
     assertTrue(ran > CONFIGS / 4, "ran " + ran);
     assertTrue(refused > CONFIGS / 8, "refused " + refused);
     assertTrue(ranLinear > 30, "ran the linear schedule " + ranLinear + " times");
+    assertTrue(ranSop > 20, "ran sop " + ranSop + " times");
   }
 
   private static boolean isRbf(FilteringMethod m) {
@@ -108,6 +121,12 @@ class BudgetPropertyTest {
       case BON, SMC, DPS -> k != 1 ? "K" : c.blockSize() != 1 ? "Lb" : b * s > n ? "BS" : null;
       case CODE -> c.blockSize() > s ? "Lb > S" : b * k * s > n ? "BKS" : null;
       case SVDD, SVDD_DPS -> c.blockSize() != 1 ? "Lb" : b * k * s > n ? "BKS" : null;
+      case SOP -> {
+        SopSettings p = c.sop();
+        long rounds = (long) Math.ceil(p.odeSeedT() / (p.backwardStep() - p.forwardStep()));
+        long e = p.odeStep();
+        yield c.blockSize() != 1 ? "Lb" : b * e + b * k * e * rounds > n ? "B E + B K E R" : null;
+      }
       case RBF, RBF_DPS -> {
         long init = b * c.initNParticles();
         if (c.blockSize() != 1) {
@@ -133,6 +152,13 @@ class BudgetPropertyTest {
     return switch (c.method()) {
       case BON, SMC, DPS -> b * c.maxSteps();
       case CODE, SVDD, SVDD_DPS -> b * c.nParticles() * c.maxSteps();
+      case SOP -> {
+        // MATH.md section 6a: B E + B K E ceil(s0 / (db - df)).
+        SopSettings p = c.sop();
+        long e = p.odeStep();
+        long rounds = (long) Math.ceil(p.odeSeedT() / (p.backwardStep() - p.forwardStep()));
+        yield b * e + b * c.nParticles() * e * rounds;
+      }
       case RBF, RBF_DPS -> {
         long init = b * c.initNParticles();
         yield init + b * ((c.maxNfe() - init) / b);

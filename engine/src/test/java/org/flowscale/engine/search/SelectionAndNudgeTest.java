@@ -136,7 +136,10 @@ class SelectionAndNudgeTest {
       progress[0] = 0;
       boolean single =
           m == FilteringMethod.BON || m == FilteringMethod.SMC || m == FilteringMethod.DPS;
-      SearchConfig c = Fixtures.config(m, 2, single ? 1 : 2, 1, 2, 40, 4, VP);
+      SearchConfig c =
+          Fixtures.config(m, 2, single ? 1 : 2, 1, 2, 40, 4, VP).toBuilder()
+              .sop(1, 120, 780, 810) // 4 rounds, 18 NFE
+              .build();
       SearchResult r;
       try (CpuParticleOps ops = new CpuParticleOps()) {
         r =

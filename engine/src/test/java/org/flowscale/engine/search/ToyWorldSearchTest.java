@@ -1,5 +1,6 @@
 package org.flowscale.engine.search;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -102,6 +103,45 @@ class ToyWorldSearchTest {
     double p = PairedSignTest.pValue(rbf, bon);
     String detail = "RBF " + Arrays.toString(rbf) + " vs BoN " + Arrays.toString(bon);
     assertTrue(PairedSignTest.mean(rbf) > PairedSignTest.mean(bon), detail);
+    assertTrue(p < 0.01, "sign test p = " + p + ": " + detail);
+  }
+
+  /**
+   * Search over Paths at the reference's settings (E 4, s0 120, df 780, db 810: 4 rounds) with one
+   * chain of 31 copies, exactly 500 NFE, on the model's own linear ODE, against one 10-step ODE
+   * sample of the same seed: "two blue squares and one red circle" (beta 7), seeds 8000-8019, the
+   * first and only seeds tried (2026-11-30: SoP 0.00 vs -2.55, p = 3.1e-5).
+   */
+  @Test
+  void searchOverPathsBeatsASingleOdeSample() {
+    String prompt = "two blue squares and one red circle";
+    VelocityModel model = Factories.model("toy").create(Map.of(), prompt);
+    double[] sop = new double[SEEDS];
+    double[] base = new double[SEEDS];
+    try (model;
+        Reward reward = Factories.reward("counting").create("counting", Map.of(), prompt, model);
+        CpuParticleOps ops = new CpuParticleOps()) {
+      for (int s = 0; s < SEEDS; s++) {
+        SearchConfig c =
+            SearchConfig.builder()
+                .method(FilteringMethod.SOP)
+                .batchSize(1)
+                .nParticles(31)
+                .maxNfe(500)
+                .scheme(SamplingScheme.linearOde())
+                .seed(8000 + s)
+                .build();
+        SearchResult r = SearchMethods.of(FilteringMethod.SOP).run(c, ops, model, reward, null);
+        assertEquals(500, r.nfe());
+        sop[s] = r.reward();
+        SearchConfig one =
+            c.toBuilder().method(FilteringMethod.BON).nParticles(1).maxNfe(10).build();
+        base[s] = SearchMethods.of(FilteringMethod.BON).run(one, ops, model, reward, null).reward();
+      }
+    }
+    double p = PairedSignTest.pValue(sop, base);
+    String detail = "SoP " + Arrays.toString(sop) + " vs one sample " + Arrays.toString(base);
+    assertTrue(PairedSignTest.mean(sop) > PairedSignTest.mean(base), detail);
     assertTrue(p < 0.01, "sign test p = " + p + ": " + detail);
   }
 

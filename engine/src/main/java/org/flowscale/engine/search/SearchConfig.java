@@ -118,6 +118,11 @@ public record SearchConfig(
     return toBuilder().method(m).build();
   }
 
+  /** A copy with another number of image tokens for the FLUX time shift (0: none). */
+  public SearchConfig withTimeShiftTokens(int tokens) {
+    return toBuilder().timeShiftTokens(tokens).build();
+  }
+
   /** A copy with another seed. */
   public SearchConfig withSeed(long s) {
     return toBuilder().seed(s).build();

@@ -67,7 +67,7 @@ abstract class BlockSelection extends SearchTemplate {
     double[] r = SearchRun.fill(n, grid[0]);
     run.velocity(x, r, u);
     run.tweedie(x, u, r, x0);
-    double[] chainReward = select(run, 0, grid[0], x, u, x0, run.score(x0), chainX, chainU, k);
+    double[] chainReward = select(run, 0, grid[0], x, u, x0, run.score(x0, r), chainX, chainU, k);
     int i = 0;
     int round = 0;
     while (i < steps) {
@@ -108,15 +108,18 @@ abstract class BlockSelection extends SearchTemplate {
       }
       round++;
       Tensor est = x;
+      // At t = 0 the state is the estimate of the time the last step left.
+      double estTime = grid[i] > 0 ? grid[i] : grid[i - 1];
       if (grid[i] > 0) {
         run.tweedie(x, u, SearchRun.fill(n, grid[i]), x0);
         est = x0;
       }
-      chainReward = select(run, round, grid[i], x, u, est, run.score(est), chainX, chainU, k);
+      double[] rewards = run.score(est, SearchRun.fill(n, estTime));
+      chainReward = select(run, round, grid[i], x, u, est, rewards, chainX, chainU, k);
     }
     int best = SearchRun.argmax(chainReward, 0, chains);
     run.trace(round, best, 0, chainReward[best], TraceEntry.Event.FINAL);
-    return run.result(chainX, best, chainX, best, chainReward[best], 0);
+    return run.result(chainX, best, chainX, best, chainReward[best], grid[steps - 1]);
   }
 
   /** Keeps each chain's particle of best reward; returns the chains' rewards. */

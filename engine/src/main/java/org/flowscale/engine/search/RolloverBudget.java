@@ -30,7 +30,7 @@ import org.flowscale.engine.ops.Tensor;
  *         <li>{@code run_best}: the Tweedie estimate of the highest-reward proposal of the whole
  *             run, whenever it was scored.
  *       </ul>
- *       The result's {@code outputTime} is the time the output was scored at.
+ *       The result's {@code outputTime} is the time the output was scored at (its proposal's).
  * </ol>
  *
  * <p><b>The last steps.</b> Chains advance at most to grid index {@code S - 2}; from there they
@@ -100,7 +100,7 @@ abstract class RolloverBudget extends SearchTemplate {
     double[] r = SearchRun.fill(n0, grid[0]);
     run.velocity(x, r, u);
     run.tweedie(x, u, r, x0);
-    double[] initial = run.score(x0);
+    double[] initial = run.score(x0, r);
     Tensor cur = run.states(chains);
     Tensor curU = run.states(chains);
     double[] best = new double[chains];
@@ -155,7 +155,7 @@ abstract class RolloverBudget extends SearchTemplate {
       }
       run.velocity(p, to, pu);
       run.tweedie(p, pu, to, p0);
-      double[] rp = run.score(p0);
+      double[] rp = run.score(p0, to);
       boolean[] newOut = new boolean[chains];
       boolean[] toProposal = new boolean[chains];
       boolean[] newStepBest = new boolean[chains];

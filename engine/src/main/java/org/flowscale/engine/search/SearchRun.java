@@ -70,6 +70,7 @@ final class SearchRun implements AutoCloseable {
   private Tensor bestSoFar;
 
   private double bestSoFarReward = Double.NEGATIVE_INFINITY;
+  private double bestSoFarTime;
   private Events.Round round;
   private int rounds;
 
@@ -366,8 +367,12 @@ final class SearchRun implements AutoCloseable {
     ops.affine(x, null, coefficients("forward", x.rows(), i -> a), noise, out);
   }
 
-  /** Rewards of the rows of {@code x0} (clean estimates), host side. */
-  double[] score(Tensor x0) {
+  /**
+   * Rewards of the rows of {@code x0} (clean estimates), host side. {@code times[i]} is the
+   * sampling time of row i's estimate (where the velocity it came from was evaluated), kept with
+   * the best row so far.
+   */
+  double[] score(Tensor x0, double[] times) {
     int n = x0.rows();
     Tensor out = scratch("scores", n, 1, DType.F64);
     ops.synchronize();
@@ -382,7 +387,7 @@ final class SearchRun implements AutoCloseable {
     rewardRows += n;
     commit(event, n, false);
     double[] scores = download(out, n);
-    keepBest(x0, scores);
+    keepBest(x0, scores, times);
     return scores;
   }
 
@@ -401,7 +406,7 @@ final class SearchRun implements AutoCloseable {
    * Keeps a copy of the best scored row so far (on the backend, one row), so a run that stops or
    * fails early still has its best sample. Costs one row copy per improvement.
    */
-  private void keepBest(Tensor x0, double[] scores) {
+  private void keepBest(Tensor x0, double[] scores, double[] times) {
     int best = -1;
     for (int i = 0; i < scores.length; i++) {
       if (scores[i] > bestSoFarReward && (best < 0 || scores[i] > scores[best])) {
@@ -416,6 +421,7 @@ final class SearchRun implements AutoCloseable {
     }
     ops.gather(x0, ints("best-index", new int[] {best}), bestSoFar);
     bestSoFarReward = scores[best];
+    bestSoFarTime = times[best];
   }
 
   /**
@@ -427,7 +433,7 @@ final class SearchRun implements AutoCloseable {
       return null;
     }
     try {
-      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward, 0);
+      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward, bestSoFarTime);
     } catch (RuntimeException e) {
       return null; // the backend itself failed: nothing can be read back
     }
@@ -583,7 +589,7 @@ final class SearchRun implements AutoCloseable {
 
   /**
    * Builds the result; the chosen rows are downloaded. {@code outputTime} is the sampling time of
-   * the state whose Tweedie estimate the sample is.
+   * the sample's Tweedie estimate.
    */
   SearchResult result(
       Tensor samples, int sampleRow, Tensor states, int stateRow, double best, double outputTime) {

@@ -66,7 +66,7 @@ public final class Smc extends SearchTemplate {
       double[] r = SearchRun.fill(n, grid[0]);
       run.velocity(x, r, u);
       run.tweedie(x, u, r, x0);
-      double[] prev = run.score(x0);
+      double[] prev = run.score(x0, r);
       double[] logW = new double[n];
       for (int b = 0; b < n; b++) {
         logW[b] = prev[b] / lam;
@@ -116,12 +116,14 @@ public final class Smc extends SearchTemplate {
         double[] to = SearchRun.fill(n, grid[i + 1]);
         run.step(x, u, SearchRun.fill(n, grid[i]), to, x);
         Tensor est = x;
+        double estTime = grid[i];
         if (grid[i + 1] > 0) {
           run.velocity(x, to, u);
           run.tweedie(x, u, to, x0);
           est = x0;
+          estTime = grid[i + 1];
         }
-        double[] now = run.score(est);
+        double[] now = run.score(est, SearchRun.fill(n, estTime));
         double[] delta = new double[n];
         for (int b = 0; b < n; b++) {
           delta[b] = (now[b] - prev[b]) / lam;
@@ -133,7 +135,7 @@ public final class Smc extends SearchTemplate {
       }
       int best = largestWeight(weights.values(), prev);
       run.trace(steps, best, 0, prev[best], TraceEntry.Event.FINAL);
-      return run.result(x, best, x, best, prev[best], 0);
+      return run.result(x, best, x, best, prev[best], grid[steps - 1]);
     }
   }
 }

@@ -67,6 +67,7 @@ public final class Sop extends SearchTemplate {
       replicate[i] = i / k;
     }
     double[] chainReward = new double[chains];
+    double[] chainTime = new double[chains];
     double end = sop.roundStart(0);
     for (long round = 0; round < rounds; round++) {
       double start = sop.roundStart(round);
@@ -74,13 +75,14 @@ public final class Sop extends SearchTemplate {
       end = sop.roundStart(round + 1);
       run.gather(chainX, replicate, x);
       run.noiseForward(x, start, peak, x);
-      solve(run, ode, x, u, peak, end, e, x0);
-      double[] rewards = run.score(x0);
+      double scored = solve(run, ode, x, u, peak, end, e, x0);
+      double[] rewards = run.score(x0, SearchRun.fill(n, scored));
       int[] idx = new int[chains];
       int r = (int) round + 1;
       for (int b = 0; b < chains; b++) {
         idx[b] = SearchRun.argmax(rewards, b * k, (b + 1) * k);
         chainReward[b] = rewards[idx[b]];
+        chainTime[b] = scored;
         for (int j = b * k; j < (b + 1) * k; j++) {
           run.trace(r, b, end, rewards[j], TraceEntry.Event.PROPOSED);
         }
@@ -92,15 +94,15 @@ public final class Sop extends SearchTemplate {
     }
     int best = SearchRun.argmax(chainReward, 0, chains);
     run.trace((int) rounds, best, end, chainReward[best], TraceEntry.Event.FINAL);
-    return run.result(chainX0, best, chainX, best, chainReward[best], end);
+    return run.result(chainX0, best, chainX, best, chainReward[best], chainTime[best]);
   }
 
   /**
    * The ODE from {@code from} to {@code to} in {@code steps} Euler steps evenly spaced in t, in
    * place on x ({@code steps} NFE per row); {@code x0} receives the Tweedie estimate of the last
-   * velocity evaluated.
+   * velocity evaluated, whose time is returned.
    */
-  private static void solve(
+  private static double solve(
       SearchRun run,
       SamplingScheme ode,
       Tensor x,
@@ -110,6 +112,7 @@ public final class Sop extends SearchTemplate {
       int steps,
       Tensor x0) {
     int n = x.rows();
+    double last = from;
     for (int j = 0; j < steps; j++) {
       double t = from - j * (from - to) / steps;
       double next = j == steps - 1 ? to : from - (j + 1) * (from - to) / steps;
@@ -117,8 +120,10 @@ public final class Sop extends SearchTemplate {
       run.velocity(x, now, u);
       if (j == steps - 1) {
         run.tweedie(x, u, now, x0);
+        last = t;
       }
       run.step(ode, x, u, now, SearchRun.fill(n, next), x);
     }
+    return last;
   }
 }

@@ -83,6 +83,15 @@ class TimeShiftTest {
   }
 
   @Test
+  void theMethodsThatEndAtZeroReportTheirLastNonzeroTimeAsTheOutputTime() {
+    for (FilteringMethod m :
+        List.of(FilteringMethod.BON, FilteringMethod.SMC, FilteringMethod.CODE)) {
+      SearchConfig c = config(m, 0);
+      assertEquals(c.timeGrid()[4], run(c).result().outputTime(), m.configName());
+    }
+  }
+
+  @Test
   void rbfRunsTheSameWithAndWithoutTheShift() {
     Seen plain = run(config(FilteringMethod.RBF, 0));
     Seen shifted = run(config(FilteringMethod.RBF, TOKENS));

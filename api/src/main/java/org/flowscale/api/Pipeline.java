@@ -242,12 +242,7 @@ public final class Pipeline implements AutoCloseable {
     long deadlineAt = request.deadline().map(d -> t0 + d.toNanos()).orElse(Long.MAX_VALUE);
     try (VelocityModel m = conditionModel(request);
         Reward r = conditionReward(request)) {
-      if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
-        config = config.withTimeShiftTokens(m.timeShiftTokens());
-      }
-      SearchConfig c = config;
-      refuse(() -> method.validate(c), "");
-      refuse(() -> method.checkInputs(c, m, r), "");
+      SearchConfig c = prepare(config, method, request, m, r);
       SearchListener l = control(user, cancellation, deadlineAt);
       SearchResult result;
       try {
@@ -287,6 +282,46 @@ public final class Pipeline implements AutoCloseable {
     } catch (ConfigurationException e) {
       failed.increment();
       throw e;
+    }
+  }
+
+  /**
+   * The request's search config on this model (its time shift, when the request leaves it to the
+   * model), checked against the method's budget rules and what it needs of the model and reward.
+   */
+  private static SearchConfig prepare(
+      SearchConfig config,
+      SearchMethod method,
+      GenerationRequest request,
+      VelocityModel m,
+      Reward r) {
+    if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
+      config = config.withTimeShiftTokens(m.timeShiftTokens());
+    }
+    SearchConfig c = config;
+    refuse(() -> method.validate(c), "");
+    refuse(() -> method.checkInputs(c, m, r), "");
+    return c;
+  }
+
+  /**
+   * Checks that {@code request} can run on this pipeline, without running it: the model and the
+   * reward are conditioned on its prompt (and keep that conditioning cached for the run that
+   * follows), and the method's budget rules and needs are checked (a DPS method needs a
+   * differentiable reward and a model with a vector-Jacobian product). A caller that writes outputs
+   * calls this first, so a request that cannot run leaves nothing behind.
+   *
+   * @throws ConfigurationException when the request cannot run on this pipeline
+   * @throws IllegalStateException when the pipeline is closed
+   */
+  public void check(GenerationRequest request) {
+    if (closed) {
+      throw new IllegalStateException("the pipeline is closed");
+    }
+    SearchMethod method = SearchMethods.of(request.search().method());
+    try (VelocityModel m = conditionModel(request);
+        Reward r = conditionReward(request)) {
+      prepare(request.search(), method, request, m, r);
     }
   }
 

@@ -57,6 +57,11 @@ final class Owned {
       }
 
       @Override
+      public int timeShiftTokens() {
+        return m.timeShiftTokens();
+      }
+
+      @Override
       public void close() {
         if (owner != null) {
           try {
@@ -144,6 +149,11 @@ final class Owned {
       @Override
       public Optional<ImageDecoder> imageDecoder() {
         return model.imageDecoder();
+      }
+
+      @Override
+      public int timeShiftTokens() {
+        return model.timeShiftTokens();
       }
 
       @Override

@@ -22,6 +22,17 @@ public interface SampleSpace {
   }
 
   /**
+   * The image-token count {@code L} for FLUX.1-dev's resolution-dependent time shift (MATH.md
+   * section 5, {@link org.flowscale.engine.math.TimeSchedule#fluxShift}), or 0 when the model's
+   * time grid is not shifted (every model but FLUX.1-dev; FLUX.1-schnell uses no shift). A model
+   * that needs the shift says so from its own latent size ({@code (H/16)(W/16)}: 4096 at
+   * 1024x1024), so a run's grid follows the model rather than a hand-set number.
+   */
+  default int timeShiftTokens() {
+    return 0;
+  }
+
+  /**
    * How this model's samples look as images, for outputs; empty when they are not images (or the
    * model cannot decode them).
    */

@@ -130,6 +130,13 @@ FS_API int32_t fs_module_load(const char* path, int32_t device, fs_module** out)
 FS_API void fs_module_free(fs_module* module);
 /* The module's device (-1 host). */
 FS_API int32_t fs_module_device(const fs_module* module);
+/*
+ * Whether TorchScript's graph optimizer (profiling runs, specialisation per input shape, fusion)
+ * works on this module's calls: on (1) by default, as libtorch does. Off (0) runs the graph op by
+ * op as eager PyTorch does: no multi-second warm-up per new input shape, which large models called
+ * with varying batch sizes (FLUX) want. Since ABI 2.
+ */
+FS_API int32_t fs_module_set_optimize(fs_module* module, int32_t enabled);
 
 /*
  * Runs forward(inputs...) without autograd and writes its result(s) into `outputs`: a tensor

@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #ifdef FS_WITH_CUDA
 #include <c10/cuda/CUDAStream.h>
@@ -27,6 +28,7 @@
 struct fs_module {
   torch::jit::Module module;
   int32_t device;
+  bool optimize = true;  // TorchScript's profiling optimizer on this module's calls
 };
 
 struct fs_tensor {
@@ -245,6 +247,7 @@ void run_into(fs_module* module, const std::string& method, const fs_tensor_desc
   if (module == nullptr) fail("module is null");
   if (n_outputs < 1 || outputs == nullptr) fail("at least one output buffer is needed");
   torch::NoGradGuard no_grad;
+  torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
   std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
   torch::jit::IValue result;
   if (method == "forward") {
@@ -399,6 +402,13 @@ void fs_module_free(fs_module* module) {
 }
 
 int32_t fs_module_device(const fs_module* module) { return module ? module->device : -1; }
+
+int32_t fs_module_set_optimize(fs_module* module, int32_t enabled) {
+  return guard("set optimize", [&] {
+    if (module == nullptr) fail("module is null");
+    module->optimize = enabled != 0;
+  });
+}
 
 int32_t fs_module_forward(fs_module* module, const fs_tensor_desc* inputs, int32_t n_inputs,
                           const fs_tensor_desc* outputs, int32_t n_outputs) {
@@ -601,6 +611,7 @@ int32_t fs_module_forward_owned(fs_module* module, const fs_tensor_desc* inputs,
     if (n_out == nullptr || (max_outputs > 0 && out_tensors == nullptr)) fail("null out pointers");
     *n_out = 0;
     torch::NoGradGuard no_grad;
+    torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
     std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
     std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
     if (static_cast<int32_t>(results.size()) > max_outputs) {
@@ -630,6 +641,7 @@ int32_t fs_module_vjp(fs_module* module, const fs_tensor_desc* inputs, int32_t n
            std::to_string(n_inputs - 1) + ")");
     }
     torch::AutoGradMode grad_mode(true);
+    torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
     std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
     // A leaf of our own over the same memory (no copy): autograd only reads it, and a module
     // that writes into it in place is refused by autograd's leaf check.

@@ -110,6 +110,16 @@ public final class TorchModule implements AutoCloseable {
   }
 
   /**
+   * Whether TorchScript's graph optimizer works on this module's calls (on by default, as in
+   * libtorch): profiling runs, specialisation to each new input shape, fusion. Off runs the graph
+   * op by op as eager PyTorch does, with no warm-up of seconds per new shape, which a large model
+   * called with varying batch sizes prefers.
+   */
+  public void setOptimize(boolean enabled) {
+    shim.setOptimize(live(), enabled);
+  }
+
+  /**
    * Moves every parameter and buffer to {@code device} (-1 host) and converts the floating-point
    * ones to {@code dtype} (null: keep); later calls run there.
    */

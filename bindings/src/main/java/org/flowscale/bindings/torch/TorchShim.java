@@ -99,6 +99,7 @@ public final class TorchShim {
   private final MethodHandle moduleSetInts;
   private final MethodHandle moduleGetInts;
   private final MethodHandle moduleTo;
+  private final MethodHandle moduleSetOptimize;
   private final boolean cuda;
 
   private TorchShim(NativeLibrary lib, String location) {
@@ -185,6 +186,8 @@ public final class TorchShim {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
     moduleTo =
         lib.function("fs_module_to", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    moduleSetOptimize =
+        lib.function("fs_module_set_optimize", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     cuda = (int) invoke(builtWithCuda) != 0;
   }
 
@@ -557,6 +560,10 @@ public final class TorchShim {
         cap = count;
       }
     }
+  }
+
+  void setOptimize(MemorySegment module, boolean enabled) {
+    check((int) invoke(moduleSetOptimize, module, enabled ? 1 : 0));
   }
 
   void moduleTo(MemorySegment module, int device, TorchDType dtype) {

@@ -119,6 +119,7 @@ class TorchWeightsTest {
 
       m.setInts("heads", 4);
       m.setInts("split", 2, 5);
+      m.setOptimize(false); // op by op: the same results
       assertArrayEquals(new long[] {4}, m.ints("heads"));
       assertArrayEquals(new long[] {2, 5}, m.ints("split"));
 

@@ -7,6 +7,7 @@ Usage: make_flux_fixtures.py REPO_ROOT OUT_DIR
 Writes to OUT_DIR:
   flux-arch.pt          the architecture file, made by the real tool (tools/flux/flux_arch.py)
   not-flux.pt           a TorchScript file that is not a FLUX architecture
+  latent_reward.pt      a reward on latents, forward(x [N, 16, h, w]) -> [N] (the CLI test's)
   schnell.safetensors   FLUX.1-schnell layout (no guidance_in), BF16 as BFL ships it, 19 double +
                         38 single blocks at hidden width 48 (3 heads of 16, rope axes [4, 6, 6])
   dev.safetensors       FLUX.1-dev layout (guidance_in), F32, every name under ComfyUI's
@@ -55,6 +56,13 @@ CASES = [
     ("dev", 2, 12, 8, 9, 3.5, "dir"),
     ("dev", 5, 8, 8, 4, 2.0, "dir"),
 ]
+
+
+class LatentReward(torch.nn.Module):
+    """Prefers latents near 0.5 everywhere: -mean((x - 0.5)^2) per sample."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -((x - 0.5) ** 2).mean(dim=(1, 2, 3))
 
 
 def save_safetensors(path, tensors, metadata=None):
@@ -306,6 +314,7 @@ def main():
     spec.loader.exec_module(arch)
     arch.main([os.path.join(out, "flux-arch.pt")])
     torch.jit.script(torch.nn.Linear(2, 2)).save(os.path.join(out, "not-flux.pt"))
+    torch.jit.script(LatentReward()).save(os.path.join(out, "latent_reward.pt"))
 
     schnell = {k: v.to(torch.bfloat16) for k, v in random_checkpoint(False, gen).items()}
     save_safetensors(os.path.join(out, "schnell.safetensors"), schnell,
@@ -318,7 +327,7 @@ def main():
     cases = {}
     meta = {}
     for k, (variant, n, h, w, tokens, g, mode) in enumerate(CASES):
-        prompt = "case %d: %d particles of %dx%d, %d tokens" % (k, n, h * 8, w * 8, tokens)
+        prompt = "case %d with %d particles of %dx%d and %d tokens" % (k, n, h * 8, w * 8, tokens)
         txt = torch.randn(tokens, CTX, generator=gen, dtype=torch.float64)
         y = torch.randn(VEC, generator=gen, dtype=torch.float64)
         emb_meta = {"format": "flowscale.flux.text_embeddings", "version": "1", "prompt": prompt}

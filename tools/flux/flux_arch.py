@@ -80,13 +80,15 @@ def attention(q: Tensor, k: Tensor, v: Tensor, pe: Tensor) -> Tensor:
 
 
 def timestep_embedding(t: Tensor, dim: int) -> Tensor:
-    """BFL's sinusoidal embedding of 1000 t (t in the model's dtype, as BFL passes it)."""
+    """BFL's sinusoidal embedding of 1000 t (t in the model's dtype, as BFL passes it). The
+    frequencies are made on t's device (BFL makes them on the host and copies them over, which
+    can stall a CUDA stream every forward); they agree to float32 rounding."""
     max_period = 10000
     t = 1000.0 * t
     half = dim // 2
     freqs = torch.exp(
-        -math.log(max_period) * torch.arange(0, half, dtype=torch.float32) / half
-    ).to(t.device)
+        -math.log(max_period) * torch.arange(0, half, dtype=torch.float32, device=t.device) / half
+    )
     args = t[:, None].float() * freqs[None]
     embedding = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
     if dim % 2:
@@ -364,12 +366,13 @@ class Flux(nn.Module):
 
     @torch.jit.export
     def image_ids(self, x: Tensor) -> Tensor:
-        """[1, (h/2)(w/2), 3] float32 ids (0, row, col) of x's 2x2 patches, as BFL's prepare()."""
+        """[1, (h/2)(w/2), 3] float32 ids (0, row, col) of x's 2x2 patches, as BFL's prepare()
+        makes them (here on x's device: no host-to-device copy per forward)."""
         h2, w2 = x.shape[2] // 2, x.shape[3] // 2
-        ids = torch.zeros(h2, w2, 3)
-        ids[..., 1] = ids[..., 1] + torch.arange(h2)[:, None]
-        ids[..., 2] = ids[..., 2] + torch.arange(w2)[None, :]
-        return ids.reshape(1, h2 * w2, 3).to(x.device)
+        ids = torch.zeros(h2, w2, 3, device=x.device)
+        ids[..., 1] = ids[..., 1] + torch.arange(h2, device=x.device)[:, None]
+        ids[..., 2] = ids[..., 2] + torch.arange(w2, device=x.device)[None, :]
+        return ids.reshape(1, h2 * w2, 3)
 
     def forward(
         self, x: Tensor, t: Tensor, txt: Tensor, y: Tensor, guidance: Optional[Tensor] = None

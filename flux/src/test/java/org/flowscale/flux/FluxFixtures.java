@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Assumptions;
  * and reused while both scripts are unchanged (a stamp holds their hash).
  *
  * <p>Properties as {@code TorchFixtures}': {@code flowscale.shim}, {@code flowscale.python}
- * (default {@code /usr/bin/python3}), {@code flowscale.torch.device} (where the models run), {@code
- * flowscale.torch.required} (missing shim or PyTorch fails instead of skipping).
+ * (default {@code /usr/bin/python3}), {@code flowscale.flux.fixtures} (a directory of fixtures made
+ * beforehand, e.g. on the GPU machine), {@code flowscale.torch.device} (where the models run),
+ * {@code flowscale.torch.required} (missing shim or PyTorch fails instead of skipping).
  */
 final class FluxFixtures {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -143,6 +144,14 @@ final class FluxFixtures {
   }
 
   private static Path make() throws IOException, InterruptedException {
+    String given = System.getProperty("flowscale.flux.fixtures");
+    if (given != null && !given.isBlank()) {
+      Path p = Path.of(given);
+      if (!Files.isRegularFile(p.resolve("manifest.txt"))) {
+        throw new IOException("flowscale.flux.fixtures=" + p + " has no manifest.txt");
+      }
+      return p;
+    }
     Path out = Path.of("target/flux-fixtures").toAbsolutePath();
     String stamp = stamp();
     Path stampFile = out.resolve("stamp.txt");

@@ -52,13 +52,13 @@ final class Owned {
       }
 
       @Override
-      public Optional<ImageDecoder> imageDecoder() {
-        return m.imageDecoder();
+      public int timeShiftTokens() {
+        return m.timeShiftTokens();
       }
 
       @Override
-      public int timeShiftTokens() {
-        return m.timeShiftTokens();
+      public Optional<ImageDecoder> imageDecoder() {
+        return m.imageDecoder();
       }
 
       @Override
@@ -147,13 +147,13 @@ final class Owned {
       }
 
       @Override
-      public Optional<ImageDecoder> imageDecoder() {
-        return model.imageDecoder();
+      public int timeShiftTokens() {
+        return model.timeShiftTokens();
       }
 
       @Override
-      public int timeShiftTokens() {
-        return model.timeShiftTokens();
+      public Optional<ImageDecoder> imageDecoder() {
+        return model.imageDecoder();
       }
 
       @Override

@@ -22,11 +22,9 @@ public interface SampleSpace {
   }
 
   /**
-   * The image-token count {@code L} for FLUX.1-dev's resolution-dependent time shift (MATH.md
-   * section 5, {@link org.flowscale.engine.math.TimeSchedule#fluxShift}), or 0 when the model's
-   * time grid is not shifted (every model but FLUX.1-dev; FLUX.1-schnell uses no shift). A model
-   * that needs the shift says so from its own latent size ({@code (H/16)(W/16)}: 4096 at
-   * 1024x1024), so a run's grid follows the model rather than a hand-set number.
+   * The image-token count of the time shift the model was trained with (FLUX.1-dev: its packed
+   * latent's token count, MATH.md section 5), or 0 when it uses no shift. A run whose config leaves
+   * {@code flux_shift_tokens} unset takes this.
    */
   default int timeShiftTokens() {
     return 0;

@@ -91,7 +91,7 @@ final class Runner implements AutoCloseable {
           refuse(
               () -> rf.create(s.reward(), s.rewardSettings(), s.prompt(), m),
               "reward_score '" + s.reward() + "': ",
-              false);
+              true);
       if (config.method().usesGradient()) {
         if (!reward.differentiable()) {
           throw new CliException.ConfigError(
@@ -284,7 +284,8 @@ final class Runner implements AutoCloseable {
    * Runs {@code work}, turning its refusal into a config error.
    *
    * @param unavailableToo whether an IllegalStateException also refuses (a backend that exists but
-   *     cannot run on this machine: nothing ran yet, so it is the config's choice that fails)
+   *     cannot run on this machine, a reward server that is not up: nothing ran yet, so it is the
+   *     config's choice that fails)
    */
   private static <T> T refuse(Refusable<T> work, String prefix, boolean unavailableToo) {
     try {

@@ -10,9 +10,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.flowscale.engine.model.Factories;
-import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardModel;
 import org.flowscale.engine.model.SampleSpace;
@@ -20,12 +18,11 @@ import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
-import org.flowscale.engine.rng.Philox;
 import org.flowscale.engine.toy.ToyWorld;
-import org.flowscale.rewards.HostTensors;
 import org.flowscale.rewards.ImagePixels;
 import org.flowscale.rewards.oip.OipException;
 import org.flowscale.rewards.testing.FaultyServer;
+import org.flowscale.rewards.testing.ToyImages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,18 +32,7 @@ import org.junit.jupiter.api.Test;
 /** {@code reward_score: remote} against the toy reward server on a loopback port. */
 class RemoteRewardTest {
   static final String PROMPT = "two blue squares and one red circle";
-  static final SampleSpace IMAGES =
-      new SampleSpace() {
-        @Override
-        public int dim() {
-          return ToyWorld.DIM;
-        }
-
-        @Override
-        public Optional<ImageDecoder> imageDecoder() {
-          return Optional.of(ImageDecoder.pixels(ToyWorld.SIZE, ToyWorld.SIZE));
-        }
-      };
+  static final SampleSpace IMAGES = ToyImages.SPACE;
 
   static ParticleOps ops;
   FaultyServer server;
@@ -71,20 +57,8 @@ class RemoteRewardTest {
     server.close();
   }
 
-  /** Toy-world images: templates, blends of two and noisy ones, so scores are not all integers. */
   static float[] images(int n) {
-    ToyWorld w = ToyWorld.generate(ToyWorld.DEFAULT_SEED, 64);
-    float[] x = new float[n * ToyWorld.DIM];
-    for (int i = 0; i < n; i++) {
-      float[] a = w.template((7 * i) % 64).image();
-      float[] b = w.template((7 * i + 3) % 64).image();
-      double mix = (i % 3) / 3.0;
-      for (int j = 0; j < ToyWorld.DIM; j++) {
-        float noise = Philox.uniform(11, i, j) < 0.5 ? 0.03f : -0.03f;
-        x[i * ToyWorld.DIM + j] = (float) ((1 - mix) * a[j] + mix * b[j]) + noise;
-      }
-    }
-    return x;
+    return ToyImages.images(n);
   }
 
   Map<String, Object> settings(String model) {
@@ -97,13 +71,7 @@ class RemoteRewardTest {
   }
 
   static double[] score(ParticleOps ops, Reward r, float[] x) {
-    int n = x.length / ToyWorld.DIM;
-    try (Tensor x0 = ops.allocate(n, ToyWorld.DIM, DType.F32);
-        Tensor out = ops.allocate(n, 1, DType.F64)) {
-      HostTensors.writeFloats(ops, x, x0);
-      r.score(ops, x0, out);
-      return HostTensors.readDoubles(ops, out);
-    }
+    return ToyImages.score(ops, r, x);
   }
 
   static double[] inProcess(String name, String prompt, float[] x) {

@@ -13,6 +13,7 @@ import java.util.ServiceLoader;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
+import org.flowscale.engine.model.RewardModel;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.ParticleOps;
@@ -21,6 +22,7 @@ import org.flowscale.engine.search.SearchListener;
 import org.flowscale.engine.search.SearchMethod;
 import org.flowscale.engine.search.SearchMethods;
 import org.flowscale.engine.search.SearchResult;
+import org.flowscale.rewards.WeightedRewardModel;
 
 /**
  * Runs one resolved config: first everything that can refuse it (the method's budget rules, the
@@ -35,6 +37,7 @@ final class Runner implements AutoCloseable {
   private final ParticleOps ops;
   private final VelocityModel model;
   private final Reward reward;
+  private final WeightedRewardModel weighted;
   private final Optional<ImageOutput> images;
 
   /** What a finished run left behind. */
@@ -46,12 +49,14 @@ final class Runner implements AutoCloseable {
       ParticleOps ops,
       VelocityModel model,
       Reward reward,
+      WeightedRewardModel weighted,
       Optional<ImageOutput> images) {
     this.settings = settings;
     this.method = method;
     this.ops = ops;
     this.model = model;
     this.reward = reward;
+    this.weighted = weighted;
     this.images = images;
   }
 
@@ -78,6 +83,7 @@ final class Runner implements AutoCloseable {
     ParticleOps ops = null;
     VelocityModel model = null;
     Reward reward = null;
+    WeightedRewardModel weighted = null;
     try {
       ops = refuse(() -> Backends.create(s.backend()), "backend: ", true);
       ParticleOps o = ops;
@@ -86,20 +92,27 @@ final class Runner implements AutoCloseable {
           refuse(
               () -> mf.create(s.modelSettings(), s.prompt()), "model '" + s.model() + "': ", false);
       VelocityModel m = model;
-      RewardFactory rf = rewardFactory(s.reward());
-      reward =
-          refuse(
-              () -> rf.create(s.reward(), s.rewardSettings(), s.prompt(), m),
-              "reward_score '" + s.reward() + "': ",
-              true);
+      if (s.rewards().isEmpty()) {
+        RewardFactory rf = rewardFactory(s.reward());
+        reward =
+            refuse(
+                () -> rf.create(s.reward(), s.rewardSettings(), s.prompt(), m),
+                "reward_score '" + s.reward() + "': ",
+                true);
+      } else {
+        weighted = weighted(s.rewards(), m);
+        WeightedRewardModel w = weighted;
+        reward = refuse(() -> w.condition(s.prompt()), "rewards: ", false);
+      }
       if (config.method().usesGradient()) {
         if (!reward.differentiable()) {
           throw new CliException.ConfigError(
               "filtering_method "
                   + config.method().configName()
-                  + " follows the reward's gradient, but reward_score '"
-                  + s.reward()
-                  + "' is not differentiable");
+                  + " follows the reward's gradient, but "
+                  + (s.reward() != null
+                      ? "reward_score '" + s.reward() + "' is not differentiable"
+                      : "not every reward of rewards (" + weighted + ") is differentiable"));
         }
         if (!model.hasVjp()) {
           throw new CliException.ConfigError(
@@ -112,15 +125,42 @@ final class Runner implements AutoCloseable {
       }
       Optional<ImageOutput> images = ImageOutput.forModel(model);
       checkImageSize(s, images, model);
-      Runner r = new Runner(s, method, o, model, reward, images);
+      Runner r = new Runner(s, method, o, model, reward, weighted, images);
       ops = null;
       model = null;
       reward = null;
+      weighted = null;
       return r;
     } finally {
       closeQuietly(reward);
+      closeQuietly(weighted);
       closeQuietly(model);
       closeQuietly(ops);
+    }
+  }
+
+  /** Loads every reward of {@code rewards} (each once) as one weighted sum. */
+  private static WeightedRewardModel weighted(
+      List<RunSettings.RewardTerm> terms, VelocityModel model) {
+    List<WeightedRewardModel.Term> loaded = new ArrayList<>();
+    try {
+      for (int i = 0; i < terms.size(); i++) {
+        RunSettings.RewardTerm t = terms.get(i);
+        RewardFactory f = rewardFactory(t.score());
+        RewardModel rm =
+            refuse(
+                () -> f.load(t.score(), t.settings(), model),
+                "rewards entry " + (i + 1) + " (score: " + t.score() + "): ",
+                true);
+        Object served = t.settings().get("reward_model");
+        String label = t.score() + (served == null ? "" : " '" + served + "'");
+        loaded.add(new WeightedRewardModel.Term(rm, t.weight(), label));
+      }
+      WeightedRewardModel w = WeightedRewardModel.of(loaded);
+      loaded = List.of();
+      return w;
+    } finally {
+      loaded.forEach(t -> closeQuietly(t.model()));
     }
   }
 
@@ -324,6 +364,7 @@ final class Runner implements AutoCloseable {
   @Override
   public void close() {
     closeQuietly(reward);
+    closeQuietly(weighted);
     closeQuietly(model);
     closeQuietly(ops);
   }

@@ -136,12 +136,16 @@ class RemoteRewardRunTest {
   }
 
   @Test
-  void aServerThatIsDownIsAConfigErrorBeforeAnyWork() throws IOException {
+  void aServerThatIsDownStopsTheRunBeforeAnyWork() throws IOException {
     String[] args = remote();
     server.close();
     Cli r = run("down", args);
-    assertEquals(2, r.code(), r.toString());
-    assertTrue(r.err().startsWith("flowscale: reward_score 'remote': reward server "), r.err());
+    assertEquals(1, r.code(), r.toString());
+    assertTrue(
+        r.err()
+            .startsWith(
+                "flowscale: run failed: reward_score 'remote' failed to load: reward server "),
+        r.err());
     assertTrue(r.err().contains("cannot connect"), r.err());
     assertTrue(r.err().contains("check reward_url"), r.err());
     assertEquals(1, r.err().strip().lines().count(), r.toString());
@@ -159,15 +163,28 @@ class RemoteRewardRunTest {
     assertTrue(bad.err().contains("unknown model 'vqascore'"), bad.err());
   }
 
-  /** A fault in the middle of the run: exit 1 naming the cause, config.yaml and nothing else. */
-  void failsMidRun(String expected, String... overrides) throws IOException {
+  /**
+   * A fault in the middle of the run: exit 1 naming the cause; the run directory holds config.yaml,
+   * report.json with status failed and the error, and best_so_far.png when anything was scored;
+   * nothing half-written.
+   */
+  JsonNode failsMidRun(String expected, String... overrides) throws IOException {
     Cli r = run("fail", remote(overrides));
     assertEquals(1, r.code(), r.toString());
     assertTrue(r.err().startsWith("flowscale: run failed: "), r.err());
     assertTrue(r.err().contains(expected), "expected '" + expected + "' in " + r.err());
     assertTrue(r.err().contains("what was written so far is in " + tmp.resolve("runs/fail")));
     assertFalse(r.hasStackTrace(), r.toString());
-    assertEquals(List.of("config.yaml"), files(tmp.resolve("runs/fail")), "no half-written file");
+    Path dir = tmp.resolve("runs/fail");
+    JsonNode report = report(dir);
+    assertEquals("failed", report.get("status").asText(), report.toString());
+    assertTrue(report.get("error").asText().contains(expected), report.toString());
+    List<String> want =
+        report.get("best_reward").isNull()
+            ? List.of("config.yaml", "report.json")
+            : List.of("best_so_far.png", "config.yaml", "report.json");
+    assertEquals(want, files(dir), "no half-written or temporary file");
+    return report;
   }
 
   @Test
@@ -175,6 +192,14 @@ class RemoteRewardRunTest {
     server.answer(FaultyServer.Answer.NAN, 3);
     failsMidRun("is NaN, not a finite number", "reward_batch_size=4");
     assertEquals(3, server.inferRequests());
+  }
+
+  @Test
+  void aLateFailureKeepsTheBestSampleSoFar() throws IOException {
+    server.answer(FaultyServer.Answer.NAN, 12);
+    JsonNode report = failsMidRun("is NaN, not a finite number", "reward_batch_size=4");
+    assertTrue(report.get("best_reward").isNumber(), report.toString());
+    assertTrue(report.get("nfe").asLong() > 0, report.toString());
   }
 
   @Test

@@ -63,7 +63,7 @@ class WeightedRewardsRunTest {
         rep.get("rewards").toString());
     Path dir = tmp.resolve("runs/w");
     Map<String, Object> config =
-        ConfigYaml.loadDocument(Files.readString(dir.resolve("config.yaml")), "c");
+        org.flowscale.api.FlowscaleConfig.load(dir.resolve("config.yaml"), List.of()).resolved();
     assertEquals(null, config.get("reward_score"));
     assertEquals(
         List.of(
@@ -106,10 +106,14 @@ class WeightedRewardsRunTest {
                   + server.url()
                   + "', reward_model: counting}\n",
               "down");
-      assertEquals(2, down.code(), down.toString());
+      assertEquals(1, down.code(), down.toString());
       assertTrue(
-          down.err().startsWith("flowscale: rewards entry 2 (score: remote): reward server "),
+          down.err()
+              .startsWith(
+                  "flowscale: run failed: rewards entry 2 (score: remote) failed to load: reward"
+                      + " server "),
           down.err());
+      assertTrue(Files.notExists(tmp.resolve("runs/down")));
     }
   }
 
@@ -121,10 +125,16 @@ class WeightedRewardsRunTest {
             "dps",
             "filtering_method=dps");
     assertEquals(0, ok.code(), ok.toString());
-    refused(
-        "rewards:\n  - {score: aesthetic}\n  - {score: counting}\n",
-        "but not every reward of rewards (1.0 x aesthetic + 1.0 x counting) is differentiable",
-        "filtering_method=dps");
+    Cli bad =
+        run(
+            "rewards:\n  - {score: aesthetic}\n  - {score: counting}\n",
+            "bad",
+            "filtering_method=dps");
+    assertTrue(bad.code() != 0, bad.toString());
+    assertTrue(
+        bad.err()
+            .contains("dps needs a differentiable reward, and 'weighted(aesthetic, counting)' is"),
+        bad.err());
   }
 
   @Test

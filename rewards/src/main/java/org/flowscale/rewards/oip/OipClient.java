@@ -134,13 +134,12 @@ public final class OipClient implements AutoCloseable {
         return decode(a.response, where);
       }
       String why = a.response != null ? answer(a.response) : a.failure;
-      boolean retriable = a.response == null || isRetriable(a.response.statusCode());
       int status = a.response == null ? 0 : a.response.statusCode();
-      if (!retriable) {
-        throw new OipException(where + " failed: " + why, status, a.cause);
+      if (!OipException.isRetriable(status)) {
+        throw OipException.of(where + " failed: " + why, status, a.cause);
       }
       if (attempt >= attempts) {
-        throw new OipException(
+        throw OipException.of(
             where
                 + " failed after "
                 + attempts
@@ -152,11 +151,6 @@ public final class OipClient implements AutoCloseable {
       }
       sleep(backoff(attempt));
     }
-  }
-
-  /** Whether an answer with this status is worth sending the request again for. */
-  static boolean isRetriable(int status) {
-    return status >= 500 || status == 429;
   }
 
   /** The wait before retry number {@code retry} (1-based). */
@@ -202,11 +196,11 @@ public final class OipClient implements AutoCloseable {
       if (c instanceof IOException io) {
         return new Attempt(null, describe(io), io);
       }
-      throw new OipException(req.method() + " " + req.uri() + " failed: " + c, 0, c);
+      throw new OipException(req.method() + " " + req.uri() + " failed: " + c, -1, c);
     } catch (InterruptedException e) {
       f.cancel(true);
       Thread.currentThread().interrupt();
-      throw new OipException(req.method() + " " + req.uri() + " was interrupted", 0, e);
+      throw new OipException(req.method() + " " + req.uri() + " was interrupted", -1, e);
     }
   }
 
@@ -215,10 +209,10 @@ public final class OipClient implements AutoCloseable {
     Attempt a = send(req);
     String where = "GET " + uri(path);
     if (a.response == null) {
-      throw new OipException(where + " failed: " + a.failure, 0, a.cause);
+      throw OipException.of(where + " failed: " + a.failure, 0, a.cause);
     }
     if (a.response.statusCode() != 200) {
-      throw new OipException(
+      throw OipException.of(
           notReady + " (" + where + ": " + answer(a.response) + ")", a.response.statusCode(), null);
     }
   }
@@ -344,7 +338,7 @@ public final class OipClient implements AutoCloseable {
       Thread.sleep(d);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new OipException("interrupted while waiting to retry", 0, e);
+      throw new OipException("interrupted while waiting to retry", -1, e);
     }
   }
 }

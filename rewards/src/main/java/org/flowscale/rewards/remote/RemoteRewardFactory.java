@@ -47,9 +47,10 @@ public final class RemoteRewardFactory implements RewardFactory {
   }
 
   /**
-   * @throws IllegalArgumentException naming a bad setting, a missing token variable, or samples
-   *     that are not images
-   * @throws OipException when the server is not reachable or not ready
+   * @throws IllegalArgumentException naming a bad setting, a missing token variable, samples that
+   *     are not images, or a server that refuses the token or lacks the model (4xx)
+   * @throws OipException when the server is not reachable or not ready ({@link
+   *     OipException.Transient}: it may be later)
    */
   @Override
   public RewardModel load(String name, Map<String, Object> settings, SampleSpace space) {
@@ -74,16 +75,19 @@ public final class RemoteRewardFactory implements RewardFactory {
       client.checkReady(s.model());
     } catch (OipException e) {
       client.close();
-      throw new OipException(
+      String message =
           "reward server "
               + client.base()
               + " cannot serve model '"
               + s.model()
               + "': "
               + e.getMessage()
-              + hint(e),
-          e.status(),
-          e);
+              + hint(e);
+      if (e.status() >= 400 && e.status() < 500 && e.status() != 429) {
+        // The server answered: the config names a model it lacks or a token it refuses.
+        throw new IllegalArgumentException(message, e);
+      }
+      throw e.withMessage(message);
     } catch (RuntimeException e) {
       client.close();
       throw e;

@@ -184,7 +184,7 @@ final class RemoteRewardModel implements RewardModel {
         } catch (OipException e) {
           throw e.getMessage().startsWith(RemoteRewardModel.this.toString())
               ? e
-              : new OipException(RemoteRewardModel.this + ": " + e.getMessage(), e.status(), e);
+              : e.withMessage(RemoteRewardModel.this + ": " + e.getMessage());
         }
         System.arraycopy(part, 0, scores, from, part.length);
       }

@@ -156,12 +156,12 @@ class PythonServersTest {
       s.put("reward_url", stub.url());
       s.put("reward_model", "brightness");
       s.put("reward_token_env", "T");
-      OipException e =
+      IllegalArgumentException e =
           assertThrows(
-              OipException.class,
+              IllegalArgumentException.class,
               () ->
                   new RemoteRewardFactory(v -> "wrong").load("remote", s, RemoteRewardTest.IMAGES));
-      assertEquals(401, e.status());
+      assertEquals(401, ((OipException) e.getCause()).status());
     }
   }
 }

@@ -162,6 +162,7 @@ class RemoteRewardTest {
     assertEquals(3, server.inferRequests());
     assertTrue(e.getMessage().contains("after 3 attempts"), e.getMessage());
     assertTrue(e.getMessage().contains("HTTP 503: GPU is busy"), e.getMessage());
+    assertTrue(e instanceof OipException.Transient);
     assertTrue(e.getMessage().contains("remote reward 'counting' at " + server.url()));
   }
 
@@ -197,16 +198,17 @@ class RemoteRewardTest {
             OipException.class, () -> new RemoteRewardFactory(v -> null).load("remote", s, IMAGES));
     assertTrue(e.getMessage().contains("cannot connect"), e.getMessage());
     assertTrue(e.getMessage().contains("/v2/health/ready"), e.getMessage());
+    assertTrue(e instanceof OipException.Transient, "a server that is down may be up later");
     assertTrue(e.getMessage().contains("is it started? check reward_url"), e.getMessage());
   }
 
   @Test
-  void anUnknownModelIsReportedWhenLoading() {
-    OipException e =
+  void anUnknownModelIsAConfigErrorWhenLoading() {
+    IllegalArgumentException e =
         assertThrows(
-            OipException.class,
+            IllegalArgumentException.class,
             () -> new RemoteRewardFactory(v -> null).load("remote", settings("vqascore"), IMAGES));
-    assertEquals(404, e.status());
+    assertEquals(404, ((OipException) e.getCause()).status());
     assertTrue(e.getMessage().contains("unknown model 'vqascore'"), e.getMessage());
     assertTrue(e.getMessage().contains("check reward_model"), e.getMessage());
   }
@@ -218,6 +220,7 @@ class RemoteRewardTest {
         assertThrows(OipException.class, () -> remote(settings("counting"), PROMPT, images(4)));
     assertTrue(e.getMessage().contains("'scores' have shape [3], expected [4]"), e.getMessage());
     assertEquals(1, server.inferRequests());
+    assertFalse(e instanceof OipException.Transient, "the same request would get the same answer");
   }
 
   @Test

@@ -19,7 +19,9 @@ Writes to OUT_DIR:
                         caseK.v_bf16 (eager PyTorch in bf16), caseK.v_bf16_exact (a bf16 model's
                         rounded inputs and weights, exact maths); metadata "caseK" =
                         "VARIANT N h w T GUIDANCE", "caseK.prompt", "caseK.embeddings" (file or
-                        dir) and "caseK.eager_bf16_error" (eager bf16's error against exact)
+                        dir) and "caseK.eager_bf16_error" (eager bf16's error against exact);
+                        caseK.cotangent and caseK.vjp_f32 [N,16,h,w] F64: a cotangent w and
+                        (du/dx)^T w of a float32 model (exact maths)
   manifest.txt          written last: the set is complete
 
 The reference is written from BFL's src/flux/model.py, modules/layers.py, math.py and sampling.py
@@ -279,7 +281,7 @@ def unpack(x, c, h, w):
     return x.reshape(b, h // 2, w // 2, c, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(b, c, h, w)
 
 
-def velocity(sd, x, t, txt, y, g, model_dtype, compute_dtype):
+def velocity(sd, x, t, txt, y, g, model_dtype, compute_dtype, grad=False):
     """The velocity of a `model_dtype` FLUX on unpacked latents x, computed in `compute_dtype`:
     model_dtype itself (eager PyTorch) or float64 (the exact result of its rounded inputs)."""
     def cast(v):
@@ -289,7 +291,7 @@ def velocity(sd, x, t, txt, y, g, model_dtype, compute_dtype):
     pe = pe_of(h // 2, wd // 2, txt.shape[0])
     tm = t.to(model_dtype)
     gm = None if g is None else torch.full((n,), g, dtype=torch.float64).to(model_dtype)
-    with torch.no_grad():
+    with torch.set_grad_enabled(grad):
         out = reference(w, pack(cast(x)), cast(txt)[None], cast(y)[None], tm, gm, pe)
     return unpack(out, c, h, wd).double()
 
@@ -352,6 +354,13 @@ def main():
         cases["case%d.v_bf16" % k] = v_bf16
         cases["case%d.v_bf16_exact" % k] = v_bf16_exact
         meta["case%d.eager_bf16_error" % k] = repr(rel_err(v_bf16, v_bf16_exact))
+        # the VJP (du/dx)^T w of a float32 model, exact maths, for the DPS methods
+        w_cot = torch.randn(n, 16, h, w, generator=gen, dtype=torch.float64).float().double()
+        xg = x.clone().requires_grad_(True)
+        vg = velocity(sd, xg, t, txt, y, g, f32, torch.float64, grad=True)
+        (vjp,) = torch.autograd.grad(vg, xg, w_cot)
+        cases["case%d.cotangent" % k] = w_cot
+        cases["case%d.vjp_f32" % k] = vjp
         meta["case%d" % k] = "%s %d %d %d %d %s" % (variant, n, h, w, tokens,
                                                     "nan" if g is None else repr(g))
         meta["case%d.prompt" % k] = prompt

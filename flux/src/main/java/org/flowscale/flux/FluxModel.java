@@ -365,6 +365,32 @@ public final class FluxModel implements FlowModel {
    * Runs the transformer on {@code x} at times {@code t} with {@code c}'s text, into {@code out}.
    */
   void velocity(ParticleOps ops, Tensor x, Tensor t, Tensor out, Conditioning c) {
+    run(ops, x, t, null, out, c);
+  }
+
+  /**
+   * {@code (du/dx)^T v} for each particle, by libtorch's autograd through the transformer (the
+   * weights take no gradient); one forward and one backward per chunk of {@code model_batch_size},
+   * whose activations are kept for the backward.
+   */
+  void velocityVjp(ParticleOps ops, Tensor x, Tensor t, Tensor v, Tensor out, Conditioning c) {
+    if (v.rows() != x.rows() || v.cols() != x.cols()) {
+      throw new IllegalArgumentException(
+          "v must be ["
+              + x.rows()
+              + " x "
+              + x.cols()
+              + "] like x, got ["
+              + v.rows()
+              + " x "
+              + v.cols()
+              + "]");
+    }
+    run(ops, x, t, v, out, c);
+  }
+
+  /** A forward into {@code out}, or with a cotangent {@code v} the VJP into {@code out}. */
+  private void run(ParticleOps ops, Tensor x, Tensor t, Tensor v, Tensor out, Conditioning c) {
     live();
     if (x.cols() != dim) {
       throw new IllegalArgumentException(
@@ -401,6 +427,7 @@ public final class FluxModel implements FlowModel {
     try (TorchCall call = new TorchCall(shim, ops)) {
       TensorDesc xs = call.input(x, TorchCall.batched(n, shape)).convertedTo(model);
       TensorDesc ts = call.input(t, new long[] {n}).convertedTo(model);
+      TensorDesc vs = v == null ? null : call.input(v, TorchCall.batched(n, shape));
       TensorDesc os = call.output(out, TorchCall.batched(n, shape));
       TensorDesc txt = c.txt.desc();
       TensorDesc y = c.y.desc();
@@ -417,7 +444,11 @@ public final class FluxModel implements FlowModel {
               if (g != null) {
                 in.add(g.rows(0, k));
               }
-              module.forward(in, List.of(os.rows(r, k)));
+              if (vs == null) {
+                module.forward(in, List.of(os.rows(r, k)));
+              } else {
+                module.vjp(in, 0, vs.rows(r, k), null, os.rows(r, k));
+              }
             }
           });
     }

@@ -48,6 +48,22 @@ final class FluxVelocity implements VelocityModel {
     model.velocity(ops, x, t, out, conditioning);
   }
 
+  /** FLUX's VJP runs through libtorch's autograd (the DPS methods use it). */
+  @Override
+  public boolean hasVjp() {
+    return true;
+  }
+
+  @Override
+  public void velocityVjp(ParticleOps ops, Tensor x, Tensor t, Tensor v, Tensor out) {
+    synchronized (this) {
+      if (closed) {
+        throw new IllegalStateException("this FLUX velocity model is closed");
+      }
+    }
+    model.velocityVjp(ops, x, t, v, out, conditioning);
+  }
+
   @Override
   public synchronized void close() {
     if (!closed) {

@@ -56,7 +56,9 @@ final class FluxFixtures {
       double[] vF32,
       double[] vBf16,
       double[] vBf16Exact,
-      double eagerBf16Error) {
+      double eagerBf16Error,
+      double[] cotangent,
+      double[] vjpF32) {
     boolean dev() {
       return variant.equals("dev");
     }
@@ -91,7 +93,9 @@ final class FluxFixtures {
                 doubles(f, "case" + k + ".v_f32"),
                 doubles(f, "case" + k + ".v_bf16"),
                 doubles(f, "case" + k + ".v_bf16_exact"),
-                Double.parseDouble(m.get("case" + k + ".eager_bf16_error"))));
+                Double.parseDouble(m.get("case" + k + ".eager_bf16_error")),
+                doubles(f, "case" + k + ".cotangent"),
+                doubles(f, "case" + k + ".vjp_f32")));
       }
     }
   }

@@ -145,10 +145,48 @@ class FluxModelTest {
             dev.vF32(),
             dev.vBf16(),
             dev.vBf16Exact(),
-            dev.eagerBf16Error());
+            dev.eagerBf16Error(),
+            dev.cotangent(),
+            dev.vjpF32());
     try (FlowModel fm = load(fx, asSchnell, "float32", Map.of());
         VelocityModel m = fm.condition(dev.prompt())) {
       assertTrue(FluxFixtures.relErr(velocity(m, dev, DType.F32), dev.vF32()) > 0.1);
+    }
+  }
+
+  @Test
+  void vjpMatchesAutogradOfTheReference() {
+    FluxFixtures fx = FluxFixtures.get();
+    for (FluxFixtures.Case c : List.of(fx.cases.get(1), fx.cases.get(3))) {
+      Map<String, Object> extra = c.n() == 5 ? Map.of("model_batch_size", 2L) : Map.of();
+      try (FlowModel fm = load(fx, c, "float32", extra);
+          VelocityModel m = fm.condition(c.prompt());
+          CpuParticleOps ops = new CpuParticleOps();
+          Arena a = Arena.ofConfined()) {
+        assertTrue(m.hasVjp());
+        int dim = m.dim();
+        Tensor x = ops.allocate(c.n(), dim, DType.F32);
+        Tensor t = ops.allocate(c.n(), 1, DType.F64);
+        Tensor w = ops.allocate(c.n(), dim, DType.F32);
+        Tensor out = ops.allocate(c.n(), dim, DType.F32);
+        ops.upload(a.allocateFrom(JAVA_FLOAT, c.x()), x);
+        ops.upload(a.allocateFrom(JAVA_DOUBLE, c.t()), t);
+        float[] cot = new float[c.cotangent().length];
+        for (int i = 0; i < cot.length; i++) {
+          cot[i] = (float) c.cotangent()[i];
+        }
+        ops.upload(a.allocateFrom(JAVA_FLOAT, cot), w);
+        m.velocityVjp(ops, x, t, w, out);
+        MemorySegment os = a.allocate(out.byteSize(), 8);
+        ops.download(out, os);
+        double[] got = new double[c.n() * dim];
+        for (int i = 0; i < got.length; i++) {
+          got[i] = os.getAtIndex(JAVA_FLOAT, i);
+        }
+        double err = FluxFixtures.relErr(got, c.vjpF32());
+        System.out.printf("[flux] case %d float32 VJP rel err %.2e%n", c.index(), err);
+        assertTrue(err < 1e-5, "case " + c.index() + ": VJP relative error " + err);
+      }
     }
   }
 

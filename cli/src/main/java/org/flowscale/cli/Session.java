@@ -37,6 +37,7 @@ final class Session {
     RunOutputs.checkRootDir(config);
     try (Signals signals = Signals.install(err);
         Pipeline pipeline = load(config)) {
+      pipeline.check(request);
       if (options.dryRun) {
         out.print(config.toYaml());
         err.println("flowscale: the config is valid (dry run: nothing ran)");

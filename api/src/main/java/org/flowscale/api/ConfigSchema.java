@@ -97,10 +97,11 @@ final class ConfigSchema {
                 "sample on VP or polynomial(scheduler_n) through the interpolant conversion, or"
                     + " null for the model's own"),
             ConfigKey.nullable(
-                "scheduler_n",
-                DOUBLE,
-                null,
-                "n >= 1 of convert_scheduler polynomial: alpha = (1 - t)^n (only read with it)"),
+                    "scheduler_n",
+                    DOUBLE,
+                    null,
+                    "n >= 1 of convert_scheduler polynomial: alpha = (1 - t)^n (only read with it)")
+                .range(1.0, 100.0, "a higher degree leaves the path no signal past t = 0.05"),
             ConfigKey.choice("sample_method", false, "sde", List.of("ode", "sde"), "ODE or SDE"),
             ConfigKey.choice(
                 "diffusion_coefficient",

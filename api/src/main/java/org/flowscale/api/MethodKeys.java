@@ -18,24 +18,38 @@ final class MethodKeys {
 
   /** Method-specific keys and the methods that read them (config names). */
   static final Map<String, Set<String>> READERS =
-      Map.of(
-          "n_particles", Set.of("code", "svdd", "svdd_dps", "bon", "dps", "smc"),
-          "block_size", Set.of("code"),
-          "init_n_particles", Set.of("rbf", "rbf_dps"),
-          "reward_weight", Set.of("smc"),
-          "ess_threshold", Set.of("smc"),
-          "resampling", Set.of("smc"),
-          "dps_step_size", Set.of("dps", "svdd_dps", "rbf_dps"));
+      Map.ofEntries(
+          Map.entry("n_particles", Set.of("code", "svdd", "svdd_dps", "bon", "dps", "smc", "sop")),
+          Map.entry("block_size", Set.of("code")),
+          Map.entry("init_n_particles", Set.of("rbf", "rbf_dps")),
+          Map.entry("reward_weight", Set.of("smc")),
+          Map.entry("ess_threshold", Set.of("smc")),
+          Map.entry("resampling", Set.of("smc")),
+          Map.entry("dps_step_size", Set.of("dps", "svdd_dps", "rbf_dps")),
+          Map.entry("rbf_output", Set.of("rbf", "rbf_dps")),
+          Map.entry("ode_step", Set.of("sop")),
+          Map.entry("ode_seed_t", Set.of("sop")),
+          Map.entry("forward_step", Set.of("sop")),
+          Map.entry("backward_step", Set.of("sop")),
+          Map.entry(
+              "max_steps",
+              Set.of("bon", "dps", "smc", "code", "svdd", "svdd_dps", "rbf", "rbf_dps")),
+          Map.entry(
+              "time_schedule",
+              Set.of("bon", "dps", "smc", "code", "svdd", "svdd_dps", "rbf", "rbf_dps")),
+          // FilteringMethod.shiftsTime: the step-mode methods, never rbf's grid or sop's times.
+          Map.entry("time_shift", Set.of("bon", "dps", "smc", "code", "svdd", "svdd_dps")));
 
   /** The methods the table knows. */
   static final Set<String> KNOWN =
-      Set.of("bon", "dps", "smc", "code", "svdd", "svdd_dps", "rbf", "rbf_dps");
+      Set.of("bon", "dps", "smc", "code", "svdd", "svdd_dps", "rbf", "rbf_dps", "sop");
 
   /** The most particles the method holds at once. */
   static long peakParticles(SearchConfig s) {
     long b = s.batchSize();
     return switch (s.method()) {
       case RBF, RBF_DPS -> b * s.initNParticles();
+      case SOP -> b * (1 + (long) s.nParticles()); // the kept chains and their proposals
       default -> b * s.nParticles();
     };
   }

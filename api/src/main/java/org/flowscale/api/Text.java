@@ -82,7 +82,7 @@ public final class Text {
                   : lower(f.getReason()) + ": " + f.getFile();
           case java.nio.file.FileSystemException f when f.getReason() != null ->
               lower(f.getReason()) + ": " + f.getFile();
-          default -> t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+          default -> t.getMessage() == null ? t.getClass().getSimpleName() : lower(t.getMessage());
         };
     return oneLine(why);
   }

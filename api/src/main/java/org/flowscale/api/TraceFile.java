@@ -35,6 +35,8 @@ final class TraceFile implements AutoCloseable {
   private long lastFlush = System.nanoTime();
   private long written;
   private long entries;
+  private long pendingEntries;
+  private long writtenEntries;
   private final Map<TraceEntry.Event, Long> events = new EnumMap<>(TraceEntry.Event.class);
   private double best = Double.NEGATIVE_INFINITY;
   private final List<List<Number>> curve = new ArrayList<>();
@@ -57,6 +59,7 @@ final class TraceFile implements AutoCloseable {
    */
   void add(TraceEntry e) {
     entries++;
+    pendingEntries++;
     events.merge(e.event(), 1L, Long::sum);
     if (e.reward() > best) {
       best = e.reward();
@@ -114,6 +117,8 @@ final class TraceFile implements AutoCloseable {
       }
       written = channel.position();
       pending.setLength(0);
+      writtenEntries += pendingEntries;
+      pendingEntries = 0;
     } catch (IOException e) {
       failed = e;
       try {
@@ -131,13 +136,19 @@ final class TraceFile implements AutoCloseable {
   }
 
   /**
-   * The report's summary: the file, its entries, the count of each event and the running best
-   * reward against NFE (at most {@code 2 * CURVE_POINTS} points).
+   * The report's summary: the file, the entries it holds (all of them unless a write failed: then
+   * {@code entries_made} says how many the run made and {@code error} why the rest is missing), the
+   * count of each event made and the running best reward against NFE (at most {@code 2 *
+   * CURVE_POINTS} points).
    */
   Map<String, Object> summary() {
     Map<String, Object> m = new java.util.LinkedHashMap<>();
     m.put("file", NAME);
-    m.put("entries", entries);
+    m.put("entries", writtenEntries + (failed == null ? pendingEntries : 0));
+    if (failed != null) {
+      m.put("entries_made", entries);
+      m.put("error", "cannot write " + NAME + ": " + Text.ioReason(failed));
+    }
     Map<String, Long> ev = new java.util.LinkedHashMap<>();
     for (TraceEntry.Event e : TraceEntry.Event.values()) {
       ev.put(e.name().toLowerCase(Locale.ROOT), events.getOrDefault(e, 0L));

@@ -214,7 +214,10 @@ class ConfigResolverTest {
             "block_size=0",
             "init_n_particles=100000000",
             "n_particles=-1",
-            "flux_shift_tokens=1000000000",
+            "time_shift=1000000000",
+            "ode_seed_t=1000",
+            "forward_step=0",
+            "ode_step=100000",
             "deadline_s=-1",
             "deadline_s=.inf",
             "width=100000")) {

@@ -562,7 +562,7 @@ class FaultInjectionIT {
   };
 
   private static final String[] METHODS = {
-    "bon", "smc", "code", "svdd", "rbf", "dps", "svdd_dps", "rbf_dps"
+    "bon", "smc", "code", "svdd", "rbf", "sop", "dps", "svdd_dps", "rbf_dps"
   };
 
   /** Extremes, boundaries and random magnitudes, as YAML text. */
@@ -625,6 +625,16 @@ class FaultInjectionIT {
           o.addAll(List.of("batch_size=2", "init_n_particles=3", "max_nfe=30"));
       case "code", "svdd", "svdd_dps" ->
           o.addAll(List.of("batch_size=2", "n_particles=3", "max_nfe=24"));
+      case "sop" ->
+          o.addAll(
+              List.of(
+                  "batch_size=2",
+                  "n_particles=3",
+                  "max_nfe=14",
+                  "ode_step=1",
+                  "ode_seed_t=60",
+                  "forward_step=780",
+                  "backward_step=810"));
       default -> o.addAll(List.of("batch_size=4", "max_nfe=16"));
     }
     if (method.equals("code")) {
@@ -674,6 +684,9 @@ class FaultInjectionIT {
           key = "mean";
         }
         fuzzed.add(key + "=" + randomNumber(rnd));
+        if (key.equals("scheduler_n")) {
+          fuzzed.add("convert_scheduler=polynomial");
+        }
       }
       args.addAll(fuzzed);
       Cli r = Cli.run(args.toArray(String[]::new));

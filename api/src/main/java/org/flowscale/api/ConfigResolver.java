@@ -191,6 +191,11 @@ final class ConfigResolver {
         try {
           search = searchConfig();
           checkParticles(search);
+          SamplerStability.problem(search)
+              .ifPresent(
+                  p -> {
+                    throw new IllegalArgumentException(p);
+                  });
         } catch (IllegalArgumentException e) {
           problems.add(Text.oneLine(e.getMessage()));
         }
@@ -226,7 +231,13 @@ final class ConfigResolver {
           (Boolean) values.get("save_intermediate"),
           deadline,
           resolved,
-          MethodKeys.warnings(search, values, given.keySet()));
+          warnings(search));
+    }
+
+    private List<String> warnings(SearchConfig search) {
+      List<String> w = new ArrayList<>(MethodKeys.warnings(search, values, given.keySet()));
+      SamplerStability.warning(search).ifPresent(w::add);
+      return w;
     }
 
     /** The particles a run holds at once must fit in memory and int arithmetic. */

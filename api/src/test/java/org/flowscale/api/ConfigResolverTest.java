@@ -97,7 +97,7 @@ class ConfigResolverTest {
     String n = problem(BASE, "scheduler_n=2");
     assertTrue(n.contains("scheduler_n 2.0 is the exponent of convert_scheduler polynomial"), n);
     String slow = problem(BASE, "convert_scheduler=polynomial", "scheduler_n=0.5");
-    assertTrue(slow.contains("use scheduler_n >= 1"), slow);
+    assertTrue(slow.contains("scheduler_n") && slow.contains("it must be at least 1"), slow);
     String back = problem(BASE, "backward_step=700");
     assertTrue(back.contains("backward_step 700.0 must be finite and > forward_step 780.0"), back);
     assertTrue(problem(BASE, "rbf_output=best").contains("last_step, run_best"));
@@ -234,6 +234,34 @@ class ConfigResolverTest {
   }
 
   /** Issue 14: settings a method ignores and a budget it cannot spend used to pass silently. */
+  /**
+   * Issue 14: within the range, diffusion_norm 100 on a 40-step grid still overflowed the states
+   * (states of 1e52 by step 28 of 40); the config's own step coefficients are checked on a model
+   * with a closed-form velocity before any work.
+   */
+  @Test
+  void anSdeThatWouldOverflowIsRefusedAndOneThatTurnsToNoiseWarns() {
+    String m = problem(BASE, "diffusion_norm=100", "max_steps=40");
+    assertTrue(
+        m.startsWith(
+            "diffusion_norm 100.0 with square diffusion is unstable on this 40-step exp grid: the"
+                + " SDE's Euler-Maruyama steps would grow the states about 1e"),
+        m);
+    assertTrue(m.contains("(float overflows at 1e38); use diffusion_norm <= "), m);
+    String tan = problem(BASE, "diffusion_norm=10", "diffusion_coefficient=tan", "max_steps=40");
+    assertTrue(tan.contains("with tan diffusion is unstable"), tan);
+    // The suggested norm is one the check accepts without a warning.
+    String suggested = m.replaceAll(".*use diffusion_norm <= ([0-9.]+),.*", "$1");
+    RunSettings ok = resolve(BASE, "diffusion_norm=" + suggested, "max_steps=40");
+    assertEquals(List.of(), ok.warnings());
+    List<String> w = resolve(BASE, "diffusion_norm=5", "diffusion_coefficient=tan").warnings();
+    assertEquals(1, w.size(), w.toString());
+    assertTrue(w.getFirst().contains("the samples will be mostly noise"), w.toString());
+    // The paper's settings and the ODE are untouched.
+    assertEquals(List.of(), resolve(BASE, "max_steps=1000").warnings());
+    assertEquals(List.of(), resolve(BASE, "sample_method=ode", "max_steps=40").warnings());
+  }
+
   @Test
   void warningsNameIgnoredSettingsAndAnUnspentBudget() {
     assertEquals(List.of(), resolve(BASE).warnings());

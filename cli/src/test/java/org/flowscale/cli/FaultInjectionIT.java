@@ -532,6 +532,60 @@ class FaultInjectionIT {
     }
   }
 
+  // ---- the ranges' corners ----
+
+  /**
+   * The strongest settings the ranges allow, on every diffusion shape and path and on coarse and
+   * fine grids, on the toy world (sharply concentrated data: the stiffest case): each runs to the
+   * end or is refused before any work (SamplerStability), never overflowing during the run. Found
+   * diffusion_norm 100 on 40 steps overflowing within the range.
+   */
+  @Test
+  void theRangesCornersRunOrAreRefusedBeforeAnyWork() throws Exception {
+    Path c = Files.writeString(tmp.resolve("corners.yaml"), "text_prompt: one red circle\n");
+    String[] shapes = {"sigma", "constant", "sin", "linear", "square", "clipping", "exp", "tan"};
+    int ran = 0;
+    for (String norm : new String[] {"10", "100"}) {
+      for (String shape : shapes) {
+        for (String path : new String[] {"convert_scheduler=vp", "convert_scheduler=null"}) {
+          for (int steps : new int[] {2, 40}) {
+            boolean dps = shape.equals("square") || shape.equals("tan");
+            Cli r =
+                Cli.run(
+                    "run",
+                    "-c",
+                    c.toString(),
+                    "--progress",
+                    "none",
+                    "--",
+                    "model=toy",
+                    "reward_score=" + (dps ? "aesthetic" : "counting"),
+                    "filtering_method=" + (dps ? "rbf_dps" : "bon"),
+                    "batch_size=2",
+                    "init_n_particles=2",
+                    "max_nfe=" + (dps ? 4 + 2 * steps : 2 * steps),
+                    "max_steps=" + steps,
+                    "diffusion_norm=" + norm,
+                    "diffusion_coefficient=" + shape,
+                    "exp_diff_coeff_sigma=1000000",
+                    "dps_step_size=10",
+                    path,
+                    "root_dir='" + tmp.resolve("corners") + "'");
+            INPUTS.incrementAndGet();
+            String what = norm + " " + shape + " " + path + " " + steps + " steps: " + r;
+            assertFalse(r.hasStackTrace(), what);
+            assertTrue(r.code() == 0 || r.code() == 2, what);
+            ran += r.code() == 0 ? 1 : 0;
+          }
+        }
+      }
+    }
+    assertTrue(ran > 10, ran + " ran");
+    for (RunDir run : runs(tmp.resolve("corners"))) {
+      assertEquals("completed", run.status(), run.dir().toString());
+    }
+  }
+
   // ---- the numeric fuzz ----
 
   /** Every numeric key with its own kind of values (null: the schema's). */

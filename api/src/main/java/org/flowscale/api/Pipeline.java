@@ -161,6 +161,19 @@ public final class Pipeline implements AutoCloseable {
     return generate(request, SearchListener.NONE, null);
   }
 
+  /**
+   * Runs one generation that {@code cancellation} can stop from another thread. See {@link
+   * #generate(GenerationRequest, SearchListener, Cancellation)}.
+   *
+   * @param request what to generate
+   * @param cancellation stops the run from another thread (may be null)
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
+   */
+  public GenerationResult generate(GenerationRequest request, Cancellation cancellation) {
+    return generate(request, SearchListener.NONE, cancellation);
+  }
+
   /** Runs one generation with a listener (progress, intermediate images, stop requests). */
   public GenerationResult generate(GenerationRequest request, SearchListener listener) {
     return generate(request, listener, null);
@@ -186,6 +199,9 @@ public final class Pipeline implements AutoCloseable {
     if (request == null) {
       throw new IllegalArgumentException("request must not be null");
     }
+    if (closed) {
+      throw new IllegalStateException("the pipeline is closed");
+    }
     SearchListener user = listener == null ? SearchListener.NONE : listener;
     OffsetDateTime startedAt = OffsetDateTime.now();
     long t0 = System.nanoTime();
@@ -209,10 +225,16 @@ public final class Pipeline implements AutoCloseable {
     boolean opsUsable = true;
     active.incrementAndGet();
     try {
-      if (closed) {
+      if (closed) { // closed while this call waited for a slot: it started, so it failed
+        failed.increment();
         throw new IllegalStateException("the pipeline is closed");
       }
-      ops = takeOps();
+      try {
+        ops = takeOps();
+      } catch (FlowscaleException e) {
+        failed.increment();
+        throw e;
+      }
       return run(request, user, cancellation, ops, startedAt, t0);
     } catch (NativeException e) {
       opsUsable = e.pipelineUsable();
@@ -294,7 +316,7 @@ public final class Pipeline implements AutoCloseable {
     try {
       return model.condition(request.prompt());
     } catch (IllegalArgumentException e) {
-      failed.increment();
+      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "model '" + modelName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
@@ -308,7 +330,7 @@ public final class Pipeline implements AutoCloseable {
     try {
       return reward.condition(request.prompt());
     } catch (IllegalArgumentException e) {
-      failed.increment();
+      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "reward_score '" + rewardName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {

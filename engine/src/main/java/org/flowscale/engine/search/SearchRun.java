@@ -72,6 +72,7 @@ final class SearchRun implements AutoCloseable {
   private double bestSoFarReward = Double.NEGATIVE_INFINITY;
   private Events.Round round;
   private int rounds;
+  private int firstRows;
 
   SearchRun(
       SearchConfig config,
@@ -291,6 +292,9 @@ final class SearchRun implements AutoCloseable {
   private void nextRound(int n) {
     endRound();
     Events.Round r = new Events.Round();
+    if (rounds == 0) {
+      firstRows = n;
+    }
     r.round = rounds++;
     r.rows = n;
     r.begin();
@@ -559,6 +563,11 @@ final class SearchRun implements AutoCloseable {
 
   long nfe() {
     return nfe;
+  }
+
+  /** Rows of the first model call: the particles the method started with (0 before any). */
+  int firstRows() {
+    return firstRows;
   }
 
   /** Appends a trace entry stamped with the NFE spent so far. */

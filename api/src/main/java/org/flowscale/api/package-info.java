@@ -15,7 +15,7 @@
  * directory with its {@code report.json}.
  *
  * <p>Observability: {@link org.flowscale.api.Pipeline#metrics()} counts requests, NFE and time
- * (see {@link org.flowscale.api.PipelineMetrics});
+ * ({@link org.flowscale.api.micrometer.FlowscaleMeterBinder} binds them to a Micrometer registry);
  * the engine records Java Flight Recorder events {@code flowscale.ModelCall}, {@code
  * flowscale.RewardCall}, {@code flowscale.Round} and {@code flowscale.Search}.
  */

@@ -91,9 +91,14 @@ public final class FlowscaleConfig {
    * @throws ConfigurationException naming every problem
    */
   public static FlowscaleConfig of(Map<String, ?> keys) {
+    return resolve(widen(keys), "the given keys", List.of(), false);
+  }
+
+  /** Keys as a YAML document holds them: whole numbers as Long (resolved values are Integer). */
+  private static Map<String, Object> widen(Map<String, ?> keys) {
     Map<String, Object> doc = new LinkedHashMap<>();
     keys.forEach((k, v) -> doc.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
-    return resolve(doc, "the given keys", List.of(), false);
+    return doc;
   }
 
   private static FlowscaleConfig resolve(
@@ -110,12 +115,12 @@ public final class FlowscaleConfig {
    * @throws ConfigurationException naming every problem
    */
   public FlowscaleConfig withOverrides(List<String> overrides) {
+    Map<String, Object> doc = widen(settings.resolved());
+    if (settings.prompt() == null) {
+      doc.remove(ConfigSchema.TEXT_PROMPT); // missing, not null: a request will give it
+    }
     return new FlowscaleConfig(
-        ConfigResolver.resolve(
-            new LinkedHashMap<>(settings.resolved()),
-            source,
-            Overrides.parse(overrides),
-            settings.prompt() != null),
+        ConfigResolver.resolve(doc, source, Overrides.parse(overrides), settings.prompt() != null),
         source);
   }
 

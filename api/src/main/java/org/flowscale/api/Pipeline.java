@@ -125,11 +125,29 @@ public final class Pipeline implements AutoCloseable {
    * @throws NativeException when native code fails while loading
    */
   public static Pipeline fromConfig(FlowscaleConfig config) {
+    return fromConfig(config, 1);
+  }
+
+  /**
+   * The pipeline a config describes, running up to {@code concurrency} generations at once (a
+   * service's pipeline). See {@link #fromConfig(FlowscaleConfig)}.
+   *
+   * @param config a resolved config (its prompt may be missing)
+   * @param concurrency the most generations that run at once, in [1, 1024]
+   * @return a pipeline; the caller closes it
+   * @throws ConfigurationException when the config's model, reward or backend refuses
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
+   * @throws IllegalArgumentException when {@code concurrency} is out of range
+   */
+  public static Pipeline fromConfig(FlowscaleConfig config, int concurrency) {
     Pipeline p =
         builder()
             .model(config.model(), config.modelSettings())
             .reward(config.reward(), config.rewardSettings())
             .backend(config.backend())
+            .concurrency(concurrency)
             .build();
     try {
       p.checkImageSize(config.settings().height(), config.settings().width());

@@ -185,9 +185,20 @@ public final class FlowscaleConfig {
     return settings.modelSettings();
   }
 
-  /** {@return {@code reward_score}: the reward's name} */
+  /**
+   * {@return {@code reward_score}: the reward's name, or null when {@link #rewards()} names
+   * several}
+   */
   public String reward() {
     return settings.reward();
+  }
+
+  /**
+   * {@return {@code rewards}: the terms of a weighted sum of rewards, or empty with {@code
+   * reward_score}}
+   */
+  public List<RewardTerm> rewards() {
+    return settings.rewards();
   }
 
   /** {@return the reward factory's own keys that the config sets} */

@@ -27,7 +27,8 @@ import org.flowscale.engine.search.SearchMethods;
 public final class GenerationRequest {
   /** Keys a pipeline fixes once: a request cannot change them. */
   static final Set<String> PIPELINE_KEYS =
-      Set.of(ConfigSchema.MODEL, ConfigSchema.REWARD_SCORE, ConfigSchema.BACKEND);
+      Set.of(
+          ConfigSchema.MODEL, ConfigSchema.REWARD_SCORE, ConfigSchema.REWARDS, ConfigSchema.BACKEND);
 
   private final String prompt;
   private final SearchConfig search;
@@ -60,7 +61,7 @@ public final class GenerationRequest {
             });
     validate(s.search());
     return new GenerationRequest(
-        s.prompt(), s.search(), s.resolved().get("flux_shift_tokens") == null, s.deadline(), k);
+        s.prompt(), s.search(), s.resolved().get("time_shift") == null, s.deadline(), k);
   }
 
   private static void validate(SearchConfig search) {
@@ -88,7 +89,7 @@ public final class GenerationRequest {
 
   /**
    * {@return whether the run takes the FLUX time shift's token count from the model ({@code
-   * flux_shift_tokens} left unset)}
+   * time_shift} left unset)}
    */
   public boolean timeShiftFromModel() {
     return timeShiftFromModel;

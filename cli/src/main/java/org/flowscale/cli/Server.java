@@ -73,6 +73,7 @@ final class Server implements AutoCloseable {
       Set.of(
           "model",
           "reward_score",
+          "rewards",
           "backend",
           "height",
           "width",
@@ -120,7 +121,11 @@ final class Server implements AutoCloseable {
     this.admission = new Semaphore(capacity);
     FlowscaleConfig.commonKeys().forEach(k -> commonKeys.add(k.name()));
     pipelineKeys.addAll(Factories.model(config.model()).keys());
-    pipelineKeys.addAll(Factories.reward(config.reward()).keys());
+    if (config.rewards().isEmpty()) {
+      pipelineKeys.addAll(Factories.reward(config.reward()).keys());
+    } else {
+      config.rewards().forEach(t -> pipelineKeys.addAll(Factories.reward(t.score()).keys()));
+    }
     pipelineKeys.removeAll(commonKeys);
     this.http = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 64);
     http.setExecutor(executor);

@@ -28,7 +28,10 @@ public final class GenerationRequest {
   /** Keys a pipeline fixes once: a request cannot change them. */
   static final Set<String> PIPELINE_KEYS =
       Set.of(
-          ConfigSchema.MODEL, ConfigSchema.REWARD_SCORE, ConfigSchema.REWARDS, ConfigSchema.BACKEND);
+          ConfigSchema.MODEL,
+          ConfigSchema.REWARD_SCORE,
+          ConfigSchema.REWARDS,
+          ConfigSchema.BACKEND);
 
   private final String prompt;
   private final SearchConfig search;

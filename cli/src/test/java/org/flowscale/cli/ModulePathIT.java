@@ -34,6 +34,8 @@ class ModulePathIT {
           "api", "org.flowscale.api",
           "bindings", "org.flowscale.bindings",
           "kernels", "org.flowscale.kernels",
+          "rewards", "org.flowscale.rewards",
+          "flux", "org.flowscale.flux",
           "cli", "org.flowscale.cli");
 
   static Path jar(String module, String classifier) {
@@ -63,7 +65,7 @@ class ModulePathIT {
   @Test
   void theLibraryJarsResolveOnAModulePathAndFindTheirProviders() throws Exception {
     List<Path> path = new ArrayList<>();
-    for (String m : List.of("engine", "api", "bindings", "kernels")) {
+    for (String m : List.of("engine", "api", "bindings", "kernels", "rewards", "flux")) {
       path.add(jar(m, ""));
     }
     // flowscale-api's own dependencies (SnakeYAML, Jackson), from this test's class path
@@ -80,7 +82,12 @@ class ModulePathIT {
             .resolveAndBind(
                 finder,
                 ModuleFinder.of(),
-                Set.of("org.flowscale.api", "org.flowscale.bindings", "org.flowscale.kernels"));
+                Set.of(
+                    "org.flowscale.api",
+                    "org.flowscale.bindings",
+                    "org.flowscale.kernels",
+                    "org.flowscale.rewards",
+                    "org.flowscale.flux"));
     ModuleLayer layer =
         ModuleLayer.boot().defineModulesWithOneLoader(cf, ClassLoader.getPlatformClassLoader());
     ModuleDescriptor engine =

@@ -38,8 +38,12 @@ class CudaSearchTest {
   }
 
   private static SearchConfig config(FilteringMethod m) {
+    // SOP's rounds of n_particles branches must fit the small budget too.
     boolean single =
-        m == FilteringMethod.BON || m == FilteringMethod.SMC || m == FilteringMethod.DPS;
+        m == FilteringMethod.BON
+            || m == FilteringMethod.SMC
+            || m == FilteringMethod.DPS
+            || m == FilteringMethod.SOP;
     return SearchConfig.builder()
         .method(m)
         .batchSize(2)

@@ -36,7 +36,7 @@ public final class BatchPlan {
   static final Set<String> OUTPUT_KEYS = Set.of("root_dir", "save_now");
 
   /** Keys a pipeline fixes once. */
-  static final Set<String> PIPELINE_KEYS = Set.of("model", "reward_score", "backend");
+  static final Set<String> PIPELINE_KEYS = Set.of("model", "reward_score", "rewards", "backend");
 
   /**
    * Keys that say where or how long a run goes, not what it computes: they are left out of an
@@ -233,7 +233,14 @@ public final class BatchPlan {
     Set<String> keys = new LinkedHashSet<>(PIPELINE_KEYS);
     try {
       keys.addAll(Factories.model(config.model()).keys());
-      keys.addAll(Factories.reward(config.reward()).keys());
+      List<String> rewards = new ArrayList<>();
+      if (config.reward() != null) {
+        rewards.add(config.reward());
+      }
+      config.rewards().forEach(t -> rewards.add(t.score()));
+      for (String r : rewards) {
+        keys.addAll(Factories.reward(r).keys());
+      }
     } catch (IllegalArgumentException e) {
       // the config resolved, so its factories exist; nothing more to add
     }

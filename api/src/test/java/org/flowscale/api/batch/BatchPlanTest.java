@@ -118,11 +118,32 @@ class BatchPlanTest {
         refusal("{\"text_prompt\": \"a\", \"mean\": 1.0}\n")
             .contains("line 1: key 'mean' belongs to the model"));
     assertTrue(
+        refusal("{\"text_prompt\": \"a\", \"rewards\": [{\"score\": \"test_norm\"}]}\n")
+            .contains("line 1: key 'rewards' belongs to the model, reward or backend"));
+    assertTrue(
         refusal("{\"text_prompt\": \"a\", \"root_dir\": \"x\"}\n")
             .contains("line 1: key 'root_dir' is the batch's to set"));
     assertTrue(
         refusal("{\"text_prompt\": \"a\", \"max_nfe\": {\"x\": 1}}\n")
             .contains("is a JSON object"));
+  }
+
+  @Test
+  void aWeightedSumOfRewardsKeepsItsTermsKeysForThePipeline() throws Exception {
+    FlowscaleConfig sum =
+        FlowscaleConfig.parse(
+            CONFIG.replace("reward_score: test_norm\n", "")
+                + "rewards:\n  - {score: test_norm, weight: 0.5, target: 1.0}\n",
+            "sum.yaml",
+            List.of(),
+            false);
+    PromptFile ok = prompts("ok.jsonl", "{\"text_prompt\": \"a\", \"max_nfe\": 6}\n");
+    assertEquals(6, BatchPlan.create(sum, ok, List.of()).items().get(0).maxNfe());
+    PromptFile bad = prompts("bad.jsonl", "{\"text_prompt\": \"a\", \"target\": 2.0}\n");
+    String m =
+        assertThrows(ConfigurationException.class, () -> BatchPlan.create(sum, bad, List.of()))
+            .getMessage();
+    assertTrue(m.contains("line 1: key 'target' belongs to the model, reward or backend"), m);
   }
 
   @Test

@@ -168,22 +168,22 @@ class AestheticClipRewardTest {
   void dpsRunsOnTheToyWorldWithIt() {
     AestheticFixtures f = AestheticFixtures.get();
     SearchConfig config =
-        new SearchConfig(
-            FilteringMethod.DPS,
-            2,
-            1,
-            1,
-            1,
-            10,
-            5,
-            TimeSchedule.EXP,
-            0,
-            SamplingScheme.linearOde(),
-            1.0,
-            0.5,
-            Resampling.MULTINOMIAL,
-            0.1,
-            7);
+        SearchConfig.builder()
+            .method(FilteringMethod.DPS)
+            .batchSize(2)
+            .nParticles(1)
+            .blockSize(1)
+            .initNParticles(1)
+            .maxNfe(10)
+            .maxSteps(5)
+            .timeSchedule(TimeSchedule.EXP)
+            .scheme(SamplingScheme.linearOde())
+            .rewardWeight(1.0)
+            .essThreshold(0.5)
+            .resampling(Resampling.MULTINOMIAL)
+            .dpsStepSize(0.1)
+            .seed(7)
+            .build();
     try (var flow = new ToyModelFactory().load(Map.of());
         VelocityModel model = flow.condition("two red circles");
         RewardModel m =

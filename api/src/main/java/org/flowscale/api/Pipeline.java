@@ -107,7 +107,9 @@ public final class Pipeline implements AutoCloseable {
     idle.add(first);
   }
 
-  /** A builder: model {@code toy}, reward {@code counting}, backend {@code cpu} by default. */
+  /**
+   * {@return A builder: model {@code toy}, reward {@code counting}, backend {@code cpu} by default}
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -116,10 +118,36 @@ public final class Pipeline implements AutoCloseable {
    * The pipeline a config describes: its model, reward and backend with their settings (its search
    * keys are for {@link FlowscaleConfig#request()}).
    *
+   * @param config a resolved config (its prompt may be missing)
+   * @return a pipeline; the caller closes it
    * @throws ConfigurationException when the config's model, reward or backend refuses
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
    */
   public static Pipeline fromConfig(FlowscaleConfig config) {
-    Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
+    return fromConfig(config, 1);
+  }
+
+  /**
+   * The pipeline a config describes, running up to {@code concurrency} generations at once (a
+   * service's pipeline). See {@link #fromConfig(FlowscaleConfig)}.
+   *
+   * @param config a resolved config (its prompt may be missing)
+   * @param concurrency the most generations that run at once, in [1, 1024]
+   * @return a pipeline; the caller closes it
+   * @throws ConfigurationException when the config's model, reward or backend refuses
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
+   * @throws IllegalArgumentException when {@code concurrency} is out of range
+   */
+  public static Pipeline fromConfig(FlowscaleConfig config, int concurrency) {
+    Builder b =
+        builder()
+            .model(config.model(), config.modelSettings())
+            .backend(config.backend())
+            .concurrency(concurrency);
     if (config.rewards().isEmpty()) {
       b.reward(config.reward(), config.rewardSettings());
     } else {
@@ -158,12 +186,37 @@ public final class Pipeline implements AutoCloseable {
 
   /**
    * Runs one generation. See {@link #generate(GenerationRequest, SearchListener, Cancellation)}.
+   *
+   * @param request what to generate
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
    */
   public GenerationResult generate(GenerationRequest request) {
     return generate(request, SearchListener.NONE, null);
   }
 
-  /** Runs one generation with a listener (progress, intermediate images, stop requests). */
+  /**
+   * Runs one generation that {@code cancellation} can stop from another thread. See {@link
+   * #generate(GenerationRequest, SearchListener, Cancellation)}.
+   *
+   * @param request what to generate
+   * @param cancellation stops the run from another thread (may be null)
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
+   */
+  public GenerationResult generate(GenerationRequest request, Cancellation cancellation) {
+    return generate(request, SearchListener.NONE, cancellation);
+  }
+
+  /**
+   * Runs one generation with a listener. See {@link #generate(GenerationRequest, SearchListener,
+   * Cancellation)}.
+   *
+   * @param request what to generate
+   * @param listener progress, intermediate images and stop requests (may be null)
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
+   */
   public GenerationResult generate(GenerationRequest request, SearchListener listener) {
     return generate(request, listener, null);
   }
@@ -172,6 +225,7 @@ public final class Pipeline implements AutoCloseable {
    * Runs one generation: conditions the model and reward on the request's prompt (cached per
    * prompt), runs the search on a free backend, and decodes the chosen sample to an image.
    *
+   * @param request what to generate
    * @param listener progress and intermediate images; its {@link SearchListener#stopRequested} can
    *     stop the run (may be null)
    * @param cancellation stops the run from another thread (may be null)
@@ -187,6 +241,9 @@ public final class Pipeline implements AutoCloseable {
       GenerationRequest request, SearchListener listener, Cancellation cancellation) {
     if (request == null) {
       throw new IllegalArgumentException("request must not be null");
+    }
+    if (closed) {
+      throw new IllegalStateException("the pipeline is closed");
     }
     SearchListener user = listener == null ? SearchListener.NONE : listener;
     OffsetDateTime startedAt = OffsetDateTime.now();
@@ -211,10 +268,16 @@ public final class Pipeline implements AutoCloseable {
     boolean opsUsable = true;
     active.incrementAndGet();
     try {
-      if (closed) {
+      if (closed) { // closed while this call waited for a slot: it started, so it failed
+        failed.increment();
         throw new IllegalStateException("the pipeline is closed");
       }
-      ops = takeOps();
+      try {
+        ops = takeOps();
+      } catch (FlowscaleException e) {
+        failed.increment();
+        throw e;
+      }
       return run(request, user, cancellation, ops, startedAt, t0);
     } catch (NativeException e) {
       opsUsable = e.pipelineUsable();
@@ -313,6 +376,7 @@ public final class Pipeline implements AutoCloseable {
    * differentiable reward and a model with a vector-Jacobian product). A caller that writes outputs
    * calls this first, so a request that cannot run leaves nothing behind.
    *
+   * @param request the request to check
    * @throws ConfigurationException when the request cannot run on this pipeline
    * @throws IllegalStateException when the pipeline is closed
    */
@@ -331,7 +395,7 @@ public final class Pipeline implements AutoCloseable {
     try {
       return model.condition(request.prompt());
     } catch (IllegalArgumentException e) {
-      failed.increment();
+      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "model '" + modelName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
@@ -345,7 +409,7 @@ public final class Pipeline implements AutoCloseable {
     try {
       return reward.condition(request.prompt());
     } catch (IllegalArgumentException e) {
-      failed.increment();
+      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "reward_score '" + rewardName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
@@ -474,32 +538,32 @@ public final class Pipeline implements AutoCloseable {
     closeQuietly(ops);
   }
 
-  /** The model's config name. */
+  /** {@return the model's config name} */
   public String modelName() {
     return modelName;
   }
 
-  /** The reward's config name. */
+  /** {@return the reward's config name} */
   public String rewardName() {
     return rewardName;
   }
 
-  /** The backend spec ({@code cpu}, {@code cuda:1}). */
+  /** {@return the backend spec ({@code cpu}, {@code cuda:1})} */
   public String backend() {
     return backendSpec;
   }
 
-  /** The most generations that run at once. */
+  /** {@return the most generations that run at once} */
   public int concurrency() {
     return concurrency;
   }
 
-  /** What the model's samples are: their size, shape and image form. */
+  /** {@return what the model's samples are: their size, shape and image form} */
   public org.flowscale.engine.model.SampleSpace sampleSpace() {
     return model;
   }
 
-  /** A snapshot of the pipeline's counters. */
+  /** {@return A snapshot of the pipeline's counters} */
   public PipelineMetrics metrics() {
     return new PipelineMetrics(
         requests.sum(),
@@ -577,24 +641,47 @@ public final class Pipeline implements AutoCloseable {
 
     private Builder() {}
 
-    /** The model ({@code model}) with default settings. */
+    /**
+     * Sets the model ({@code model}), with its default settings.
+     *
+     * @param name a model factory's name ({@code toy}, {@code torchscript}, ...)
+     * @return this builder
+     */
     public Builder model(String name) {
       return model(name, Map.of());
     }
 
-    /** The model ({@code model}) and its own keys (e.g. {@code beta} for the toy world). */
+    /**
+     * Sets the model ({@code model}) and its own keys.
+     *
+     * @param name a model factory's name ({@code toy}, {@code torchscript}, ...)
+     * @param settings the factory's own keys, e.g. {@code beta} for the toy world (values as YAML
+     *     would read them)
+     * @return this builder
+     */
     public Builder model(String name, Map<String, ?> settings) {
       this.model = name;
       this.modelSettings = widen(settings);
       return this;
     }
 
-    /** The reward ({@code reward_score}) with default settings. */
+    /**
+     * Sets the reward ({@code reward_score}), with its default settings.
+     *
+     * @param name a reward factory's name ({@code counting}, {@code torchscript}, ...)
+     * @return this builder
+     */
     public Builder reward(String name) {
       return reward(name, Map.of());
     }
 
-    /** The reward ({@code reward_score}) and its own keys. */
+    /**
+     * Sets the reward ({@code reward_score}) and its own keys.
+     *
+     * @param name a reward factory's name ({@code counting}, {@code torchscript}, ...)
+     * @param settings the factory's own keys (values as YAML would read them)
+     * @return this builder
+     */
     public Builder reward(String name, Map<String, ?> settings) {
       this.reward = name;
       this.rewardSettings = widen(settings);
@@ -605,6 +692,10 @@ public final class Pipeline implements AutoCloseable {
     /**
      * Several rewards as one weighted sum ({@code rewards} in a config), each loaded once; the sum
      * is differentiable when every term is. Replaces {@link #reward}.
+     *
+     * @param terms the rewards and their weights (at least one)
+     * @return this builder
+     * @throws IllegalArgumentException when {@code terms} is empty
      */
     public Builder rewards(List<RewardTerm> terms) {
       if (terms == null || terms.isEmpty()) {
@@ -616,13 +707,25 @@ public final class Pipeline implements AutoCloseable {
       return this;
     }
 
-    /** Where particle operations run: {@code cpu}, {@code cuda}, {@code cuda:1}. */
+    /**
+     * Sets where particle operations run.
+     *
+     * @param spec a backend ({@code cpu}, {@code cuda}) with an optional device ({@code cuda:1})
+     * @return this builder
+     */
     public Builder backend(String spec) {
       this.backend = spec;
       return this;
     }
 
-    /** The most generations that run at once (default 1); more callers wait. */
+    /**
+     * Sets the most generations that run at once (default 1); more callers wait. Each running
+     * generation has its own backend instance (particle memory); the model and reward are shared.
+     *
+     * @param n in [1, 1024]
+     * @return this builder
+     * @throws IllegalArgumentException when {@code n} is out of range
+     */
     public Builder concurrency(int n) {
       if (n < 1 || n > 1024) {
         throw new IllegalArgumentException("concurrency must be in [1, 1024], got " + n);
@@ -643,6 +746,7 @@ public final class Pipeline implements AutoCloseable {
     /**
      * Loads the model and the reward and starts one backend instance.
      *
+     * @return the pipeline; the caller closes it
      * @throws ConfigurationException when a name is unknown or a factory refuses its settings
      * @throws ModelException when the model fails to load
      * @throws RewardException when the reward fails to load

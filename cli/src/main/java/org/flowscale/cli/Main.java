@@ -30,6 +30,7 @@ import picocli.CommandLine.Spec;
       DemoCommand.class,
       RunCommand.class,
       BatchCommand.class,
+      ServeCommand.class,
       SummarizeCommand.class,
       KeysCommand.class
     },

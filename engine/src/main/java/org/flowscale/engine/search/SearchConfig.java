@@ -24,7 +24,7 @@ import org.flowscale.engine.ops.Resampling;
  * @param scheme {@code sample_method}, {@code convert_scheduler}, {@code diffusion_coefficient},
  *     {@code diffusion_norm}
  * @param rewardWeight {@code reward_weight}, lambda (SMC's temperature)
- * @param essThreshold {@code ess_threshold}: SMC resamples when ESS < threshold * B
+ * @param essThreshold {@code ess_threshold}: SMC resamples when ESS &lt; threshold * B
  * @param resampling SMC's resampling scheme
  * @param dpsStepSize eta: the DPS nudge size
  * @param seed {@code seed}

@@ -73,6 +73,7 @@ final class SearchRun implements AutoCloseable {
   private double bestSoFarTime;
   private Events.Round round;
   private int rounds;
+  private int firstRows;
 
   SearchRun(
       SearchConfig config,
@@ -292,6 +293,9 @@ final class SearchRun implements AutoCloseable {
   private void nextRound(int n) {
     endRound();
     Events.Round r = new Events.Round();
+    if (rounds == 0) {
+      firstRows = n;
+    }
     r.round = rounds++;
     r.rows = n;
     r.begin();
@@ -580,6 +584,11 @@ final class SearchRun implements AutoCloseable {
 
   long nfe() {
     return nfe;
+  }
+
+  /** Rows of the first model call: the particles the method started with (0 before any). */
+  int firstRows() {
+    return firstRows;
   }
 
   /** Appends a trace entry stamped with the NFE spent so far. */

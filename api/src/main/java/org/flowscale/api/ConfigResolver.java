@@ -21,6 +21,8 @@ import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.ParticleOpsProvider;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.search.FilteringMethod;
+import org.flowscale.engine.search.ParticleSchedule;
+import org.flowscale.engine.search.RbfOutput;
 import org.flowscale.engine.search.SearchConfig;
 
 /**
@@ -195,8 +197,27 @@ final class ConfigResolver {
     }
 
     private SearchConfig searchConfig() {
-      boolean convert = values.get("convert_scheduler") != null;
-      Interpolant sampling = convert ? new Interpolant.Vp() : new Interpolant.Linear();
+      String convertTo = (String) values.get("convert_scheduler");
+      Double n = (Double) values.get("scheduler_n");
+      boolean polynomial = "polynomial".equals(convertTo);
+      if (polynomial && n == null) {
+        throw new IllegalArgumentException(
+            "convert_scheduler polynomial needs scheduler_n, its exponent n >= 1"
+                + " (alpha = (1 - t)^n), e.g. scheduler_n=2");
+      }
+      if (!polynomial && n != null) {
+        throw new IllegalArgumentException(
+            "scheduler_n "
+                + n
+                + " is the exponent of convert_scheduler polynomial, not of "
+                + (convertTo == null ? "null (no conversion)" : convertTo)
+                + "; set convert_scheduler=polynomial or scheduler_n=null");
+      }
+      boolean convert = convertTo != null;
+      Interpolant sampling =
+          !convert
+              ? new Interpolant.Linear()
+              : polynomial ? new Interpolant.Polynomial(n) : new Interpolant.Vp();
       SamplingScheme scheme =
           new SamplingScheme(
               sampling,
@@ -205,22 +226,31 @@ final class ConfigResolver {
               DiffusionCoefficient.byName((String) values.get("diffusion_coefficient")),
               (Double) values.get("diffusion_norm"),
               (Double) values.get("exp_diff_coeff_sigma"));
-      return new SearchConfig(
-          FilteringMethod.byName((String) values.get("filtering_method")),
-          (Integer) values.get("batch_size"),
-          (Integer) values.get("n_particles"),
-          (Integer) values.get("block_size"),
-          (Integer) values.get("init_n_particles"),
-          (Long) values.get("max_nfe"),
-          (Integer) values.get("max_steps"),
-          TimeSchedule.byName((String) values.get("time_schedule")),
-          values.get("flux_shift_tokens") == null ? 0 : (Integer) values.get("flux_shift_tokens"),
-          scheme,
-          (Double) values.get("reward_weight"),
-          (Double) values.get("ess_threshold"),
-          Resampling.byName((String) values.get("resampling")),
-          (Double) values.get("dps_step_size"),
-          (Long) values.get("seed"));
+      return SearchConfig.builder()
+          .method(FilteringMethod.byName((String) values.get("filtering_method")))
+          .batchSize((Integer) values.get("batch_size"))
+          .nParticles((Integer) values.get("n_particles"))
+          .blockSize((Integer) values.get("block_size"))
+          .initNParticles((Integer) values.get("init_n_particles"))
+          .maxNfe((Long) values.get("max_nfe"))
+          .maxSteps((Integer) values.get("max_steps"))
+          .timeSchedule(TimeSchedule.byName((String) values.get("time_schedule")))
+          .timeShiftTokens(
+              values.get("time_shift") == null ? 0 : (Integer) values.get("time_shift"))
+          .scheme(scheme)
+          .rewardWeight((Double) values.get("reward_weight"))
+          .essThreshold((Double) values.get("ess_threshold"))
+          .resampling(Resampling.byName((String) values.get("resampling")))
+          .dpsStepSize((Double) values.get("dps_step_size"))
+          .seed((Long) values.get("seed"))
+          .rbfOutput(RbfOutput.byName((String) values.get("rbf_output")))
+          .particleSchedule(ParticleSchedule.byName((String) values.get("particle_schedule")))
+          .sop(
+              (Integer) values.get("ode_step"),
+              (Double) values.get("ode_seed_t"),
+              (Double) values.get("forward_step"),
+              (Double) values.get("backward_step"))
+          .build();
     }
 
     private ModelFactory findModel(List<ModelFactory> models, String name) {

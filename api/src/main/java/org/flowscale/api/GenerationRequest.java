@@ -60,7 +60,7 @@ public final class GenerationRequest {
             });
     validate(s.search());
     return new GenerationRequest(
-        s.prompt(), s.search(), s.resolved().get("flux_shift_tokens") == null, s.deadline(), k);
+        s.prompt(), s.search(), s.resolved().get("time_shift") == null, s.deadline(), k);
   }
 
   private static void validate(SearchConfig search) {
@@ -87,8 +87,8 @@ public final class GenerationRequest {
   }
 
   /**
-   * Whether the run takes the FLUX time shift's token count from the model ({@code
-   * flux_shift_tokens} left unset).
+   * Whether the run takes the FLUX time shift's token count from the model ({@code time_shift} left
+   * unset).
    */
   public boolean timeShiftFromModel() {
     return timeShiftFromModel;

@@ -71,6 +71,14 @@ public final class GenerationResult {
     return search == null ? Double.NaN : search.reward();
   }
 
+  /**
+   * The sampling time of the chosen sample's Tweedie estimate (NaN when nothing was scored): the
+   * last nonzero time for the methods that end at {@code t = 0}, the chosen proposal's for RBF.
+   */
+  public double outputTime() {
+    return search == null ? Double.NaN : search.outputTime();
+  }
+
   /** Model evaluations spent (0 when nothing was scored). */
   public long nfe() {
     return search == null ? 0 : search.nfe();

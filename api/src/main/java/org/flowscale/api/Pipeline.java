@@ -243,7 +243,7 @@ public final class Pipeline implements AutoCloseable {
     try (VelocityModel m = conditionModel(request);
         Reward r = conditionReward(request)) {
       if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
-        config = config.withFluxShiftTokens(m.timeShiftTokens());
+        config = config.withTimeShiftTokens(m.timeShiftTokens());
       }
       SearchConfig c = config;
       refuse(() -> method.validate(c), "");

@@ -83,6 +83,8 @@ final class RunReport {
     root.put("gradient_passes", result.gradientPasses());
     root.put("reward_calls", result.rewardCalls());
     number(root, "best_reward", result.reward());
+    // The time of the output's Tweedie estimate: how sharp it is (RBF's rbf_output decides it).
+    number(root, "output_time", result.outputTime());
 
     TimeSplit t = result.time();
     ObjectNode time = root.putObject("time_seconds");

@@ -142,4 +142,110 @@ final class Rules {
                   : ""));
     }
   }
+
+  /**
+   * {@code particle_schedule linear} (MATH.md section 6b) is SVDD's and SMC's, and each chain's
+   * counts must cover every step with at least one particle: SVDD needs {@code floor(N / B) >= S};
+   * SMC runs one population ({@code batch_size 1}) whose sizes add up to {@code N >= S}.
+   */
+  static void particleSchedule(SearchConfig c) {
+    if (c.particleSchedule() == ParticleSchedule.CONSTANT) {
+      return;
+    }
+    String name = c.method().configName();
+    long s = c.maxSteps();
+    long b = c.batchSize();
+    switch (c.method()) {
+      case SVDD -> {
+        long m = c.maxNfe() / b;
+        if (m < s) {
+          throw new IllegalArgumentException(
+              "svdd with particle_schedule linear: floor(max_nfe "
+                  + c.maxNfe()
+                  + " / batch_size "
+                  + b
+                  + ") = "
+                  + m
+                  + " particles per chain cannot give each of max_steps "
+                  + s
+                  + " steps one; use max_nfe >= "
+                  + b * s
+                  + (c.maxNfe() >= s ? " or batch_size <= " + c.maxNfe() / s : ""));
+        }
+      }
+      case SMC -> {
+        if (b != 1) {
+          throw new IllegalArgumentException(
+              "smc with particle_schedule linear runs one population whose size follows the"
+                  + " schedule (its sizes add up to max_nfe); set batch_size 1, got "
+                  + b);
+        }
+        if (c.maxNfe() < s) {
+          throw new IllegalArgumentException(
+              "smc with particle_schedule linear: max_nfe "
+                  + c.maxNfe()
+                  + " cannot give each of max_steps "
+                  + s
+                  + " steps one particle; use max_nfe >= "
+                  + s);
+        }
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "particle_schedule linear is for svdd and smc; "
+                  + name
+                  + " runs a constant number of particles (set particle_schedule constant)");
+    }
+  }
+
+  /** The linear schedule of one chain: {@code S} counts adding up to {@code floor(N / B)}. */
+  static int[] linearCounts(SearchConfig c) {
+    return ParticleSchedule.linear(c.maxNfe() / c.batchSize(), c.maxSteps());
+  }
+
+  /** Search over Paths: {@code B E + B K E ceil(s0 / (db - df)) <= N} (MATH.md section 6a). */
+  static void sopBudget(SearchConfig c) {
+    SopSettings p = c.sop();
+    long b = c.batchSize();
+    long k = c.nParticles();
+    long e = p.odeStep();
+    long rounds = p.rounds();
+    long need = p.nfe(b, k);
+    if (need <= c.maxNfe()) {
+      return;
+    }
+    long perParticle = b * e * rounds;
+    long fitK = c.maxNfe() > b * e ? (c.maxNfe() - b * e) / perParticle : 0;
+    String fit =
+        fitK >= 1
+            ? "use n_particles <= " + fitK
+            : "use fewer rounds (a larger backward_step - forward_step), a smaller ode_step or"
+                + " batch_size";
+    throw new IllegalArgumentException(
+        "sop: batch_size "
+            + b
+            + " x ode_step "
+            + e
+            + " x (1 + n_particles "
+            + k
+            + " x "
+            + rounds
+            + " rounds) = "
+            + (need == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : need)
+            + " NFE exceeds max_nfe "
+            + c.maxNfe()
+            + ", with rounds = ceil(ode_seed_t "
+            + fmt(p.odeSeedT())
+            + " / (backward_step "
+            + fmt(p.backwardStep())
+            + " - forward_step "
+            + fmt(p.forwardStep())
+            + ")); "
+            + fit
+            + (need == Long.MAX_VALUE ? "" : " (or max_nfe >= " + need + ")"));
+  }
+
+  private static String fmt(double v) {
+    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+  }
 }

@@ -70,6 +70,7 @@ final class SearchRun implements AutoCloseable {
   private Tensor bestSoFar;
 
   private double bestSoFarReward = Double.NEGATIVE_INFINITY;
+  private double bestSoFarTime;
   private Events.Round round;
   private int rounds;
 
@@ -340,10 +341,15 @@ final class SearchRun implements AutoCloseable {
    * {@code t = 0.44}, and that noise is about 0.4 per value under the paper's diffusion).
    */
   void step(Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
+    step(scheme, x, u, from, to, out);
+  }
+
+  /** {@link #step} with another scheme (Search over Paths' ODE solves use {@code scheme.ode()}). */
+  void step(SamplingScheme s, Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
     Affine[] a = new Affine[x.rows()];
     boolean noisy = false;
     for (int i = 0; i < a.length; i++) {
-      a[i] = to[i] == 0 ? scheme.tweedie(from[i]) : scheme.step(from[i], from[i] - to[i]);
+      a[i] = to[i] == 0 ? s.tweedie(from[i]) : s.step(from[i], from[i] - to[i]);
       noisy |= a[i].z() != 0;
     }
     long stream = newStream();
@@ -351,8 +357,22 @@ final class SearchRun implements AutoCloseable {
     ops.affine(x, u, coefficients("step", a.length, i -> a[i]), noise, out);
   }
 
-  /** Rewards of the rows of {@code x0} (clean estimates), host side. */
-  double[] score(Tensor x0) {
+  /**
+   * Noises every row of x forward from time {@code s} to {@code f} with the sampling interpolant's
+   * transition ({@link SamplingScheme#forward}), with a fresh noise stream; out may be x.
+   */
+  void noiseForward(Tensor x, double s, double f, Tensor out) {
+    Affine a = scheme.forward(s, f);
+    Noise noise = new Noise(config.seed(), newStream(), null);
+    ops.affine(x, null, coefficients("forward", x.rows(), i -> a), noise, out);
+  }
+
+  /**
+   * Rewards of the rows of {@code x0} (clean estimates), host side. {@code times[i]} is the
+   * sampling time of row i's estimate (where the velocity it came from was evaluated), kept with
+   * the best row so far.
+   */
+  double[] score(Tensor x0, double[] times) {
     int n = x0.rows();
     Tensor out = scratch("scores", n, 1, DType.F64);
     ops.synchronize();
@@ -367,7 +387,7 @@ final class SearchRun implements AutoCloseable {
     rewardRows += n;
     commit(event, n, false);
     double[] scores = download(out, n);
-    keepBest(x0, scores);
+    keepBest(x0, scores, times);
     return scores;
   }
 
@@ -386,7 +406,7 @@ final class SearchRun implements AutoCloseable {
    * Keeps a copy of the best scored row so far (on the backend, one row), so a run that stops or
    * fails early still has its best sample. Costs one row copy per improvement.
    */
-  private void keepBest(Tensor x0, double[] scores) {
+  private void keepBest(Tensor x0, double[] scores, double[] times) {
     int best = -1;
     for (int i = 0; i < scores.length; i++) {
       if (scores[i] > bestSoFarReward && (best < 0 || scores[i] > scores[best])) {
@@ -401,6 +421,7 @@ final class SearchRun implements AutoCloseable {
     }
     ops.gather(x0, ints("best-index", new int[] {best}), bestSoFar);
     bestSoFarReward = scores[best];
+    bestSoFarTime = times[best];
   }
 
   /**
@@ -412,7 +433,7 @@ final class SearchRun implements AutoCloseable {
       return null;
     }
     try {
-      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward);
+      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward, bestSoFarTime);
     } catch (RuntimeException e) {
       return null; // the backend itself failed: nothing can be read back
     }
@@ -566,8 +587,12 @@ final class SearchRun implements AutoCloseable {
     trace.add(new TraceEntry(round, chain, time, rewardValue, event, nfe));
   }
 
-  /** Builds the result; the chosen rows are downloaded. */
-  SearchResult result(Tensor samples, int sampleRow, Tensor states, int stateRow, double best) {
+  /**
+   * Builds the result; the chosen rows are downloaded. {@code outputTime} is the sampling time of
+   * the sample's Tweedie estimate.
+   */
+  SearchResult result(
+      Tensor samples, int sampleRow, Tensor states, int stateRow, double best, double outputTime) {
     float[] sample = row(samples, sampleRow);
     float[] state = samples == states && sampleRow == stateRow ? sample : row(states, stateRow);
     long total = System.nanoTime() - startNanos;
@@ -576,6 +601,7 @@ final class SearchRun implements AutoCloseable {
         sample,
         state,
         best,
+        outputTime,
         nfe,
         config.maxNfe(),
         gradientPasses,

@@ -3,6 +3,7 @@ package org.flowscale.flux;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -68,6 +69,8 @@ public final class FluxModel implements FlowModel {
   private final TorchModule module;
   private final TorchTensor guidance; // [model_batch_size] in the model's dtype, dev only
   private final PromptCache<Conditioning> cache;
+  private FluxTextEncoders text; // null: prompts come as embeddings files only
+  private FluxAutoencoder ae; // null: samples stay latents
   private volatile boolean closed;
 
   private FluxModel(
@@ -120,7 +123,14 @@ public final class FluxModel implements FlowModel {
         if (spec.guidance()) {
           guidance = filled(shim, settings, settings.modelBatchSize(), guidanceScale(settings));
         }
-        return new FluxModel(shim, settings, spec, module, guidance);
+        FluxModel model = new FluxModel(shim, settings, spec, module, guidance);
+        try {
+          model.loadParts();
+        } catch (RuntimeException e) {
+          model.close();
+          throw e;
+        }
+        return model;
       } catch (RuntimeException e) {
         if (guidance != null) {
           guidance.close();
@@ -129,6 +139,52 @@ public final class FluxModel implements FlowModel {
         throw e;
       }
     }
+  }
+
+  /**
+   * The folder's other parts: the autoencoder's decoder (loaded now) and the text encoders (checked
+   * now, their weights loaded on the first prompt that needs them).
+   */
+  private void loadParts() {
+    FluxSettings.Parts p = settings.parts();
+    if (p.ae() != null) {
+      Path arch = p.architecture(FluxAutoencoder.ARCH_FILE, "ae_path", "the autoencoder");
+      ae =
+          FluxAutoencoder.load(
+              shim, p.ae(), arch, settings.dtype(), settings.device(), shape.clone());
+    }
+    boolean any =
+        p.clip() != null || p.t5() != null || p.clipTokenizer() != null || p.t5Tokenizer() != null;
+    if (any && !p.encoders()) {
+      throw new IllegalArgumentException(
+          "the text encoders need all four of text_encoder_path, text_encoder_2_path,"
+              + " tokenizer_path and tokenizer_2_path (or model_dir); missing: "
+              + (p.clip() == null ? "text_encoder_path " : "")
+              + (p.t5() == null ? "text_encoder_2_path " : "")
+              + (p.clipTokenizer() == null ? "tokenizer_path " : "")
+              + (p.t5Tokenizer() == null ? "tokenizer_2_path" : ""));
+    }
+    if (p.encoders()) {
+      text =
+          FluxTextEncoders.open(
+              shim, p, settings.dtype(), spec.contextDim(), spec.vecDim(), maxSequenceLength());
+    }
+  }
+
+  /** T5's sequence length: {@code max_sequence_length}, else 256 (schnell) or 512 (dev). */
+  int maxSequenceLength() {
+    int m = settings.parts().maxSequenceLength();
+    return m > 0 ? m : spec.guidance() ? 512 : 256;
+  }
+
+  /** The text encoders, or null when prompts come only as embeddings files. */
+  FluxTextEncoders textEncoders() {
+    return text;
+  }
+
+  /** The autoencoder's decoder, or null. */
+  FluxAutoencoder autoencoder() {
+    return ae;
   }
 
   private static double guidanceScale(FluxSettings s) {
@@ -317,16 +373,62 @@ public final class FluxModel implements FlowModel {
   }
 
   private Conditioning conditioning(String prompt) {
-    if (settings.textEmbeddings() == null) {
+    Path setting = settings.textEmbeddings();
+    Path cached = null;
+    if (setting != null) {
+      if (!Files.isDirectory(setting) && Files.exists(setting)) {
+        return fromFile(setting, prompt); // one embeddings file for the run
+      }
+      cached = setting.resolve(FluxTextEmbeddings.fileName(prompt));
+      if (Files.isRegularFile(cached)) {
+        return fromFile(cached, prompt);
+      }
+    }
+    if (text == null) {
+      if (setting != null) {
+        FluxTextEmbeddings.locate(setting, prompt); // says which file was expected
+      }
       throw new IllegalArgumentException(
-          "model flux has no text encoder here: set text_embeddings to the prompt's FLUX text"
-              + " embeddings (a safetensors file with t5 [T, "
+          "model flux has no text encoder here: set model_dir (the downloaded FLUX.1 folder) or"
+              + " text_embeddings to the prompt's FLUX text embeddings (a safetensors file with t5"
+              + " [T, "
               + spec.contextDim()
               + "] and clip_pooled ["
               + spec.vecDim()
               + "], or a directory of them named by the prompt's SHA-256)");
     }
-    Path file = FluxTextEmbeddings.locate(settings.textEmbeddings(), prompt);
+    FluxTextEncoders.Embeddings e = text.encode(prompt);
+    if (cached != null) {
+      try {
+        Files.createDirectories(setting);
+        FluxTextEmbeddings.write(
+            cached,
+            prompt,
+            e.t5(),
+            e.tokens(),
+            e.clipPooled(),
+            java.util.Map.of(
+                "max_sequence_length", Integer.toString(e.tokens()),
+                "t5_model", String.valueOf(settings.parts().t5()),
+                "clip_model", String.valueOf(settings.parts().clip())));
+      } catch (java.io.IOException | RuntimeException ex) {
+        java.lang.System.getLogger("org.flowscale")
+            .log(
+                java.lang.System.Logger.Level.WARNING,
+                "cannot cache the text embeddings in " + cached + ": " + ex.getMessage());
+      }
+    }
+    TorchTensor txt = upload(e.t5(), 1, e.tokens(), spec.contextDim());
+    try {
+      TorchTensor y = upload(e.clipPooled(), 1, spec.vecDim());
+      return new Conditioning(txt, y, e.tokens());
+    } catch (RuntimeException ex) {
+      txt.close();
+      throw ex;
+    }
+  }
+
+  private Conditioning fromFile(Path file, String prompt) {
     try (SafeTensors f = SafeTensors.open(file)) {
       FluxTextEmbeddings.Contents c =
           FluxTextEmbeddings.check(f, prompt, spec.contextDim(), spec.vecDim());
@@ -340,6 +442,18 @@ public final class FluxModel implements FlowModel {
       }
     } catch (WeightsException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private TorchTensor upload(float[] values, long... shape) {
+    TorchTensor t = shim.empty(settings.dtype(), settings.device(), shape);
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment data = a.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+      shim.copy(new TensorDesc(data.address(), shape, TorchDType.F32, -1), t.desc());
+      return t;
+    } catch (RuntimeException e) {
+      t.close();
+      throw e;
     }
   }
 
@@ -473,7 +587,25 @@ public final class FluxModel implements FlowModel {
     if (guidance != null) {
       guidance.close();
     }
+    if (text != null) {
+      text.close();
+    }
+    if (ae != null) {
+      ae.close();
+    }
     module.close();
+  }
+
+  /** The VAE decoder when the folder has one: rewards then judge decoded images. */
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.SampleDecoder> decoder() {
+    return java.util.Optional.ofNullable(ae);
+  }
+
+  /** Samples as pictures, through the VAE (for final.png and step grids). */
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.ImageDecoder> imageDecoder() {
+    return ae == null ? java.util.Optional.empty() : java.util.Optional.of(ae.hostDecoder());
   }
 
   @Override

@@ -99,6 +99,28 @@ public final class GenerationRequest {
     return Optional.ofNullable(deadline);
   }
 
+  /** {@code cfg_scale}: classifier-free guidance's scale; 1 is off. */
+  public double cfgScale() {
+    Object v = keys.get("cfg_scale");
+    return v instanceof Number n ? n.doubleValue() : 1.0;
+  }
+
+  /** Whether the run uses classifier-free guidance ({@code cfg_scale != 1}). */
+  public boolean guided() {
+    return cfgScale() != 1.0;
+  }
+
+  /** {@code negative_prompt}, or the empty prompt when guidance runs without one. */
+  public String negativePrompt() {
+    return keys.get("negative_prompt") instanceof String s ? s : "";
+  }
+
+  /** {@code reward_batch_size}: the most latents decoded and scored at once. */
+  public int rewardBatchSize() {
+    Object v = keys.get("reward_batch_size");
+    return v instanceof Number n ? n.intValue() : 4;
+  }
+
   /** The request's keys with their final values (every key a request may set). */
   public Map<String, Object> keys() {
     return keys;
@@ -177,6 +199,12 @@ public final class GenerationRequest {
     /** {@code seed}: same seed, same result. */
     public Builder seed(long seed) {
       return set("seed", seed);
+    }
+
+    /** Classifier-free guidance ({@code cfg_scale}, 1 off) away from {@code negativePrompt}. */
+    public Builder guidance(double cfgScale, String negativePrompt) {
+      set("cfg_scale", cfgScale);
+      return set("negative_prompt", negativePrompt);
     }
 
     /** A wall-clock limit ({@code deadline_s}); null for none. */

@@ -12,13 +12,17 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.flowscale.engine.model.DecodedReward;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.GuidedVelocity;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.SampleDecoder;
+import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.model.TransientFailure;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.Backends;
@@ -76,6 +80,7 @@ public final class Pipeline implements AutoCloseable {
   private final FlowModel model;
   private final RewardModel reward;
   private final Optional<ImageDecoder> decoder;
+  private final Optional<SampleDecoder> sampleDecoder;
   private final int concurrency;
   private final Semaphore slots;
   private final ConcurrentLinkedDeque<ParticleOps> idle = new ConcurrentLinkedDeque<>();
@@ -100,6 +105,7 @@ public final class Pipeline implements AutoCloseable {
     this.model = model;
     this.reward = reward;
     this.decoder = model.imageDecoder();
+    this.sampleDecoder = model.decoder();
     this.concurrency = b.concurrency;
     this.slots = new Semaphore(b.concurrency, true);
     allOps.add(first);
@@ -291,8 +297,27 @@ public final class Pipeline implements AutoCloseable {
   }
 
   private VelocityModel conditionModel(GenerationRequest request) {
+    if (request.guided() && !model.promptConditioned()) {
+      failed.increment();
+      throw new ConfigurationException(
+          "cfg_scale "
+              + request.cfgScale()
+              + " needs a model conditioned on the prompt, and model '"
+              + modelName
+              + "' ignores prompts (both guided velocities would be the same); set cfg_scale 1");
+    }
     try {
-      return model.condition(request.prompt());
+      VelocityModel positive = model.condition(request.prompt());
+      if (!request.guided()) {
+        return positive;
+      }
+      try {
+        return new GuidedVelocity(
+            positive, model.condition(request.negativePrompt()), request.cfgScale());
+      } catch (RuntimeException e) {
+        positive.close();
+        throw e;
+      }
     } catch (IllegalArgumentException e) {
       failed.increment();
       throw new ConfigurationException(
@@ -306,7 +331,12 @@ public final class Pipeline implements AutoCloseable {
 
   private Reward conditionReward(GenerationRequest request) {
     try {
-      return reward.condition(request.prompt());
+      Reward r = reward.condition(request.prompt());
+      if (sampleDecoder.isEmpty()) {
+        return r;
+      }
+      // a latent model: the reward judges decoded images, in chunks
+      return new DecodedReward(sampleDecoder.get(), r, model.dim(), request.rewardBatchSize());
     } catch (IllegalArgumentException e) {
       failed.increment();
       throw new ConfigurationException(
@@ -609,7 +639,8 @@ public final class Pipeline implements AutoCloseable {
           throw new ConfigurationException("backend: " + Text.oneLine(e.getMessage()), e);
         }
         m = load("model '" + model + "'", () -> mf.load(modelSettings), true);
-        FlowModel space = m;
+        // A latent model's rewards judge its decoded images (SampleDecoder's layout).
+        SampleSpace space = m.decoder().map(SampleDecoder::imageSpace).orElse(m);
         r =
             load(
                 "reward_score '" + reward + "'",

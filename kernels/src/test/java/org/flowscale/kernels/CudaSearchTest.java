@@ -40,22 +40,23 @@ class CudaSearchTest {
   private static SearchConfig config(FilteringMethod m) {
     boolean single =
         m == FilteringMethod.BON || m == FilteringMethod.SMC || m == FilteringMethod.DPS;
-    return new SearchConfig(
-        m,
-        2,
-        single ? 1 : 3,
-        m == FilteringMethod.CODE ? 2 : 1,
-        4,
-        48,
-        4,
-        TimeSchedule.EXP,
-        0,
-        SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3),
-        1.0,
-        0.5,
-        Resampling.MULTINOMIAL,
-        0.05,
-        20251130);
+    return SearchConfig.builder()
+        .method(m)
+        .batchSize(2)
+        .nParticles(single ? 1 : 3)
+        .blockSize(m == FilteringMethod.CODE ? 2 : 1)
+        .initNParticles(4)
+        .maxNfe(48)
+        .maxSteps(4)
+        .timeSchedule(TimeSchedule.EXP)
+        .timeShiftTokens(0)
+        .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3))
+        .rewardWeight(1.0)
+        .essThreshold(0.5)
+        .resampling(Resampling.MULTINOMIAL)
+        .dpsStepSize(0.05)
+        .seed(20251130)
+        .build();
   }
 
   private static SearchResult run(FilteringMethod m, ParticleOps ops) {

@@ -76,6 +76,7 @@ final class ConfigResolver {
     private final boolean promptRequired;
     private final List<String> problems = new ArrayList<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
+    private boolean weighted;
 
     Run(Map<String, Given> given, boolean promptRequired) {
       this.given = given;
@@ -110,7 +111,27 @@ final class ConfigResolver {
       String modelName = (String) values.get(ConfigSchema.MODEL);
       ModelFactory model = findModel(models, modelName);
       String rewardName = (String) values.get(ConfigSchema.REWARD_SCORE);
-      RewardFactory reward = findReward(rewards, rewardName);
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> entries =
+          (List<Map<String, Object>>) values.get(ConfigSchema.REWARDS);
+      RewardFactory reward = null;
+      weighted = entries != null;
+      if (weighted) {
+        Given g = given.get(ConfigSchema.REWARD_SCORE);
+        if (g != null && g.value() != null) {
+          problems.add(
+              "set either reward_score or rewards, not both (with rewards, leave reward_score out"
+                  + " or set it to null; "
+                  + Text.oneLine(g.origin())
+                  + ")");
+        }
+        rewardName = null;
+        values.put(ConfigSchema.REWARD_SCORE, null);
+      } else if (rewardName == null) {
+        problems.add("reward_score must be set (a reward's name), or rewards (a weighted sum)");
+      } else {
+        reward = findReward(rewards, rewardName);
+      }
       checkBackend((String) values.get(ConfigSchema.BACKEND));
 
       Set<String> modelKeys = model == null ? Set.of() : model.keys();
@@ -133,7 +154,14 @@ final class ConfigResolver {
           putSetting(rewardSettings, k, g);
         }
         if (!known) {
-          unknownKey(k, g, models, rewards, model == null || reward == null, modelKeys, rewardKeys);
+          unknownKey(
+              k,
+              g,
+              models,
+              rewards,
+              model == null || (!weighted && reward == null),
+              modelKeys,
+              rewardKeys);
         }
       }
       // Keys of the command line that a factory also reads (height, width) are passed on.
@@ -146,6 +174,8 @@ final class ConfigResolver {
           rewardSettings.put(k, widen(v));
         }
       }
+
+      List<RewardTerm> terms = weighted ? terms(entries, rewards) : List.of();
 
       Path rootDir = path((String) values.get("root_dir"));
       String tag = (String) values.get("tag");
@@ -192,6 +222,7 @@ final class ConfigResolver {
           modelSettings,
           rewardName,
           rewardSettings,
+          terms,
           (String) values.get(ConfigSchema.BACKEND),
           rootDir,
           tag != null ? tag : search.method().configName(),
@@ -213,6 +244,103 @@ final class ConfigResolver {
             "negative_prompt is set but cfg_scale is 1 (no guidance): set cfg_scale > 1 to steer"
                 + " away from it, or remove negative_prompt");
       }
+    }
+
+    /**
+     * The entries of {@code rewards}: each names a reward factory ({@code score}), a {@code weight}
+     * (default 1) and that factory's keys. Their resolved form (weights filled in) replaces the
+     * given list in config.yaml.
+     */
+    private List<RewardTerm> terms(
+        List<Map<String, Object>> entries, List<RewardFactory> factories) {
+      List<RewardTerm> terms = new ArrayList<>();
+      List<Map<String, Object>> resolvedEntries = new ArrayList<>();
+      String origin = Text.oneLine(given.get(ConfigSchema.REWARDS).origin());
+      for (int i = 0; i < entries.size(); i++) {
+        Map<String, Object> e = entries.get(i);
+        String where = "rewards entry " + (i + 1);
+        Object score = e.get("score");
+        if (!(score instanceof String name) || name.isBlank()) {
+          problems.add(
+              where
+                  + " needs score: a reward's name, got "
+                  + ConfigKey.describeType(score)
+                  + " ("
+                  + origin
+                  + ")");
+          continue;
+        }
+        RewardFactory f = null;
+        for (RewardFactory c : factories) {
+          if (c.names().contains(name)) {
+            f = c;
+          }
+        }
+        if (f == null) {
+          List<String> names =
+              factories.stream().flatMap(c -> c.names().stream()).sorted().distinct().toList();
+          problems.add(where + ": " + unknownName("score", name, names) + " (" + origin + ")");
+          continue;
+        }
+        double weight = 1.0;
+        Object w = e.get("weight");
+        if (w != null) {
+          if (w instanceof Long l) {
+            weight = l;
+          } else if (w instanceof Double d && Double.isFinite(d)) {
+            weight = d;
+          } else {
+            problems.add(
+                where
+                    + ": bad value for weight: got "
+                    + ConfigKey.describeType(w)
+                    + ", expected a finite number ("
+                    + origin
+                    + ")");
+            continue;
+          }
+        }
+        Map<String, Object> settings = new TreeMap<>();
+        for (Map.Entry<String, Object> kv : e.entrySet()) {
+          String k = kv.getKey();
+          if (k.equals("score") || k.equals("weight")) {
+            continue;
+          }
+          if (!f.keys().contains(k)) {
+            Set<String> valid = new LinkedHashSet<>(List.of("score", "weight"));
+            valid.addAll(f.keys());
+            String near = Suggest.nearest(k, valid);
+            problems.add(
+                where
+                    + " (score: "
+                    + name
+                    + "): unknown key "
+                    + Text.quote(k)
+                    + (near != null ? ": did you mean '" + near + "'?" : "")
+                    + " (accepted: "
+                    + String.join(", ", valid)
+                    + "; "
+                    + origin
+                    + ")");
+            continue;
+          }
+          putSetting(settings, k, new Given(kv.getValue(), null, where + " " + origin));
+        }
+        for (String k : ConfigSchema.KEYS.keySet()) {
+          Object v = values.get(k);
+          if (v != null && f.keys().contains(k) && !settings.containsKey(k)) {
+            settings.put(k, widen(v));
+          }
+        }
+        terms.add(new RewardTerm(name, weight, settings));
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("score", name);
+        r.put("weight", weight);
+        r.putAll(settings);
+        resolvedEntries.add(r);
+      }
+      values.put(ConfigSchema.REWARDS, resolvedEntries);
+      return terms;
     }
 
     private SearchConfig searchConfig() {
@@ -392,7 +520,16 @@ final class ConfigResolver {
       }
       for (RewardFactory f : rewards) {
         if (f.keys().contains(key)) {
-          if (!factoryUnknown) {
+          if (weighted) {
+            problems.add(
+                "key "
+                    + key
+                    + " is a setting of reward_score "
+                    + String.join("/", f.names().stream().sorted().toList())
+                    + ": with rewards, put it inside that reward's entry ("
+                    + Text.oneLine(g.origin())
+                    + ")");
+          } else if (!factoryUnknown) {
             problems.add(
                 "key "
                     + key

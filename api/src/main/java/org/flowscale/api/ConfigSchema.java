@@ -28,6 +28,7 @@ final class ConfigSchema {
   static final String TEXT_PROMPT = "text_prompt";
   static final String MODEL = "model";
   static final String REWARD_SCORE = "reward_score";
+  static final String REWARDS = "rewards";
   static final String BACKEND = "backend";
 
   static final Map<String, ConfigKey> KEYS = build();
@@ -37,7 +38,17 @@ final class ConfigSchema {
         List.of(
             ConfigKey.of(TEXT_PROMPT, STRING, null, "the prompt the model and reward are given"),
             ConfigKey.of(MODEL, STRING, "toy", "the velocity model (a ModelFactory name)"),
-            ConfigKey.of(REWARD_SCORE, STRING, "counting", "the reward (a RewardFactory name)"),
+            ConfigKey.nullable(
+                REWARD_SCORE,
+                STRING,
+                "counting",
+                "the reward (a RewardFactory name); null when rewards is set"),
+            ConfigKey.nullable(
+                REWARDS,
+                ConfigKey.Kind.REWARDS,
+                null,
+                "instead of reward_score, a weighted sum: [{score: NAME, weight: 1.0, <its keys>},"
+                    + " ...]"),
             ConfigKey.choice(
                 "filtering_method",
                 false,

@@ -159,9 +159,16 @@ public final class FlowscaleConfig {
     return settings.modelSettings();
   }
 
-  /** {@code reward_score}: the reward's name. */
+  /** {@code reward_score}: the reward's name, or null when {@link #rewards()} names several. */
   public String reward() {
     return settings.reward();
+  }
+
+  /**
+   * {@code rewards}: the terms of a weighted sum of rewards, or empty with {@code reward_score}.
+   */
+  public List<RewardTerm> rewards() {
+    return settings.rewards();
   }
 
   /** The reward factory's own keys that the config sets. */

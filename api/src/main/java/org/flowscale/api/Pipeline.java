@@ -25,6 +25,7 @@ import org.flowscale.engine.model.SampleDecoder;
 import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.model.TransientFailure;
 import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.model.WeightedRewardModel;
 import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.NativeFailure;
 import org.flowscale.engine.ops.ParticleOps;
@@ -124,12 +125,13 @@ public final class Pipeline implements AutoCloseable {
    * @throws ConfigurationException when the config's model, reward or backend refuses
    */
   public static Pipeline fromConfig(FlowscaleConfig config) {
-    Pipeline p =
-        builder()
-            .model(config.model(), config.modelSettings())
-            .reward(config.reward(), config.rewardSettings())
-            .backend(config.backend())
-            .build();
+    Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
+    if (config.rewards().isEmpty()) {
+      b.reward(config.reward(), config.rewardSettings());
+    } else {
+      b.rewards(config.rewards());
+    }
+    Pipeline p = b.build();
     try {
       p.checkImageSize(config.settings().height(), config.settings().width());
       return p;
@@ -248,12 +250,7 @@ public final class Pipeline implements AutoCloseable {
     long deadlineAt = request.deadline().map(d -> t0 + d.toNanos()).orElse(Long.MAX_VALUE);
     try (VelocityModel m = conditionModel(request);
         Reward r = conditionReward(request)) {
-      if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
-        config = config.withTimeShiftTokens(m.timeShiftTokens());
-      }
-      SearchConfig c = config;
-      refuse(() -> method.validate(c), "");
-      refuse(() -> method.checkInputs(c, m, r), "");
+      SearchConfig c = prepare(config, method, request, m, r);
       SearchListener l = control(user, cancellation, deadlineAt);
       SearchResult result;
       try {
@@ -293,6 +290,46 @@ public final class Pipeline implements AutoCloseable {
     } catch (ConfigurationException e) {
       failed.increment();
       throw e;
+    }
+  }
+
+  /**
+   * The request's search config on this model (its time shift, when the request leaves it to the
+   * model), checked against the method's budget rules and what it needs of the model and reward.
+   */
+  private static SearchConfig prepare(
+      SearchConfig config,
+      SearchMethod method,
+      GenerationRequest request,
+      VelocityModel m,
+      Reward r) {
+    if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
+      config = config.withTimeShiftTokens(m.timeShiftTokens());
+    }
+    SearchConfig c = config;
+    refuse(() -> method.validate(c), "");
+    refuse(() -> method.checkInputs(c, m, r), "");
+    return c;
+  }
+
+  /**
+   * Checks that {@code request} can run on this pipeline, without running it: the model and the
+   * reward are conditioned on its prompt (and keep that conditioning cached for the run that
+   * follows), and the method's budget rules and needs are checked (a DPS method needs a
+   * differentiable reward and a model with a vector-Jacobian product). A caller that writes outputs
+   * calls this first, so a request that cannot run leaves nothing behind.
+   *
+   * @throws ConfigurationException when the request cannot run on this pipeline
+   * @throws IllegalStateException when the pipeline is closed
+   */
+  public void check(GenerationRequest request) {
+    if (closed) {
+      throw new IllegalStateException("the pipeline is closed");
+    }
+    SearchMethod method = SearchMethods.of(request.search().method());
+    try (VelocityModel m = conditionModel(request);
+        Reward r = conditionReward(request)) {
+      prepare(request.search(), method, request, m, r);
     }
   }
 
@@ -564,6 +601,7 @@ public final class Pipeline implements AutoCloseable {
     private Map<String, Object> modelSettings = Map.of();
     private String reward = "counting";
     private Map<String, Object> rewardSettings = Map.of();
+    private List<RewardTerm> rewards = List.of();
     private String backend = "cpu";
     private int concurrency = 1;
 
@@ -590,6 +628,21 @@ public final class Pipeline implements AutoCloseable {
     public Builder reward(String name, Map<String, ?> settings) {
       this.reward = name;
       this.rewardSettings = widen(settings);
+      this.rewards = List.of();
+      return this;
+    }
+
+    /**
+     * Several rewards as one weighted sum ({@code rewards} in a config), each loaded once; the sum
+     * is differentiable when every term is. Replaces {@link #reward}.
+     */
+    public Builder rewards(List<RewardTerm> terms) {
+      if (terms == null || terms.isEmpty()) {
+        throw new IllegalArgumentException("rewards needs at least one reward");
+      }
+      this.rewards = List.copyOf(terms);
+      this.reward = "weighted";
+      this.rewardSettings = Map.of();
       return this;
     }
 
@@ -627,7 +680,11 @@ public final class Pipeline implements AutoCloseable {
      */
     public Pipeline build() {
       ModelFactory mf = factory(() -> Factories.model(model));
-      RewardFactory rf = factory(() -> Factories.reward(reward));
+      RewardFactory rf = rewards.isEmpty() ? factory(() -> Factories.reward(reward)) : null;
+      List<RewardFactory> rfs = new ArrayList<>();
+      for (RewardTerm t : rewards) {
+        rfs.add(factory(() -> Factories.reward(t.score())));
+      }
       ParticleOps ops = null;
       FlowModel m = null;
       RewardModel r = null;
@@ -642,10 +699,12 @@ public final class Pipeline implements AutoCloseable {
         // A latent model's rewards judge its decoded images (SampleDecoder's layout).
         SampleSpace space = m.decoder().map(SampleDecoder::imageSpace).orElse(m);
         r =
-            load(
-                "reward_score '" + reward + "'",
-                () -> rf.load(reward, rewardSettings, space),
-                false);
+            rf != null
+                ? load(
+                    "reward_score '" + reward + "'",
+                    () -> rf.load(reward, rewardSettings, space),
+                    false)
+                : weighted(rfs, space);
         Pipeline p = new Pipeline(this, m, r, ops);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         LOG.log(Level.INFO, () -> "loaded " + p + " in " + ms + " ms");
@@ -657,6 +716,30 @@ public final class Pipeline implements AutoCloseable {
         closeQuietly(r);
         closeQuietly(m);
         closeQuietly(ops);
+      }
+    }
+
+    /** Loads every term (each once) and owns them in one weighted sum. */
+    private RewardModel weighted(List<RewardFactory> factories, FlowModel space) {
+      List<WeightedRewardModel.Term> loaded = new ArrayList<>();
+      try {
+        for (int i = 0; i < rewards.size(); i++) {
+          RewardTerm t = rewards.get(i);
+          RewardFactory f = factories.get(i);
+          RewardModel rm =
+              load(
+                  "rewards entry " + (i + 1) + " (score: " + t.score() + ")",
+                  () -> f.load(t.score(), t.settings(), space),
+                  false);
+          Object served = t.settings().get("reward_model");
+          String label = t.score() + (served == null ? "" : " '" + served + "'");
+          loaded.add(new WeightedRewardModel.Term(rm, t.weight(), label));
+        }
+        WeightedRewardModel w = WeightedRewardModel.of(loaded);
+        loaded = List.of();
+        return w;
+      } finally {
+        loaded.forEach(t -> closeQuietly(t.model()));
       }
     }
 

@@ -69,6 +69,17 @@ final class RunReport {
     root.put("text_prompt", settings.prompt());
     root.put("model", settings.model());
     root.put("reward_score", settings.reward());
+    if (!settings.rewards().isEmpty()) {
+      ArrayNode terms = root.putArray("rewards");
+      for (RewardTerm t : settings.rewards()) {
+        ObjectNode n = terms.addObject();
+        n.put("score", t.score());
+        n.put("weight", t.weight());
+        if (t.settings().get("reward_model") instanceof String served) {
+          n.put("reward_model", served);
+        }
+      }
+    }
     root.put("backend", backend);
     root.put("seed", settings.search().seed());
     root.put("max_nfe", settings.search().maxNfe());

@@ -27,6 +27,7 @@ final class Session {
   static int run(FlowscaleConfig config, RunOptions options, PrintStream out, PrintStream err) {
     GenerationRequest request = config.request();
     try (Pipeline pipeline = Pipeline.fromConfig(config)) {
+      pipeline.check(request);
       if (options.dryRun) {
         out.print(config.toYaml());
         err.println("flowscale: the config is valid (dry run: nothing ran)");

@@ -40,8 +40,11 @@ class CudaSearchTest {
   private static SearchConfig config(FilteringMethod m) {
     boolean single =
         m == FilteringMethod.BON || m == FilteringMethod.SMC || m == FilteringMethod.DPS;
-    return SearchConfig.builder()
-        .method(m)
+    SearchConfig.Builder b = SearchConfig.builder();
+    if (m == FilteringMethod.SOP) {
+      b.sop(2, 120, 780, 840); // NFE = B E + B K E ceil(s0 / (db - df)) = 4 + 24 <= 48
+    }
+    return b.method(m)
         .batchSize(2)
         .nParticles(single ? 1 : 3)
         .blockSize(m == FilteringMethod.CODE ? 2 : 1)
@@ -49,7 +52,6 @@ class CudaSearchTest {
         .maxNfe(48)
         .maxSteps(4)
         .timeSchedule(TimeSchedule.EXP)
-        .timeShiftTokens(0)
         .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3))
         .rewardWeight(1.0)
         .essThreshold(0.5)

@@ -720,7 +720,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /** Loads every term (each once) and owns them in one weighted sum. */
-    private RewardModel weighted(List<RewardFactory> factories, FlowModel space) {
+    private RewardModel weighted(List<RewardFactory> factories, SampleSpace space) {
       List<WeightedRewardModel.Term> loaded = new ArrayList<>();
       try {
         for (int i = 0; i < rewards.size(); i++) {

@@ -129,7 +129,8 @@ public final class GenerationRequest {
   /** A builder starting from this request's keys. */
   public Builder toBuilder() {
     Builder b = new Builder();
-    b.keys.putAll(keys);
+    // resolved values hold Integers; requests are read as YAML reads them (Long)
+    keys.forEach((k, v) -> b.keys.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
     b.keys.put(ConfigSchema.TEXT_PROMPT, prompt);
     return b;
   }

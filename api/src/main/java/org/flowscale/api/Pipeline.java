@@ -141,6 +141,31 @@ public final class Pipeline implements AutoCloseable {
     }
   }
 
+  /**
+   * Checks a config without running it ({@code --dry-run}): a model whose factory can plan (FLUX)
+   * is checked from its files' headers without loading a tensor, with the memory each device needs
+   * (a run that cannot fit is refused); other models are loaded and closed.
+   *
+   * @return lines for people: the model's parts and memory estimate per device (may be empty)
+   * @throws ConfigurationException when the config cannot run
+   */
+  public static List<String> dryRun(FlowscaleConfig config, GenerationRequest request) {
+    Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
+    if (config.rewards().isEmpty()) {
+      b.reward(config.reward(), config.rewardSettings());
+    } else {
+      b.rewards(config.rewards());
+    }
+    java.util.Optional<List<String>> planned = b.plan();
+    if (planned.isPresent()) {
+      return planned.get();
+    }
+    try (Pipeline p = fromConfig(config)) { // no plan: loading is the check
+      p.check(request);
+    }
+    return List.of();
+  }
+
   private void checkImageSize(Integer height, Integer width) {
     if ((height == null && width == null) || decoder.isEmpty()) {
       return; // the model took height/width itself, or has no image form to check against
@@ -668,6 +693,44 @@ public final class Pipeline implements AutoCloseable {
         settings.forEach((k, v) -> out.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
       }
       return out;
+    }
+
+    /**
+     * Checks what {@link #build} would load without loading the model, when its factory can plan
+     * (FLUX: from its files' headers, with the memory each device needs); the reward is loaded
+     * against the samples it would judge and closed. Empty when the model cannot plan.
+     *
+     * @throws ConfigurationException when the config cannot run (a part missing, a device too
+     *     small, a bad reward setting)
+     */
+    java.util.Optional<List<String>> plan() {
+      ModelFactory mf = factory(() -> Factories.model(model));
+      java.util.Optional<org.flowscale.engine.model.ModelPlan> plan =
+          load("model '" + model + "'", () -> mf.plan(modelSettings), true);
+      if (plan.isEmpty()) {
+        return java.util.Optional.empty();
+      }
+      SampleSpace space = plan.get().space();
+      RewardModel r = null;
+      try {
+        if (rewards.isEmpty()) {
+          RewardFactory rf = factory(() -> Factories.reward(reward));
+          r =
+              load(
+                  "reward_score '" + reward + "'",
+                  () -> rf.load(reward, rewardSettings, space),
+                  false);
+        } else {
+          List<RewardFactory> rfs = new ArrayList<>();
+          for (RewardTerm t : rewards) {
+            rfs.add(factory(() -> Factories.reward(t.score())));
+          }
+          r = weighted(rfs, space);
+        }
+      } finally {
+        closeQuietly(r);
+      }
+      return java.util.Optional.of(plan.get().report());
     }
 
     /**

@@ -102,16 +102,13 @@ public final class FluxModel implements FlowModel {
     try (Checkpoint checkpoint = Checkpoint.open(settings.checkpoint())) {
       FluxTransformerSpec spec = FluxTransformerSpec.of(checkpoint);
       check(spec, settings);
-      TorchModule module = loadArchitecture(shim, settings.architecture(), spec);
+      Checked parts = checkParts(shim, settings, spec, checkpoint);
+      TorchModule module = null;
       TorchTensor guidance = null;
       try {
-        TorchWeights.Options options =
-            TorchWeights.options()
-                .rename(spec::moduleName)
-                .optional(n -> !spec.guidance() && n.startsWith("guidance_in."))
-                .expectShapes(spec::shapeOf)
-                .dtype(settings.dtype())
-                .device(settings.device());
+        FluxMemory.check(parts.memory(), settings);
+        module = loadArchitecture(shim, settings.architecture(), spec);
+        TorchWeights.Options options = transformerOptions(spec, settings);
         TorchWeights.load(module, checkpoint, options, spec.variant() + " transformer");
         module.setInts("num_heads", spec.heads());
         module.setInts("axes_dim", settings.axesDim());
@@ -124,8 +121,9 @@ public final class FluxModel implements FlowModel {
           guidance = filled(shim, settings, settings.modelBatchSize(), guidanceScale(settings));
         }
         FluxModel model = new FluxModel(shim, settings, spec, module, guidance);
+        model.text = parts.text();
         try {
-          model.loadParts();
+          model.loadDecoder();
         } catch (RuntimeException e) {
           model.close();
           throw e;
@@ -135,23 +133,111 @@ public final class FluxModel implements FlowModel {
         if (guidance != null) {
           guidance.close();
         }
-        module.close();
+        if (module != null) {
+          module.close();
+        }
+        if (parts.text() != null) {
+          parts.text().close();
+        }
         throw e;
       }
     }
   }
 
   /**
-   * The folder's other parts: the autoencoder's decoder (loaded now) and the text encoders (checked
-   * now, their weights loaded on the first prompt that needs them).
+   * Checks the whole folder without loading a tensor (names, shapes and dtypes against the
+   * architecture files; tokenizers; memory per device, refused when it cannot fit): what {@code
+   * --dry-run} reports.
+   *
+   * @throws IllegalArgumentException naming the file, the part or the device
    */
-  private void loadParts() {
+  public static org.flowscale.engine.model.ModelPlan plan(TorchShim shim, FluxSettings settings) {
+    try (Checkpoint checkpoint = Checkpoint.open(settings.checkpoint())) {
+      FluxTransformerSpec spec = FluxTransformerSpec.of(checkpoint);
+      check(spec, settings);
+      TorchModule module = loadArchitecture(shim, settings.architecture(), spec);
+      try {
+        TorchWeights.check(
+            module,
+            checkpoint,
+            transformerOptions(spec, settings),
+            spec.variant() + " transformer");
+      } finally {
+        module.close();
+      }
+      Checked parts = checkParts(shim, settings, spec, checkpoint);
+      try {
+        List<String> report = new ArrayList<>();
+        report.add("transformer: " + settings.checkpoint() + " (" + spec + ")");
+        FluxSettings.Parts p = settings.parts();
+        report.add(
+            "VAE decoder: "
+                + (p.ae() == null ? "none (samples stay latents; rewards judge latents)" : p.ae()));
+        report.add(
+            "text encoders: "
+                + (parts.text() == null
+                    ? "none (prompts need text_embeddings files)"
+                    : p.t5()
+                        + " and "
+                        + p.clip()
+                        + ", T5 length "
+                        + parts.tokens()
+                        + ", "
+                        + p.textEncoders().name().toLowerCase(java.util.Locale.ROOT)));
+        report.addAll(FluxMemory.report(parts.memory(), settings));
+        FluxMemory.check(parts.memory(), settings);
+        long[] latent = {spec.latentChannels(), settings.latentHeight(), settings.latentWidth()};
+        org.flowscale.engine.model.SampleSpace space =
+            p.ae() == null
+                ? latentSpace(latent)
+                : org.flowscale.engine.model.SampleDecoder.images(
+                    settings.height(), settings.width());
+        return new org.flowscale.engine.model.ModelPlan(space, report);
+      } finally {
+        if (parts.text() != null) {
+          parts.text().close();
+        }
+      }
+    } catch (WeightsException e) {
+      throw new IllegalArgumentException("model_path: " + e.getMessage(), e);
+    }
+  }
+
+  private static org.flowscale.engine.model.SampleSpace latentSpace(long[] shape) {
+    int dim = Math.toIntExact(shape[0] * shape[1] * shape[2]);
+    return new org.flowscale.engine.model.SampleSpace() {
+      @Override
+      public int dim() {
+        return dim;
+      }
+
+      @Override
+      public long[] shape() {
+        return shape.clone();
+      }
+    };
+  }
+
+  private static TorchWeights.Options transformerOptions(
+      FluxTransformerSpec spec, FluxSettings settings) {
+    return TorchWeights.options()
+        .rename(spec::moduleName)
+        .optional(n -> !spec.guidance() && n.startsWith("guidance_in."))
+        .expectShapes(spec::shapeOf)
+        .dtype(settings.dtype())
+        .device(settings.device());
+  }
+
+  /** The folder's other parts, checked, and the memory estimate of the whole. */
+  private record Checked(FluxTextEncoders text, int tokens, FluxMemory.Estimate memory) {}
+
+  private static Checked checkParts(
+      TorchShim shim, FluxSettings settings, FluxTransformerSpec spec, Checkpoint checkpoint) {
     FluxSettings.Parts p = settings.parts();
+    long aeElements = 0;
     if (p.ae() != null) {
       Path arch = p.architecture(FluxAutoencoder.ARCH_FILE, "ae_path", "the autoencoder");
-      ae =
-          FluxAutoencoder.load(
-              shim, p.ae(), arch, settings.dtype(), settings.device(), shape.clone());
+      aeElements = FluxAutoencoder.check(shim, p.ae(), arch).elements();
     }
     boolean any =
         p.clip() != null || p.t5() != null || p.clipTokenizer() != null || p.t5Tokenizer() != null;
@@ -164,10 +250,33 @@ public final class FluxModel implements FlowModel {
               + (p.clipTokenizer() == null ? "tokenizer_path " : "")
               + (p.t5Tokenizer() == null ? "tokenizer_2_path" : ""));
     }
-    if (p.encoders()) {
-      text =
-          FluxTextEncoders.open(
-              shim, p, settings.dtype(), spec.contextDim(), spec.vecDim(), maxSequenceLength());
+    int tokens = p.maxSequenceLength() > 0 ? p.maxSequenceLength() : spec.guidance() ? 512 : 256;
+    FluxTextEncoders text =
+        p.encoders()
+            ? FluxTextEncoders.open(
+                shim, p, settings.dtype(), spec.contextDim(), spec.vecDim(), tokens)
+            : null;
+    long transformer = 0;
+    for (var i : checkpoint.infos().values()) {
+      if (spec.moduleName(i.name()) != null) {
+        transformer += i.elements();
+      }
+    }
+    long encoders = text == null ? 0 : text.weightBytes() / settings.dtype().bytes();
+    return new Checked(
+        text,
+        tokens,
+        FluxMemory.estimate(settings, spec, transformer, aeElements, encoders, tokens));
+  }
+
+  /** The autoencoder's decoder, when the folder has one. */
+  private void loadDecoder() {
+    FluxSettings.Parts p = settings.parts();
+    if (p.ae() != null) {
+      Path arch = p.architecture(FluxAutoencoder.ARCH_FILE, "ae_path", "the autoencoder");
+      ae =
+          FluxAutoencoder.load(
+              shim, p.ae(), arch, settings.dtype(), settings.device(), shape.clone());
     }
   }
 

@@ -253,6 +253,26 @@ class FluxPipelineTest {
     }
   }
 
+  @Test
+  void thePlanChecksTheFolderAndRefusesWhatCannotFit() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    var shim = fx.shim;
+    var plan = FluxModel.plan(shim, FluxSettings.parse(fx.settings(Map.of()), shim));
+    String report = String.join("\n", plan.report());
+    assertTrue(report.contains("memory on cpu: about"), report);
+    assertTrue(report.contains("T5 length 256"), report);
+    assertArrayEquals(new long[] {64, 48, 3}, plan.space().shape(), "rewards judge images");
+    Map<String, Object> tiny = Map.of("memory_limit_gb", 1e-4);
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> FluxModel.plan(shim, FluxSettings.parse(fx.settings(tiny), shim)));
+    assertTrue(e.getMessage().contains("cannot fit on cpu"), e.getMessage());
+    IllegalArgumentException l =
+        assertThrows(IllegalArgumentException.class, () -> load(fx, tiny).close());
+    assertTrue(l.getMessage().contains("cannot fit on cpu"), l.getMessage());
+  }
+
   private static double[] read(CpuParticleOps ops, Tensor t, Arena a) {
     MemorySegment s = a.allocate(t.byteSize(), 8);
     ops.download(t, s);

@@ -92,12 +92,17 @@ public final class FlowscaleConfig {
    * @throws ConfigurationException naming every problem
    */
   public FlowscaleConfig withOverrides(List<String> overrides) {
+    // The resolved values are typed (int keys hold Integer); resolve again from them as YAML
+    // would read them (whole numbers as Long), or every int key would be refused.
+    Map<String, Object> doc = new LinkedHashMap<>();
+    settings
+        .resolved()
+        .forEach((k, v) -> doc.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
+    if (settings.prompt() == null) {
+      doc.remove(ConfigSchema.TEXT_PROMPT); // unset, not null: a pipeline's config has none
+    }
     return new FlowscaleConfig(
-        ConfigResolver.resolve(
-            new LinkedHashMap<>(settings.resolved()),
-            source,
-            Overrides.parse(overrides),
-            settings.prompt() != null),
+        ConfigResolver.resolve(doc, source, Overrides.parse(overrides), settings.prompt() != null),
         source);
   }
 

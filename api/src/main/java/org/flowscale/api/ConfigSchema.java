@@ -147,11 +147,12 @@ final class ConfigSchema {
                 null,
                 "the prompt guidance steers away from (null: the empty prompt); needs cfg_scale"
                     + " != 1"),
-            ConfigKey.of(
+            ConfigKey.nullable(
                 "reward_batch_size",
                 INT,
-                4,
-                "latent models (FLUX): the most Tweedie latents decoded and scored at once"),
+                null,
+                "latent models (FLUX): the most Tweedie latents decoded and scored at once (null:"
+                    + " 4); a reward that reads the key (remote) gets it too"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
             ConfigKey.of(
                 BACKEND,

@@ -115,7 +115,7 @@ public final class GenerationRequest {
     return keys.get("negative_prompt") instanceof String s ? s : "";
   }
 
-  /** {@code reward_batch_size}: the most latents decoded and scored at once. */
+  /** {@code reward_batch_size}: the most latents decoded and scored at once (unset: 4). */
   public int rewardBatchSize() {
     Object v = keys.get("reward_batch_size");
     return v instanceof Number n ? n.intValue() : 4;

@@ -186,7 +186,8 @@ final class ConfigResolver {
       positiveOrNull("width", width);
       java.time.Duration deadline = deadline((Double) values.get("deadline_s"));
       checkGuidance();
-      if (values.get("reward_batch_size") != null && (Integer) values.get("reward_batch_size") < 1) {
+      if (values.get("reward_batch_size") != null
+          && (Integer) values.get("reward_batch_size") < 1) {
         problems.add(
             "bad value for reward_batch_size: got "
                 + values.get("reward_batch_size")

@@ -185,6 +185,14 @@ final class ConfigResolver {
       positiveOrNull("height", height);
       positiveOrNull("width", width);
       java.time.Duration deadline = deadline((Double) values.get("deadline_s"));
+      checkGuidance();
+      if (values.get("reward_batch_size") != null
+          && (Integer) values.get("reward_batch_size") < 1) {
+        problems.add(
+            "bad value for reward_batch_size: got "
+                + values.get("reward_batch_size")
+                + ", expected a whole number >= 1");
+      }
 
       SearchConfig search = null;
       if (problems.isEmpty()) {
@@ -225,6 +233,18 @@ final class ConfigResolver {
           (Boolean) values.get("save_intermediate"),
           deadline,
           resolved);
+    }
+
+    /** cfg_scale must be finite; negative_prompt means nothing without guidance. */
+    private void checkGuidance() {
+      double cfg = (Double) values.get("cfg_scale");
+      if (!Double.isFinite(cfg) || cfg < 0 || cfg > 100) {
+        problems.add("bad value for cfg_scale: got " + cfg + ", expected a number in [0, 100]");
+      } else if (cfg == 1.0 && values.get("negative_prompt") != null) {
+        problems.add(
+            "negative_prompt is set but cfg_scale is 1 (no guidance): set cfg_scale > 1 to steer"
+                + " away from it, or remove negative_prompt");
+      }
     }
 
     /**
@@ -372,6 +392,7 @@ final class ConfigResolver {
           .dpsStepSize((Double) values.get("dps_step_size"))
           .seed((Long) values.get("seed"))
           .rbfOutput(RbfOutput.byName((String) values.get("rbf_output")))
+          .nfePerEvaluation((Double) values.get("cfg_scale") == 1.0 ? 1 : 2)
           .particleSchedule(ParticleSchedule.byName((String) values.get("particle_schedule")))
           .sop(
               (Integer) values.get("ode_step"),

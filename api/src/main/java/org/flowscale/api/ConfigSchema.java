@@ -135,6 +135,24 @@ final class ConfigSchema {
                 null,
                 "image tokens of FLUX.1-dev's time shift, applied to the step-mode methods only,"
                     + " never to rbf's grid (null: the model's own, 0: no shift)"),
+            ConfigKey.of(
+                "cfg_scale",
+                DOUBLE,
+                1.0,
+                "classifier-free guidance (true CFG): u_neg + cfg_scale (u - u_neg), two velocity"
+                    + " evaluations per particle step, each counted as an NFE; 1 is off"),
+            ConfigKey.nullable(
+                "negative_prompt",
+                STRING,
+                null,
+                "the prompt guidance steers away from (null: the empty prompt); needs cfg_scale"
+                    + " != 1"),
+            ConfigKey.nullable(
+                "reward_batch_size",
+                INT,
+                null,
+                "latent models (FLUX): the most Tweedie latents decoded and scored at once (null:"
+                    + " 4); a reward that reads the key (remote) gets it too"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
             ConfigKey.of(
                 BACKEND,

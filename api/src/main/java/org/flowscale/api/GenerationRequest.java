@@ -105,6 +105,28 @@ public final class GenerationRequest {
     return Optional.ofNullable(deadline);
   }
 
+  /** {@return {@code cfg_scale}: classifier-free guidance's scale; 1 is off} */
+  public double cfgScale() {
+    Object v = keys.get("cfg_scale");
+    return v instanceof Number n ? n.doubleValue() : 1.0;
+  }
+
+  /** {@return whether the run uses classifier-free guidance ({@code cfg_scale != 1})} */
+  public boolean guided() {
+    return cfgScale() != 1.0;
+  }
+
+  /** {@return {@code negative_prompt}, or the empty prompt when guidance runs without one} */
+  public String negativePrompt() {
+    return keys.get("negative_prompt") instanceof String s ? s : "";
+  }
+
+  /** {@return {@code reward_batch_size}: the most latents decoded and scored at once (unset: 4)} */
+  public int rewardBatchSize() {
+    Object v = keys.get("reward_batch_size");
+    return v instanceof Number n ? n.intValue() : 4;
+  }
+
   /** {@return the request's keys with their final values (every key a request may set)} */
   public Map<String, Object> keys() {
     return keys;
@@ -113,7 +135,8 @@ public final class GenerationRequest {
   /** {@return A builder starting from this request's keys} */
   public Builder toBuilder() {
     Builder b = new Builder();
-    b.keys.putAll(keys);
+    // resolved values hold Integers; requests are read as YAML reads them (Long)
+    keys.forEach((k, v) -> b.keys.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
     b.keys.put(ConfigSchema.TEXT_PROMPT, prompt);
     return b;
   }
@@ -228,6 +251,18 @@ public final class GenerationRequest {
      */
     public Builder seed(long seed) {
       return set("seed", seed);
+    }
+
+    /**
+     * Sets classifier-free guidance ({@code cfg_scale}, 1 is off) away from a negative prompt.
+     *
+     * @param cfgScale the guidance scale; 1 turns guidance off
+     * @param negativePrompt the prompt guidance steers away from ({@code ""} for the empty one)
+     * @return this builder
+     */
+    public Builder guidance(double cfgScale, String negativePrompt) {
+      set("cfg_scale", cfgScale);
+      return set("negative_prompt", negativePrompt);
     }
 
     /**

@@ -12,13 +12,17 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.flowscale.engine.model.DecodedReward;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.GuidedVelocity;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.SampleDecoder;
+import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.model.TransientFailure;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.model.WeightedRewardModel;
@@ -77,6 +81,7 @@ public final class Pipeline implements AutoCloseable {
   private final FlowModel model;
   private final RewardModel reward;
   private final Optional<ImageDecoder> decoder;
+  private final Optional<SampleDecoder> sampleDecoder;
   private final int concurrency;
   private final Semaphore slots;
   private final ConcurrentLinkedDeque<ParticleOps> idle = new ConcurrentLinkedDeque<>();
@@ -101,6 +106,7 @@ public final class Pipeline implements AutoCloseable {
     this.model = model;
     this.reward = reward;
     this.decoder = model.imageDecoder();
+    this.sampleDecoder = model.decoder();
     this.concurrency = b.concurrency;
     this.slots = new Semaphore(b.concurrency, true);
     allOps.add(first);
@@ -161,6 +167,31 @@ public final class Pipeline implements AutoCloseable {
       p.close();
       throw e;
     }
+  }
+
+  /**
+   * Checks a config without running it ({@code --dry-run}): a model whose factory can plan (FLUX)
+   * is checked from its files' headers without loading a tensor, with the memory each device needs
+   * (a run that cannot fit is refused); other models are loaded and closed.
+   *
+   * @return lines for people: the model's parts and memory estimate per device (may be empty)
+   * @throws ConfigurationException when the config cannot run
+   */
+  public static List<String> dryRun(FlowscaleConfig config, GenerationRequest request) {
+    Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
+    if (config.rewards().isEmpty()) {
+      b.reward(config.reward(), config.rewardSettings());
+    } else {
+      b.rewards(config.rewards());
+    }
+    java.util.Optional<List<String>> planned = b.plan();
+    if (planned.isPresent()) {
+      return planned.get();
+    }
+    try (Pipeline p = fromConfig(config)) { // no plan: loading is the check
+      p.check(request);
+    }
+    return List.of();
   }
 
   private void checkImageSize(Integer height, Integer width) {
@@ -392,8 +423,27 @@ public final class Pipeline implements AutoCloseable {
   }
 
   private VelocityModel conditionModel(GenerationRequest request) {
+    if (request.guided() && !model.promptConditioned()) {
+      failed.increment();
+      throw new ConfigurationException(
+          "cfg_scale "
+              + request.cfgScale()
+              + " needs a model conditioned on the prompt, and model '"
+              + modelName
+              + "' ignores prompts (both guided velocities would be the same); set cfg_scale 1");
+    }
     try {
-      return model.condition(request.prompt());
+      VelocityModel positive = model.condition(request.prompt());
+      if (!request.guided()) {
+        return positive;
+      }
+      try {
+        return new GuidedVelocity(
+            positive, model.condition(request.negativePrompt()), request.cfgScale());
+      } catch (RuntimeException e) {
+        positive.close();
+        throw e;
+      }
     } catch (IllegalArgumentException e) {
       // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
@@ -407,7 +457,12 @@ public final class Pipeline implements AutoCloseable {
 
   private Reward conditionReward(GenerationRequest request) {
     try {
-      return reward.condition(request.prompt());
+      Reward r = reward.condition(request.prompt());
+      if (sampleDecoder.isEmpty()) {
+        return r;
+      }
+      // a latent model: the reward judges decoded images, in chunks
+      return new DecodedReward(sampleDecoder.get(), r, model.dim(), request.rewardBatchSize());
     } catch (IllegalArgumentException e) {
       // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
@@ -744,6 +799,44 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /**
+     * Checks what {@link #build} would load without loading the model, when its factory can plan
+     * (FLUX: from its files' headers, with the memory each device needs); the reward is loaded
+     * against the samples it would judge and closed. Empty when the model cannot plan.
+     *
+     * @throws ConfigurationException when the config cannot run (a part missing, a device too
+     *     small, a bad reward setting)
+     */
+    java.util.Optional<List<String>> plan() {
+      ModelFactory mf = factory(() -> Factories.model(model));
+      java.util.Optional<org.flowscale.engine.model.ModelPlan> plan =
+          load("model '" + model + "'", () -> mf.plan(modelSettings), true);
+      if (plan.isEmpty()) {
+        return java.util.Optional.empty();
+      }
+      SampleSpace space = plan.get().space();
+      RewardModel r = null;
+      try {
+        if (rewards.isEmpty()) {
+          RewardFactory rf = factory(() -> Factories.reward(reward));
+          r =
+              load(
+                  "reward_score '" + reward + "'",
+                  () -> rf.load(reward, rewardSettings, space),
+                  false);
+        } else {
+          List<RewardFactory> rfs = new ArrayList<>();
+          for (RewardTerm t : rewards) {
+            rfs.add(factory(() -> Factories.reward(t.score())));
+          }
+          r = weighted(rfs, space);
+        }
+      } finally {
+        closeQuietly(r);
+      }
+      return java.util.Optional.of(plan.get().report());
+    }
+
+    /**
      * Loads the model and the reward and starts one backend instance.
      *
      * @return the pipeline; the caller closes it
@@ -770,7 +863,8 @@ public final class Pipeline implements AutoCloseable {
           throw new ConfigurationException("backend: " + Text.oneLine(e.getMessage()), e);
         }
         m = load("model '" + model + "'", () -> mf.load(modelSettings), true);
-        FlowModel space = m;
+        // A latent model's rewards judge its decoded images (SampleDecoder's layout).
+        SampleSpace space = m.decoder().map(SampleDecoder::imageSpace).orElse(m);
         r =
             rf != null
                 ? load(
@@ -793,7 +887,7 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /** Loads every term (each once) and owns them in one weighted sum. */
-    private RewardModel weighted(List<RewardFactory> factories, FlowModel space) {
+    private RewardModel weighted(List<RewardFactory> factories, SampleSpace space) {
       List<WeightedRewardModel.Term> loaded = new ArrayList<>();
       try {
         for (int i = 0; i < rewards.size(); i++) {

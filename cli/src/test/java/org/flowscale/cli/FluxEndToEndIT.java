@@ -52,6 +52,8 @@ class FluxEndToEndIT {
             "--progress",
             "none",
             "text_prompt='" + prompt + "'",
+            "model_dir=null",
+            "architecture_dir=null",
             "model_path=" + fixtures.resolve("schnell.safetensors"),
             "architecture_path=" + fixtures.resolve("flux-arch.pt"),
             "text_embeddings=" + fixtures.resolve("emb-case0.safetensors"),

@@ -92,6 +92,13 @@ final class SearchRun implements AutoCloseable {
     this.scheme = config.scheme();
     this.grid = config.timeGrid();
     this.dim = model.dim();
+    if (model.nfePerEvaluation() != config.nfePerEvaluation()) {
+      throw new IllegalArgumentException(
+          "the model costs "
+              + model.nfePerEvaluation()
+              + " NFE per evaluation, the search config plans with "
+              + config.nfePerEvaluation());
+    }
     if (dim <= 0) {
       throw new IllegalArgumentException("model dim must be > 0, got " + dim);
     }
@@ -232,10 +239,12 @@ final class SearchRun implements AutoCloseable {
    * @throws IllegalStateException if that would exceed {@code max_nfe} (a method bug)
    */
   void velocity(Tensor x, double[] r, Tensor u) {
-    int n = x.rows();
-    if (r.length != n) {
-      throw new IllegalArgumentException("one time per row: " + r.length + " for " + n + " rows");
+    int rows = x.rows();
+    if (r.length != rows) {
+      throw new IllegalArgumentException(
+          "one time per row: " + r.length + " for " + rows + " rows");
     }
+    long n = (long) rows * config.nfePerEvaluation();
     if (nfe + n > config.maxNfe()) {
       throw new IllegalStateException(
           "internal error: "
@@ -246,7 +255,7 @@ final class SearchRun implements AutoCloseable {
               + config.maxNfe());
     }
     checkStop();
-    nextRound(n);
+    nextRound(rows);
     Conversion[] cv = conversions(r);
     Tensor in = modelInput(x, cv);
     Tensor t = modelTimes(cv);
@@ -263,7 +272,7 @@ final class SearchRun implements AutoCloseable {
     event.end();
     if (event.shouldCommit()) {
       event.method = config.method().configName();
-      event.rows = n;
+      event.rows = rows;
       event.nfe = nfe;
       event.commit();
     }
@@ -491,7 +500,7 @@ final class SearchRun implements AutoCloseable {
     ops.synchronize();
     phase = SearchFailedException.Source.ENGINE;
     modelNanos += System.nanoTime() - t2;
-    gradientPasses += n;
+    gradientPasses += (long) n * config.nfePerEvaluation();
     modelEvent.end();
     if (modelEvent.shouldCommit()) {
       modelEvent.method = config.method().configName();

@@ -13,12 +13,20 @@ public final class Cancellation {
   private final AtomicReference<String> reason = new AtomicReference<>();
   private volatile boolean interrupt;
 
+  /** A token not yet cancelled. */
+  public Cancellation() {}
+
   /** Asks the run to stop, with the reason {@code cancelled}. Idempotent. */
   public void cancel() {
     cancel("cancelled");
   }
 
-  /** Asks the run to stop, recording {@code why} as the result's stop reason (first one wins). */
+  /**
+   * Asks the run to stop, recording {@code why} as the result's {@link
+   * GenerationResult#stopReason()} (the first reason given wins). Safe from any thread.
+   *
+   * @param why the stop reason, e.g. {@code client went away}; null means {@code cancelled}
+   */
   public void cancel(String why) {
     reason.compareAndSet(null, why == null ? "cancelled" : why);
   }
@@ -28,6 +36,8 @@ public final class Cancellation {
    * far with status {@link RunStatus#INTERRUPTED} and the reason {@code why} ({@code SIGINT}).
    * Unlike {@link Thread#interrupt} it cannot break a file write under way. Idempotent; the first
    * call's reason wins over any later cancel or interrupt.
+   *
+   * @param why the stop reason, e.g. {@code SIGINT}; null means {@code interrupted}
    */
   public void interrupt(String why) {
     if (reason.compareAndSet(null, why == null ? "interrupted" : why)) {
@@ -40,7 +50,7 @@ public final class Cancellation {
     return interrupt;
   }
 
-  /** Whether {@link #cancel} was called. */
+  /** {@return whether {@link #cancel} was called} */
   public boolean isCancelled() {
     return reason.get() != null;
   }

@@ -182,9 +182,11 @@ final class ConfigResolver {
       checkTag(tag);
       Integer height = (Integer) values.get("height");
       Integer width = (Integer) values.get("width");
+      // height, width, deadline_s, cfg_scale and reward_batch_size have their ranges in the schema
       Double seconds = (Double) values.get("deadline_s");
       java.time.Duration deadline =
           seconds == null ? null : java.time.Duration.ofNanos((long) (seconds * 1e9));
+      checkGuidance();
 
       SearchConfig search = null;
       if (problems.isEmpty()) {
@@ -253,6 +255,16 @@ final class ConfigResolver {
                 + " particles at once, more than the "
                 + ConfigSchema.MAX_PARTICLES
                 + " a run may hold; use fewer");
+      }
+    }
+
+    /** negative_prompt means nothing without guidance (cfg_scale's range is in the schema). */
+    private void checkGuidance() {
+      double cfg = (Double) values.get("cfg_scale");
+      if (cfg == 1.0 && values.get("negative_prompt") != null) {
+        problems.add(
+            "negative_prompt is set but cfg_scale is 1 (no guidance): set cfg_scale > 1 to steer"
+                + " away from it, or remove negative_prompt");
       }
     }
 
@@ -401,6 +413,7 @@ final class ConfigResolver {
           .dpsStepSize((Double) values.get("dps_step_size"))
           .seed((Long) values.get("seed"))
           .rbfOutput(RbfOutput.byName((String) values.get("rbf_output")))
+          .nfePerEvaluation((Double) values.get("cfg_scale") == 1.0 ? 1 : 2)
           .particleSchedule(ParticleSchedule.byName((String) values.get("particle_schedule")))
           .sop(
               (Integer) values.get("ode_step"),

@@ -175,7 +175,28 @@ final class ConfigSchema {
                     "image tokens of FLUX.1-dev's time shift, applied to the step-mode methods"
                         + " only, never to rbf's grid (null: the model's own, 0: no shift)")
                 .range(0, 65_536, "FLUX.1 at 4096 x 4096 has 65536 image tokens"),
-            ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
+            ConfigKey.of(
+                    "cfg_scale",
+                    DOUBLE,
+                    1.0,
+                    "classifier-free guidance (true CFG): u_neg + cfg_scale (u - u_neg), two"
+                        + " velocity evaluations per particle step, each counted as an NFE; 1 is off")
+                .range(0.0, 100.0, "larger scales make the velocities overflow"),
+            ConfigKey.nullable(
+                "negative_prompt",
+                STRING,
+                null,
+                "the prompt guidance steers away from (null: the empty prompt); needs cfg_scale"
+                    + " != 1"),
+            ConfigKey.nullable(
+                    "reward_batch_size",
+                    INT,
+                    null,
+                    "latent models (FLUX): the most Tweedie latents decoded and scored at once"
+                        + " (null: 4); a reward that reads the key (remote) gets it too")
+                .range(1, 1 << 20, "a batch is held in memory at once"),
+            ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result")
+                .range(Long.MIN_VALUE, Long.MAX_VALUE, "any 64-bit number is a seed"),
             ConfigKey.of(
                 BACKEND,
                 STRING,

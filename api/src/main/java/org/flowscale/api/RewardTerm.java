@@ -14,6 +14,11 @@ import java.util.Map;
  *     List)
  */
 public record RewardTerm(String score, double weight, Map<String, Object> settings) {
+  /**
+   * Checks the term and copies its settings (whole numbers as Long).
+   *
+   * @throws IllegalArgumentException when {@code score} is blank or {@code weight} not finite
+   */
   public RewardTerm {
     if (score == null || score.isBlank()) {
       throw new IllegalArgumentException("a reward term needs a score (a reward's name)");
@@ -29,7 +34,12 @@ public record RewardTerm(String score, double weight, Map<String, Object> settin
     settings = Collections.unmodifiableMap(copy);
   }
 
-  /** A term with default settings. */
+  /**
+   * {@return a term with default settings}
+   *
+   * @param score the reward factory's name
+   * @param weight its weight in the sum
+   */
   public static RewardTerm of(String score, double weight) {
     return new RewardTerm(score, weight, Map.of());
   }

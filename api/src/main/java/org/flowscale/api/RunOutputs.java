@@ -55,8 +55,11 @@ public final class RunOutputs implements AutoCloseable {
    * Makes the run directory for {@code config} and writes its {@code config.yaml}, {@code
    * report.json} (status {@code running}) and an empty {@code trace.jsonl}.
    *
+   * @param config the run's config
    * @param space the model's samples (for their image form), e.g. {@link Pipeline#sampleSpace()}
    * @param now names the directory ({@code _yyyyMMdd-HHmmss} with {@code save_now})
+   * @return the run's outputs, with {@code config.yaml}, {@code report.json} and {@code
+   *     trace.jsonl} written
    * @throws ConfigurationException when the directory exists and {@code save_now} is off, or it
    *     cannot be made or written (the message says why: permission denied, not a directory, no
    *     space left)
@@ -93,27 +96,38 @@ public final class RunOutputs implements AutoCloseable {
     }
   }
 
-  /** Checks, without writing anything, that run directories can be made under root_dir. */
+  /**
+   * Checks, without writing anything, that run directories can be made under {@code root_dir}.
+   *
+   * @param config the run's config
+   * @throws ConfigurationException naming the cause (permission denied, not a directory, ...)
+   */
   public static void checkRootDir(FlowscaleConfig config) {
     RootDirCheck.check(config.rootDir());
   }
 
-  /** The run directory. */
+  /** {@return the run directory} */
   public Path directory() {
     return dir.path();
   }
 
-  /** The run directory's files, relative to it, in the order written (step grids not listed). */
+  /**
+   * {@return the files written so far, relative to the directory, in the order written} (step grids
+   * are counted by {@link #stepGrids}, not listed)
+   */
   public List<String> files() {
     return List.copyOf(files);
   }
 
-  /** The step grids written so far ({@code steps/}). */
+  /** {@return the step grids written so far ({@code steps/})} */
   public int stepGrids() {
     return steps == null ? 0 : steps.written();
   }
 
-  /** The image of a run that ended: {@code final.png} when it completed, else best_so_far.png. */
+  /**
+   * {@return the image of a run that ended}: {@code final.png} when it completed, else {@code
+   * best_so_far.png}; empty when it wrote none
+   */
   public Optional<String> image() {
     return files.stream()
         .filter(f -> f.equals("final.png") || f.equals("best_so_far.png"))
@@ -125,6 +139,10 @@ public final class RunOutputs implements AutoCloseable {
    * {@code save_intermediate} and an image model, a grid of the particles' images after every step
    * ({@code steps/step_NNN.png}). A file that cannot be written stops the search with an {@link
    * UncheckedIOException} naming it and the cause.
+   *
+   * @param delegate the caller's listener (may be null)
+   * @return a listener to pass to {@link Pipeline#generate(GenerationRequest, SearchListener,
+   *     Cancellation)}
    */
   public SearchListener listener(SearchListener delegate) {
     SearchListener d = delegate == null ? SearchListener.NONE : delegate;
@@ -167,6 +185,7 @@ public final class RunOutputs implements AutoCloseable {
    * best_so_far.png} for one that stopped early (when it scored anything), the rest of {@code
    * trace.jsonl}, and {@code report.json} with its status.
    *
+   * @param result the generation's result
    * @throws FlowscaleException when the outputs cannot be written (the report then still says
    *     {@code running})
    */
@@ -192,6 +211,8 @@ public final class RunOutputs implements AutoCloseable {
    * Writes what a failed generation had: {@code best_so_far.png} when it scored anything, and
    * {@code report.json} with status {@code failed} and the error.
    *
+   * @param error the failure
+   * @param backend the backend it ran on ({@link Pipeline#backend()})
    * @throws FlowscaleException when the outputs cannot be written
    */
   public void fail(FlowscaleException error, String backend) {
@@ -208,6 +229,61 @@ public final class RunOutputs implements AutoCloseable {
         new RunReport(config.settings(), started)
             .status(RunStatus.FAILED, null, Text.oneLine(error.getMessage()))
             .result(search, backend, wall));
+  }
+
+  /**
+   * {@return the {@code report.json} text of a finished generation that has no run directory} (a
+   * service's reply): the fields of a run's report, with an empty file list and a summary of the
+   * trace the result kept in memory (its first and last entries when it made very many).
+   *
+   * @param config the config the request was made from ({@link FlowscaleConfig#request()}): the
+   *     report names its prompt, method, model and seed
+   * @param result the generation's result
+   */
+  public static String report(FlowscaleConfig config, GenerationResult result) {
+    SearchResult search = result.search().orElse(null);
+    return new RunReport(config.settings(), result.startedAt())
+        .status(result.status(), result.stopReason().orElse(null), null)
+        .result(search, result.backend(), result.wall().toNanos())
+        .finished(result.startedAt().plus(result.wall()))
+        .trace(memorySummary(search))
+        .warnings(config.warnings())
+        .json();
+  }
+
+  /**
+   * {@return the {@code report.json} text of a failed generation that has no run directory}: status
+   * {@code failed}, the error, and what the run had found (its partial result).
+   *
+   * @param config the config the request was made from
+   * @param error the failure
+   * @param backend the backend it ran on ({@link Pipeline#backend()})
+   */
+  public static String report(FlowscaleConfig config, FlowscaleException error, String backend) {
+    Optional<GenerationResult> partial = error.partial();
+    SearchResult search = partial.flatMap(GenerationResult::search).orElse(null);
+    OffsetDateTime started = partial.map(GenerationResult::startedAt).orElse(OffsetDateTime.now());
+    return new RunReport(config.settings(), started)
+        .status(RunStatus.FAILED, null, Text.oneLine(error.getMessage()))
+        .result(
+            search,
+            partial.map(GenerationResult::backend).orElse(backend),
+            partial.map(p -> p.wall().toNanos()).orElse(0L))
+        .finished(OffsetDateTime.now())
+        .trace(memorySummary(search))
+        .warnings(config.warnings())
+        .json();
+  }
+
+  /** The summary of a result's in-memory trace (bounded: the engine keeps at most 8192 entries). */
+  private static java.util.Map<String, Object> memorySummary(SearchResult search) {
+    TraceSummary s = new TraceSummary();
+    List<TraceEntry> kept = search == null ? List.of() : search.trace();
+    kept.forEach(s::add);
+    java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("entries_kept", kept.size());
+    m.putAll(s.map());
+    return m;
   }
 
   private RunReport report() {
@@ -240,7 +316,10 @@ public final class RunOutputs implements AutoCloseable {
     }
   }
 
-  /** Closes the trace file of a run that never reached {@link #complete} or {@link #fail}. */
+  /**
+   * Closes the trace file of a run that never reached {@link #complete} or {@link #fail} (its
+   * report still says {@code running}).
+   */
   @Override
   public void close() {
     if (!ended) {

@@ -5,9 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.flowscale.engine.search.TraceEntry;
@@ -27,9 +24,6 @@ final class TraceFile implements AutoCloseable {
   static final long FLUSH_MILLIS = 1000;
   static final int FLUSH_BYTES = 1 << 16;
 
-  /** Points kept of the best-reward curve: thinned by halves past twice this. */
-  static final int CURVE_POINTS = 64;
-
   private final FileChannel channel;
   private final StringBuilder pending = new StringBuilder();
   private long lastFlush = System.nanoTime();
@@ -37,11 +31,7 @@ final class TraceFile implements AutoCloseable {
   private long entries;
   private long pendingEntries;
   private long writtenEntries;
-  private final Map<TraceEntry.Event, Long> events = new EnumMap<>(TraceEntry.Event.class);
-  private double best = Double.NEGATIVE_INFINITY;
-  private final List<List<Number>> curve = new ArrayList<>();
-  private int curveStride = 1;
-  private int improvements;
+  private final TraceSummary summary = new TraceSummary();
   private IOException failed;
 
   private TraceFile(FileChannel channel) {
@@ -60,23 +50,7 @@ final class TraceFile implements AutoCloseable {
   void add(TraceEntry e) {
     entries++;
     pendingEntries++;
-    events.merge(e.event(), 1L, Long::sum);
-    if (e.reward() > best) {
-      best = e.reward();
-      // The running best, thinned to a bounded curve: keep every curveStride-th improvement.
-      if (improvements++ % curveStride == 0) {
-        curve.add(List.of(e.nfe(), e.reward()));
-        if (curve.size() >= 2 * CURVE_POINTS) {
-          List<List<Number>> half = new ArrayList<>();
-          for (int i = 0; i < curve.size(); i += 2) {
-            half.add(curve.get(i));
-          }
-          curve.clear();
-          curve.addAll(half);
-          curveStride *= 2;
-        }
-      }
-    }
+    summary.add(e);
     pending
         .append("{\"round\":")
         .append(e.round())
@@ -137,9 +111,8 @@ final class TraceFile implements AutoCloseable {
 
   /**
    * The report's summary: the file, the entries it holds (all of them unless a write failed: then
-   * {@code entries_made} says how many the run made and {@code error} why the rest is missing), the
-   * count of each event made and the running best reward against NFE (at most {@code 2 *
-   * CURVE_POINTS} points).
+   * {@code entries_made} says how many the run made and {@code error} why the rest is missing), and
+   * {@link TraceSummary}'s counts and curve.
    */
   Map<String, Object> summary() {
     Map<String, Object> m = new java.util.LinkedHashMap<>();
@@ -149,12 +122,7 @@ final class TraceFile implements AutoCloseable {
       m.put("entries_made", entries);
       m.put("error", "cannot write " + NAME + ": " + Text.ioReason(failed));
     }
-    Map<String, Long> ev = new java.util.LinkedHashMap<>();
-    for (TraceEntry.Event e : TraceEntry.Event.values()) {
-      ev.put(e.name().toLowerCase(Locale.ROOT), events.getOrDefault(e, 0L));
-    }
-    m.put("events", ev);
-    m.put("best_reward_by_nfe", List.copyOf(curve));
+    m.putAll(summary.map());
     return m;
   }
 

@@ -220,7 +220,11 @@ class ConfigResolverTest {
             "ode_step=100000",
             "deadline_s=-1",
             "deadline_s=.inf",
-            "width=100000")) {
+            "width=100000",
+            "cfg_scale=1000",
+            "cfg_scale=-1",
+            "reward_batch_size=0",
+            "reward_batch_size=2000000000")) {
       String m = problem(BASE, o);
       String key = o.substring(0, o.indexOf('='));
       assertTrue(m.startsWith("bad value for " + key + ": "), o + ": " + m);
@@ -233,7 +237,22 @@ class ConfigResolverTest {
         particles);
   }
 
-  /** Issue 14: settings a method ignores and a budget it cannot spend used to pass silently. */
+  /** Every number the schema knows (the keys main adds too) has both ends of its range set. */
+  @Test
+  void everyNumericKeyOfTheSchemaHasARange() {
+    List<String> open = new java.util.ArrayList<>();
+    for (ConfigKey k : ConfigSchema.KEYS.values()) {
+      boolean numeric =
+          k.kind() == ConfigKey.Kind.INT
+              || k.kind() == ConfigKey.Kind.LONG
+              || k.kind() == ConfigKey.Kind.DOUBLE;
+      if (numeric && (k.min() == null || k.max() == null)) {
+        open.add(k.name());
+      }
+    }
+    assertEquals(List.of(), open, "numeric keys without a range");
+  }
+
   /**
    * Issue 14: within the range, diffusion_norm 100 on a 40-step grid still overflowed the states
    * (states of 1e52 by step 28 of 40); the config's own step coefficients are checked on a model
@@ -262,6 +281,7 @@ class ConfigResolverTest {
     assertEquals(List.of(), resolve(BASE, "sample_method=ode", "max_steps=40").warnings());
   }
 
+  /** Issue 14: settings a method ignores and a budget it cannot spend used to pass silently. */
   @Test
   void warningsNameIgnoredSettingsAndAnUnspentBudget() {
     assertEquals(List.of(), resolve(BASE).warnings());

@@ -84,7 +84,8 @@ class RunOutputsTest {
       assertEquals("final", JSON.readTree(lines.getLast()).get("event").asText());
       assertEquals(seen.getLast().nfe(), JSON.readTree(lines.getLast()).get("nfe").asLong());
       JsonNode curve = done.get("trace").get("best_reward_by_nfe");
-      assertTrue(curve.size() > 0 && curve.size() < 2 * TraceFile.CURVE_POINTS, curve.toString());
+      assertTrue(
+          curve.size() > 0 && curve.size() < 2 * TraceSummary.CURVE_POINTS, curve.toString());
       assertEquals(
           List.of("config.yaml", "final.png", "report.json", "trace.jsonl"),
           files(out.directory()));

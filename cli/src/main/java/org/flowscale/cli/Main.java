@@ -27,7 +27,14 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = "Inference-time scaling of flow models: search (RBF, BoN, SMC, CoDe, SVDD, DPS)",
-    subcommands = {DemoCommand.class, RunCommand.class, KeysCommand.class},
+    subcommands = {
+      DemoCommand.class,
+      RunCommand.class,
+      BatchCommand.class,
+      ServeCommand.class,
+      SummarizeCommand.class,
+      KeysCommand.class
+    },
     footer = {
       "",
       "Exit codes: 0 success, 2 nothing ran (bad usage or config, unwritable root_dir, a model"

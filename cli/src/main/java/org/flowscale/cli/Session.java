@@ -1,7 +1,9 @@
 package org.flowscale.cli;
 
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.time.LocalDateTime;
+import java.util.List;
 import java.util.Locale;
 import org.flowscale.api.ConfigurationException;
 import org.flowscale.api.FlowscaleConfig;
@@ -9,6 +11,7 @@ import org.flowscale.api.FlowscaleException;
 import org.flowscale.api.GenerationRequest;
 import org.flowscale.api.GenerationResult;
 import org.flowscale.api.Pipeline;
+import org.flowscale.api.RewardException;
 import org.flowscale.api.RunOutputs;
 import org.flowscale.api.RunStatus;
 import org.flowscale.api.Text;
@@ -35,14 +38,20 @@ final class Session {
       err.println("flowscale: warning: " + w);
     }
     RunOutputs.checkRootDir(config);
+    if (options.dryRun) {
+      // A model that can plan (FLUX) is checked from its files' headers, loading no tensor; the
+      // others are loaded and the request checked on them.
+      List<String> plan = dryRun(config, request);
+      out.print(config.toYaml());
+      for (String line : plan) {
+        err.println("flowscale: " + line);
+      }
+      err.println("flowscale: the config is valid (dry run: nothing ran)");
+      return Main.EXIT_OK;
+    }
     try (Signals signals = Signals.install(err);
         Pipeline pipeline = load(config)) {
       pipeline.check(request);
-      if (options.dryRun) {
-        out.print(config.toYaml());
-        err.println("flowscale: the config is valid (dry run: nothing ran)");
-        return Main.EXIT_OK;
-      }
       signals.runStarting();
       try (RunOutputs outputs =
           RunOutputs.create(config, pipeline.sampleSpace(), LocalDateTime.now())) {
@@ -53,10 +62,7 @@ final class Session {
         } catch (FlowscaleException e) {
           keep(outputs, e, pipeline.backend());
           throw new CliException.RunFailure(
-              Text.oneLine(e.getMessage())
-                  + " (what was written so far is in "
-                  + outputs.directory()
-                  + ")",
+              describe(e, outputs) + " (what was written so far is in " + outputs.directory() + ")",
               e);
         }
         outputs.complete(result);
@@ -78,10 +84,29 @@ final class Session {
    * (a file, a library, a device), found before any work: exit 2 with its cause.
    */
   private static Pipeline load(FlowscaleConfig config) {
+    return beforeAnyWork(() -> Pipeline.fromConfig(config));
+  }
+
+  /** {@link Pipeline#dryRun}, whose load failures are, as in {@link #load}, exit 2. */
+  private static List<String> dryRun(FlowscaleConfig config, GenerationRequest request) {
+    return beforeAnyWork(() -> Pipeline.dryRun(config, request));
+  }
+
+  /**
+   * Runs a step that comes before any work (loading): its failure is exit 2 with the cause and
+   * "(nothing ran)", except one that may pass on a retry (a reward server that is down or not
+   * ready: a retryable {@link RewardException}), which stays a run failure (exit 1).
+   */
+  static <T> T beforeAnyWork(java.util.function.Supplier<T> step) {
     try {
-      return Pipeline.fromConfig(config);
+      return step.get();
     } catch (ConfigurationException e) {
       throw e;
+    } catch (RewardException e) {
+      if (e.retryable()) {
+        throw e;
+      }
+      throw new CliException.ConfigError(Text.oneLine(e.getMessage()) + " (nothing ran)", e);
     } catch (FlowscaleException e) {
       throw new CliException.ConfigError(Text.oneLine(e.getMessage()) + " (nothing ran)", e);
     }
@@ -94,6 +119,17 @@ final class Session {
     } catch (FlowscaleException second) {
       e.addSuppressed(second);
     }
+  }
+
+  /**
+   * The failure's line; a file of the run directory that could not be written (a step grid, the
+   * trace) is named with the cause.
+   */
+  private static String describe(FlowscaleException e, RunOutputs outputs) {
+    if (e.getCause() instanceof UncheckedIOException io) {
+      return "writing to " + outputs.directory() + " failed: " + Text.oneLine(io.getMessage());
+    }
+    return Text.oneLine(e.getMessage());
   }
 
   /** The one line of an interrupted run: where its partial results are. */

@@ -52,6 +52,8 @@ class FluxEndToEndIT {
             "--progress",
             "none",
             "text_prompt='" + prompt + "'",
+            "model_dir=null",
+            "architecture_dir=null",
             "model_path=" + fixtures.resolve("schnell.safetensors"),
             "architecture_path=" + fixtures.resolve("flux-arch.pt"),
             "text_embeddings=" + fixtures.resolve("emb-case0.safetensors"),
@@ -84,7 +86,9 @@ class FluxEndToEndIT {
     double best = report.get("best_reward").asDouble();
     boolean finalSeen = false;
     int scored = 0;
-    for (JsonNode e : report.get("reward_trace")) {
+    ObjectMapper json = new ObjectMapper();
+    for (String line : Files.readAllLines(run.resolve("trace.jsonl"))) {
+      JsonNode e = json.readTree(line);
       double r = e.get("reward").asDouble();
       assertTrue(Double.isFinite(r) && r < 0, e.toString());
       scored++;

@@ -102,7 +102,12 @@ class MainTest {
   void badFactorySettingsAreConfigErrors() throws IOException {
     String c = config(GOOD).toString();
     refused(
-        "model 'test_gaussian': variance must be > 0", "run", "-c", c, "variance=-1", "--dry-run");
+        "model 'test_gaussian': variance must be in (0, 1e6], got -1.0",
+        "run",
+        "-c",
+        c,
+        "variance=-1",
+        "--dry-run");
   }
 
   @Test

@@ -3,6 +3,7 @@ package org.flowscale.flux;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -68,6 +69,8 @@ public final class FluxModel implements FlowModel {
   private final TorchModule module;
   private final TorchTensor guidance; // [model_batch_size] in the model's dtype, dev only
   private final PromptCache<Conditioning> cache;
+  private FluxTextEncoders text; // null: prompts come as embeddings files only
+  private FluxAutoencoder ae; // null: samples stay latents
   private volatile boolean closed;
 
   private FluxModel(
@@ -99,16 +102,13 @@ public final class FluxModel implements FlowModel {
     try (Checkpoint checkpoint = Checkpoint.open(settings.checkpoint())) {
       FluxTransformerSpec spec = FluxTransformerSpec.of(checkpoint);
       check(spec, settings);
-      TorchModule module = loadArchitecture(shim, settings.architecture(), spec);
+      Checked parts = checkParts(shim, settings, spec, checkpoint);
+      TorchModule module = null;
       TorchTensor guidance = null;
       try {
-        TorchWeights.Options options =
-            TorchWeights.options()
-                .rename(spec::moduleName)
-                .optional(n -> !spec.guidance() && n.startsWith("guidance_in."))
-                .expectShapes(spec::shapeOf)
-                .dtype(settings.dtype())
-                .device(settings.device());
+        FluxMemory.check(parts.memory(), settings);
+        module = loadArchitecture(shim, settings.architecture(), spec);
+        TorchWeights.Options options = transformerOptions(spec, settings);
         TorchWeights.load(module, checkpoint, options, spec.variant() + " transformer");
         module.setInts("num_heads", spec.heads());
         module.setInts("axes_dim", settings.axesDim());
@@ -120,15 +120,180 @@ public final class FluxModel implements FlowModel {
         if (spec.guidance()) {
           guidance = filled(shim, settings, settings.modelBatchSize(), guidanceScale(settings));
         }
-        return new FluxModel(shim, settings, spec, module, guidance);
+        FluxModel model = new FluxModel(shim, settings, spec, module, guidance);
+        model.text = parts.text();
+        try {
+          model.loadDecoder();
+        } catch (RuntimeException e) {
+          model.close();
+          throw e;
+        }
+        return model;
       } catch (RuntimeException e) {
         if (guidance != null) {
           guidance.close();
         }
-        module.close();
+        if (module != null) {
+          module.close();
+        }
+        if (parts.text() != null) {
+          parts.text().close();
+        }
         throw e;
       }
     }
+  }
+
+  /**
+   * Checks the whole folder without loading a tensor (names, shapes and dtypes against the
+   * architecture files; tokenizers; memory per device, refused when it cannot fit): what {@code
+   * --dry-run} reports.
+   *
+   * @throws IllegalArgumentException naming the file, the part or the device
+   */
+  public static org.flowscale.engine.model.ModelPlan plan(TorchShim shim, FluxSettings settings) {
+    try (Checkpoint checkpoint = Checkpoint.open(settings.checkpoint())) {
+      FluxTransformerSpec spec = FluxTransformerSpec.of(checkpoint);
+      check(spec, settings);
+      TorchModule module = loadArchitecture(shim, settings.architecture(), spec);
+      try {
+        TorchWeights.check(
+            module,
+            checkpoint,
+            transformerOptions(spec, settings),
+            spec.variant() + " transformer");
+      } finally {
+        module.close();
+      }
+      Checked parts = checkParts(shim, settings, spec, checkpoint);
+      try {
+        List<String> report = new ArrayList<>();
+        report.add("transformer: " + settings.checkpoint() + " (" + spec + ")");
+        FluxSettings.Parts p = settings.parts();
+        report.add(
+            "VAE decoder: "
+                + (p.ae() == null ? "none (samples stay latents; rewards judge latents)" : p.ae()));
+        report.add(
+            "text encoders: "
+                + (parts.text() == null
+                    ? "none (prompts need text_embeddings files)"
+                    : p.t5()
+                        + " and "
+                        + p.clip()
+                        + ", T5 length "
+                        + parts.tokens()
+                        + ", "
+                        + p.textEncoders().name().toLowerCase(java.util.Locale.ROOT)));
+        report.addAll(FluxMemory.report(parts.memory(), settings));
+        FluxMemory.check(parts.memory(), settings);
+        long[] latent = {spec.latentChannels(), settings.latentHeight(), settings.latentWidth()};
+        org.flowscale.engine.model.SampleSpace space =
+            p.ae() == null
+                ? latentSpace(latent)
+                : org.flowscale.engine.model.SampleDecoder.images(
+                    settings.height(), settings.width());
+        return new org.flowscale.engine.model.ModelPlan(space, report);
+      } finally {
+        if (parts.text() != null) {
+          parts.text().close();
+        }
+      }
+    } catch (WeightsException e) {
+      throw new IllegalArgumentException("model_path: " + e.getMessage(), e);
+    }
+  }
+
+  private static org.flowscale.engine.model.SampleSpace latentSpace(long[] shape) {
+    int dim = Math.toIntExact(shape[0] * shape[1] * shape[2]);
+    return new org.flowscale.engine.model.SampleSpace() {
+      @Override
+      public int dim() {
+        return dim;
+      }
+
+      @Override
+      public long[] shape() {
+        return shape.clone();
+      }
+    };
+  }
+
+  private static TorchWeights.Options transformerOptions(
+      FluxTransformerSpec spec, FluxSettings settings) {
+    return TorchWeights.options()
+        .rename(spec::moduleName)
+        .optional(n -> !spec.guidance() && n.startsWith("guidance_in."))
+        .expectShapes(spec::shapeOf)
+        .dtype(settings.dtype())
+        .device(settings.device());
+  }
+
+  /** The folder's other parts, checked, and the memory estimate of the whole. */
+  private record Checked(FluxTextEncoders text, int tokens, FluxMemory.Estimate memory) {}
+
+  private static Checked checkParts(
+      TorchShim shim, FluxSettings settings, FluxTransformerSpec spec, Checkpoint checkpoint) {
+    FluxSettings.Parts p = settings.parts();
+    long aeElements = 0;
+    if (p.ae() != null) {
+      Path arch = p.architecture(FluxAutoencoder.ARCH_FILE, "ae_path", "the autoencoder");
+      aeElements = FluxAutoencoder.check(shim, p.ae(), arch).elements();
+    }
+    boolean any =
+        p.clip() != null || p.t5() != null || p.clipTokenizer() != null || p.t5Tokenizer() != null;
+    if (any && !p.encoders()) {
+      throw new IllegalArgumentException(
+          "the text encoders need all four of text_encoder_path, text_encoder_2_path,"
+              + " tokenizer_path and tokenizer_2_path (or model_dir); missing: "
+              + (p.clip() == null ? "text_encoder_path " : "")
+              + (p.t5() == null ? "text_encoder_2_path " : "")
+              + (p.clipTokenizer() == null ? "tokenizer_path " : "")
+              + (p.t5Tokenizer() == null ? "tokenizer_2_path" : ""));
+    }
+    int tokens = p.maxSequenceLength() > 0 ? p.maxSequenceLength() : spec.guidance() ? 512 : 256;
+    FluxTextEncoders text =
+        p.encoders()
+            ? FluxTextEncoders.open(
+                shim, p, settings.dtype(), spec.contextDim(), spec.vecDim(), tokens)
+            : null;
+    long transformer = 0;
+    for (var i : checkpoint.infos().values()) {
+      if (spec.moduleName(i.name()) != null) {
+        transformer += i.elements();
+      }
+    }
+    long encoders = text == null ? 0 : text.weightBytes() / settings.dtype().bytes();
+    return new Checked(
+        text,
+        tokens,
+        FluxMemory.estimate(settings, spec, transformer, aeElements, encoders, tokens));
+  }
+
+  /** The autoencoder's decoder, when the folder has one. */
+  private void loadDecoder() {
+    FluxSettings.Parts p = settings.parts();
+    if (p.ae() != null) {
+      Path arch = p.architecture(FluxAutoencoder.ARCH_FILE, "ae_path", "the autoencoder");
+      ae =
+          FluxAutoencoder.load(
+              shim, p.ae(), arch, settings.dtype(), settings.device(), shape.clone());
+    }
+  }
+
+  /** T5's sequence length: {@code max_sequence_length}, else 256 (schnell) or 512 (dev). */
+  int maxSequenceLength() {
+    int m = settings.parts().maxSequenceLength();
+    return m > 0 ? m : spec.guidance() ? 512 : 256;
+  }
+
+  /** The text encoders, or null when prompts come only as embeddings files. */
+  FluxTextEncoders textEncoders() {
+    return text;
+  }
+
+  /** The autoencoder's decoder, or null. */
+  FluxAutoencoder autoencoder() {
+    return ae;
   }
 
   private static double guidanceScale(FluxSettings s) {
@@ -317,16 +482,62 @@ public final class FluxModel implements FlowModel {
   }
 
   private Conditioning conditioning(String prompt) {
-    if (settings.textEmbeddings() == null) {
+    Path setting = settings.textEmbeddings();
+    Path cached = null;
+    if (setting != null) {
+      if (!Files.isDirectory(setting) && Files.exists(setting)) {
+        return fromFile(setting, prompt); // one embeddings file for the run
+      }
+      cached = setting.resolve(FluxTextEmbeddings.fileName(prompt));
+      if (Files.isRegularFile(cached)) {
+        return fromFile(cached, prompt);
+      }
+    }
+    if (text == null) {
+      if (setting != null) {
+        FluxTextEmbeddings.locate(setting, prompt); // says which file was expected
+      }
       throw new IllegalArgumentException(
-          "model flux has no text encoder here: set text_embeddings to the prompt's FLUX text"
-              + " embeddings (a safetensors file with t5 [T, "
+          "model flux has no text encoder here: set model_dir (the downloaded FLUX.1 folder) or"
+              + " text_embeddings to the prompt's FLUX text embeddings (a safetensors file with t5"
+              + " [T, "
               + spec.contextDim()
               + "] and clip_pooled ["
               + spec.vecDim()
               + "], or a directory of them named by the prompt's SHA-256)");
     }
-    Path file = FluxTextEmbeddings.locate(settings.textEmbeddings(), prompt);
+    FluxTextEncoders.Embeddings e = text.encode(prompt);
+    if (cached != null) {
+      try {
+        Files.createDirectories(setting);
+        FluxTextEmbeddings.write(
+            cached,
+            prompt,
+            e.t5(),
+            e.tokens(),
+            e.clipPooled(),
+            java.util.Map.of(
+                "max_sequence_length", Integer.toString(e.tokens()),
+                "t5_model", String.valueOf(settings.parts().t5()),
+                "clip_model", String.valueOf(settings.parts().clip())));
+      } catch (java.io.IOException | RuntimeException ex) {
+        java.lang.System.getLogger("org.flowscale")
+            .log(
+                java.lang.System.Logger.Level.WARNING,
+                "cannot cache the text embeddings in " + cached + ": " + ex.getMessage());
+      }
+    }
+    TorchTensor txt = upload(e.t5(), 1, e.tokens(), spec.contextDim());
+    try {
+      TorchTensor y = upload(e.clipPooled(), 1, spec.vecDim());
+      return new Conditioning(txt, y, e.tokens());
+    } catch (RuntimeException ex) {
+      txt.close();
+      throw ex;
+    }
+  }
+
+  private Conditioning fromFile(Path file, String prompt) {
     try (SafeTensors f = SafeTensors.open(file)) {
       FluxTextEmbeddings.Contents c =
           FluxTextEmbeddings.check(f, prompt, spec.contextDim(), spec.vecDim());
@@ -340,6 +551,18 @@ public final class FluxModel implements FlowModel {
       }
     } catch (WeightsException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private TorchTensor upload(float[] values, long... shape) {
+    TorchTensor t = shim.empty(settings.dtype(), settings.device(), shape);
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment data = a.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+      shim.copy(new TensorDesc(data.address(), shape, TorchDType.F32, -1), t.desc());
+      return t;
+    } catch (RuntimeException e) {
+      t.close();
+      throw e;
     }
   }
 
@@ -473,7 +696,25 @@ public final class FluxModel implements FlowModel {
     if (guidance != null) {
       guidance.close();
     }
+    if (text != null) {
+      text.close();
+    }
+    if (ae != null) {
+      ae.close();
+    }
     module.close();
+  }
+
+  /** The VAE decoder when the folder has one: rewards then judge decoded images. */
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.SampleDecoder> decoder() {
+    return java.util.Optional.ofNullable(ae);
+  }
+
+  /** Samples as pictures, through the VAE (for final.png and step grids). */
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.ImageDecoder> imageDecoder() {
+    return ae == null ? java.util.Optional.empty() : java.util.Optional.of(ae.hostDecoder());
   }
 
   @Override

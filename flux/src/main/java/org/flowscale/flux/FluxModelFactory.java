@@ -23,6 +23,14 @@ public final class FluxModelFactory implements ModelFactory {
     return FluxSettings.KEYS;
   }
 
+  /** Checks the folder from its headers and estimates the memory per device; loads nothing. */
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.ModelPlan> plan(
+      Map<String, Object> settings) {
+    TorchShim shim = TorchShim.get();
+    return java.util.Optional.of(FluxModel.plan(shim, FluxSettings.parse(settings, shim)));
+  }
+
   @Override
   public FlowModel load(Map<String, Object> settings) {
     TorchShim shim = TorchShim.get();

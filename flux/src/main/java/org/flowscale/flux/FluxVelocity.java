@@ -33,6 +33,16 @@ final class FluxVelocity implements VelocityModel {
     return model.timeShiftTokens();
   }
 
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.SampleDecoder> decoder() {
+    return model.decoder();
+  }
+
+  @Override
+  public java.util.Optional<org.flowscale.engine.model.ImageDecoder> imageDecoder() {
+    return model.imageDecoder();
+  }
+
   /** The T5 sequence length of the prompt's embeddings. */
   int tokens() {
     return conditioning.tokens;

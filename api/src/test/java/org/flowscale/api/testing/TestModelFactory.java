@@ -28,7 +28,14 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
   @Override
   public Set<String> keys() {
     return Set.of(
-        "mean", "variance", "fail_after", "nan_at", "nan_particle", "nan_value", "delay_ms");
+        "mean",
+        "variance",
+        "fail_after",
+        "prompt_free",
+        "nan_at",
+        "nan_particle",
+        "nan_value",
+        "delay_ms");
   }
 
   /** How many times a model was loaded in this JVM (tests of reuse count it). */
@@ -61,7 +68,13 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
             },
             settings.get("delay_ms") instanceof Long l ? l : 0);
     LOADS.incrementAndGet();
+    boolean promptFree = Boolean.TRUE.equals(settings.get("prompt_free"));
     return new FlowModel() {
+      @Override
+      public boolean promptConditioned() {
+        return !promptFree;
+      }
+
       @Override
       public int dim() {
         return g.dim();

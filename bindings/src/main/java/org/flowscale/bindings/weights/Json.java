@@ -11,7 +11,7 @@ import java.util.Map;
  * when integral and in range, else {@code Double}; strings, booleans and null as themselves. A
  * duplicate key is an error (a checkpoint naming one tensor twice is damaged). Errors say where.
  */
-final class Json {
+public final class Json {
   private final String text;
   private int pos;
   private int depth;
@@ -25,7 +25,7 @@ final class Json {
    *
    * @throws IllegalArgumentException saying what is wrong and at which character
    */
-  static Object parse(String text) {
+  public static Object parse(String text) {
     Json p = new Json(text);
     p.skipSpace();
     Object v = p.value();

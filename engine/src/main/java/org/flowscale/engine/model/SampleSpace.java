@@ -37,4 +37,13 @@ public interface SampleSpace {
   default Optional<ImageDecoder> imageDecoder() {
     return Optional.empty();
   }
+
+  /**
+   * The device-side decoder of a latent model's samples into images (FLUX: its VAE decoder), or
+   * empty when the samples are what rewards judge as they are. When present, image rewards are
+   * loaded against {@link SampleDecoder#imageSpace()} and wrapped in a {@link DecodedReward}.
+   */
+  default Optional<SampleDecoder> decoder() {
+    return Optional.empty();
+  }
 }

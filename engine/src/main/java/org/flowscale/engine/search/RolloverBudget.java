@@ -78,9 +78,12 @@ abstract class RolloverBudget extends SearchTemplate {
     Rules.rbfBudget(config);
   }
 
-  /** The per-chain per-step quota {@code floor((N - B K0) / (S B))}. */
+  /**
+   * The per-chain per-step quota {@code floor((N - B K0) / (S B))}, in evaluations (N the
+   * evaluation budget: {@code max_nfe} halved under classifier-free guidance).
+   */
   static long quota(SearchConfig c) {
-    return (c.maxNfe() - (long) c.batchSize() * c.initNParticles())
+    return (c.evaluationBudget() - (long) c.batchSize() * c.initNParticles())
         / ((long) c.maxSteps() * c.batchSize());
   }
 
@@ -145,7 +148,7 @@ abstract class RolloverBudget extends SearchTemplate {
       run.dpsDirection(cur, curU, times(grid, pos, 0), dir);
     }
     int round = 0;
-    while (run.nfe() + chains <= config.maxNfe()) {
+    while (run.nfe() + (long) chains * config.nfePerEvaluation() <= config.maxNfe()) {
       round++;
       double[] from = times(grid, pos, 0);
       double[] to = times(grid, pos, 1);

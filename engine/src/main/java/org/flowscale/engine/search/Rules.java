@@ -13,12 +13,14 @@ final class Rules {
     long k = c.nParticles();
     long s = c.maxSteps();
     long need = b * k * s;
-    if (need > c.maxNfe()) {
-      long fitB = c.maxNfe() / (k * s);
+    if (need > c.evaluationBudget()) {
+      long fitB = c.evaluationBudget() / (k * s);
       String fit =
           fitB >= 1
               ? "use batch_size <= " + fitB
-              : "use max_steps <= " + Math.max(1, c.maxNfe() / (b * k)) + " or raise max_nfe";
+              : "use max_steps <= "
+                  + Math.max(1, c.evaluationBudget() / (b * k))
+                  + " or raise max_nfe";
       throw new IllegalArgumentException(
           c.method().configName()
               + ": max_steps "
@@ -29,14 +31,36 @@ final class Rules {
               + k
               + " = "
               + need
-              + " NFE exceeds max_nfe "
-              + c.maxNfe()
+              + " "
+              + unit(c)
+              + " exceeds max_nfe "
+              + budget(c)
               + "; "
               + fit
               + " (or max_nfe >= "
-              + need
+              + need * c.nfePerEvaluation()
               + ")");
     }
+  }
+
+  /**
+   * {@code max_nfe} as messages show it: with classifier-free guidance, also how many evaluations
+   * it pays for.
+   */
+  static String budget(SearchConfig c) {
+    return c.nfePerEvaluation() == 1
+        ? Long.toString(c.maxNfe())
+        : c.maxNfe()
+            + " ("
+            + c.evaluationBudget()
+            + " evaluations: classifier-free guidance costs "
+            + c.nfePerEvaluation()
+            + " NFE per particle evaluation)";
+  }
+
+  /** What budgets count in: NFE, or evaluations when one costs more than one NFE. */
+  static String unit(SearchConfig c) {
+    return c.nfePerEvaluation() == 1 ? "NFE" : "evaluations";
   }
 
   /** Methods that run single trajectories (BoN, SMC, DPS): {@code K = 1}. */
@@ -99,7 +123,9 @@ final class Rules {
     long k0 = c.initNParticles();
     long s = c.maxSteps();
     long init = b * k0;
-    if (init >= c.maxNfe()) {
+    long n = c.evaluationBudget();
+    long cost = c.nfePerEvaluation();
+    if (init >= n) {
       throw new IllegalArgumentException(
           c.method().configName()
               + ": init_n_particles "
@@ -108,12 +134,14 @@ final class Rules {
               + b
               + " = "
               + init
-              + " NFE leaves nothing of max_nfe "
-              + c.maxNfe()
+              + " "
+              + unit(c)
+              + " leaves nothing of max_nfe "
+              + budget(c)
               + " for the search; use init_n_particles <= "
-              + Math.max(1, (c.maxNfe() - b * s) / b)
+              + Math.max(1, (n - b * s) / b)
               + " or max_nfe >= "
-              + (init + b * s));
+              + (init + b * s) * cost);
     }
     if (s < 2) {
       throw new IllegalArgumentException(
@@ -121,12 +149,12 @@ final class Rules {
               + " needs max_steps >= 2 (it proposes up to the last nonzero time), got max_steps "
               + s);
     }
-    long quota = (c.maxNfe() - init) / (s * b);
+    long quota = (n - init) / (s * b);
     if (quota < 1) {
       throw new IllegalArgumentException(
           c.method().configName()
               + ": quota floor((max_nfe "
-              + c.maxNfe()
+              + budget(c)
               + " - init_n_particles "
               + k0
               + " x batch_size "
@@ -135,11 +163,11 @@ final class Rules {
               + s
               + " x batch_size "
               + b
-              + ")) = 0 NFE per chain per step; use max_nfe >= "
-              + (init + s * b)
-              + (c.maxNfe() - b * s >= b
-                  ? " or init_n_particles <= " + (c.maxNfe() - b * s) / b
-                  : ""));
+              + ")) = 0 "
+              + unit(c)
+              + " per chain per step; use max_nfe >= "
+              + (init + s * b) * cost
+              + (n - b * s >= b ? " or init_n_particles <= " + (n - b * s) / b : ""));
     }
   }
 
@@ -157,11 +185,11 @@ final class Rules {
     long b = c.batchSize();
     switch (c.method()) {
       case SVDD -> {
-        long m = c.maxNfe() / b;
+        long m = c.evaluationBudget() / b;
         if (m < s) {
           throw new IllegalArgumentException(
               "svdd with particle_schedule linear: floor(max_nfe "
-                  + c.maxNfe()
+                  + budget(c)
                   + " / batch_size "
                   + b
                   + ") = "
@@ -169,8 +197,10 @@ final class Rules {
                   + " particles per chain cannot give each of max_steps "
                   + s
                   + " steps one; use max_nfe >= "
-                  + b * s
-                  + (c.maxNfe() >= s ? " or batch_size <= " + c.maxNfe() / s : ""));
+                  + b * s * c.nfePerEvaluation()
+                  + (c.evaluationBudget() >= s
+                      ? " or batch_size <= " + c.evaluationBudget() / s
+                      : ""));
         }
       }
       case SMC -> {
@@ -180,14 +210,14 @@ final class Rules {
                   + " schedule (its sizes add up to max_nfe); set batch_size 1, got "
                   + b);
         }
-        if (c.maxNfe() < s) {
+        if (c.evaluationBudget() < s) {
           throw new IllegalArgumentException(
               "smc with particle_schedule linear: max_nfe "
-                  + c.maxNfe()
+                  + budget(c)
                   + " cannot give each of max_steps "
                   + s
                   + " steps one particle; use max_nfe >= "
-                  + s);
+                  + s * c.nfePerEvaluation());
         }
       }
       default ->
@@ -200,7 +230,7 @@ final class Rules {
 
   /** The linear schedule of one chain: {@code S} counts adding up to {@code floor(N / B)}. */
   static int[] linearCounts(SearchConfig c) {
-    return ParticleSchedule.linear(c.maxNfe() / c.batchSize(), c.maxSteps());
+    return ParticleSchedule.linear(c.evaluationBudget() / c.batchSize(), c.maxSteps());
   }
 
   /** Search over Paths: {@code B E + B K E ceil(s0 / (db - df)) <= N} (MATH.md section 6a). */
@@ -211,11 +241,11 @@ final class Rules {
     long e = p.odeStep();
     long rounds = p.rounds();
     long need = p.nfe(b, k);
-    if (need <= c.maxNfe()) {
+    if (need <= c.evaluationBudget()) {
       return;
     }
     long perParticle = b * e * rounds;
-    long fitK = c.maxNfe() > b * e ? (c.maxNfe() - b * e) / perParticle : 0;
+    long fitK = c.evaluationBudget() > b * e ? (c.evaluationBudget() - b * e) / perParticle : 0;
     String fit =
         fitK >= 1
             ? "use n_particles <= " + fitK
@@ -232,8 +262,10 @@ final class Rules {
             + rounds
             + " rounds) = "
             + (need == Long.MAX_VALUE ? "more than " + Long.MAX_VALUE : need)
-            + " NFE exceeds max_nfe "
-            + c.maxNfe()
+            + " "
+            + unit(c)
+            + " exceeds max_nfe "
+            + budget(c)
             + ", with rounds = ceil(ode_seed_t "
             + fmt(p.odeSeedT())
             + " / (backward_step "
@@ -242,7 +274,9 @@ final class Rules {
             + fmt(p.forwardStep())
             + ")); "
             + fit
-            + (need == Long.MAX_VALUE ? "" : " (or max_nfe >= " + need + ")"));
+            + (need == Long.MAX_VALUE
+                ? ""
+                : " (or max_nfe >= " + need * c.nfePerEvaluation() + ")"));
   }
 
   private static String fmt(double v) {

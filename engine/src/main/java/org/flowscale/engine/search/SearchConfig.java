@@ -24,7 +24,7 @@ import org.flowscale.engine.ops.Resampling;
  * @param scheme {@code sample_method}, {@code convert_scheduler}, {@code diffusion_coefficient},
  *     {@code diffusion_norm}
  * @param rewardWeight {@code reward_weight}, lambda (SMC's temperature)
- * @param essThreshold {@code ess_threshold}: SMC resamples when ESS < threshold * B
+ * @param essThreshold {@code ess_threshold}: SMC resamples when ESS &lt; threshold * B
  * @param resampling SMC's resampling scheme
  * @param dpsStepSize eta: the DPS nudge size
  * @param seed {@code seed}
@@ -32,6 +32,10 @@ import org.flowscale.engine.ops.Resampling;
  * @param particleSchedule {@code particle_schedule}: SVDD's and SMC's particle counts per step
  * @param sop {@code ode_step}, {@code ode_seed_t}, {@code forward_step}, {@code backward_step}:
  *     Search over Paths' settings
+ * @param nfePerEvaluation NFE that one velocity evaluation of one particle costs: 1, or 2 under
+ *     classifier-free guidance ({@code cfg_scale}: a conditional and a negative velocity). Every
+ *     budget rule counts evaluations at this price: a method plans with {@link #evaluationBudget()}
+ *     evaluations and spends at most {@code max_nfe} NFE.
  */
 public record SearchConfig(
     FilteringMethod method,
@@ -51,7 +55,50 @@ public record SearchConfig(
     long seed,
     RbfOutput rbfOutput,
     ParticleSchedule particleSchedule,
-    SopSettings sop) {
+    SopSettings sop,
+    int nfePerEvaluation) {
+
+  /** A config whose evaluations cost one NFE each (no classifier-free guidance). */
+  public SearchConfig(
+      FilteringMethod method,
+      int batchSize,
+      int nParticles,
+      int blockSize,
+      int initNParticles,
+      long maxNfe,
+      int maxSteps,
+      TimeSchedule timeSchedule,
+      int timeShiftTokens,
+      SamplingScheme scheme,
+      double rewardWeight,
+      double essThreshold,
+      Resampling resampling,
+      double dpsStepSize,
+      long seed,
+      RbfOutput rbfOutput,
+      ParticleSchedule particleSchedule,
+      SopSettings sop) {
+    this(
+        method,
+        batchSize,
+        nParticles,
+        blockSize,
+        initNParticles,
+        maxNfe,
+        maxSteps,
+        timeSchedule,
+        timeShiftTokens,
+        scheme,
+        rewardWeight,
+        essThreshold,
+        resampling,
+        dpsStepSize,
+        seed,
+        rbfOutput,
+        particleSchedule,
+        sop,
+        1);
+  }
 
   public SearchConfig {
     if (method == null) {
@@ -72,6 +119,11 @@ public record SearchConfig(
     positive("max_steps", maxSteps);
     if (maxNfe <= 0) {
       throw new IllegalArgumentException("max_nfe must be > 0, got " + maxNfe);
+    }
+    if (nfePerEvaluation < 1 || nfePerEvaluation > 2) {
+      throw new IllegalArgumentException(
+          "NFE per evaluation must be 1, or 2 under classifier-free guidance, got "
+              + nfePerEvaluation);
     }
     if (timeShiftTokens < 0) {
       throw new IllegalArgumentException(
@@ -106,6 +158,14 @@ public record SearchConfig(
     return timeShiftTokens > 0 && method.shiftsTime()
         ? TimeSchedule.fluxShift(grid, timeShiftTokens)
         : grid;
+  }
+
+  /**
+   * The velocity evaluations (of one particle each) that {@code max_nfe} pays for: {@code floor(N /
+   * nfePerEvaluation)}. Methods plan with this; it is {@code max_nfe} without guidance.
+   */
+  public long evaluationBudget() {
+    return maxNfe / nfePerEvaluation;
   }
 
   /** A builder with this config's values. */
@@ -158,6 +218,7 @@ public record SearchConfig(
     private RbfOutput rbfOutput = RbfOutput.LAST_STEP;
     private ParticleSchedule particleSchedule = ParticleSchedule.CONSTANT;
     private SopSettings sop = SopSettings.DEFAULT;
+    private int nfePerEvaluation = 1;
 
     private Builder() {}
 
@@ -180,6 +241,7 @@ public record SearchConfig(
       rbfOutput = c.rbfOutput;
       particleSchedule = c.particleSchedule;
       sop = c.sop;
+      nfePerEvaluation = c.nfePerEvaluation;
     }
 
     public Builder method(FilteringMethod v) {
@@ -279,6 +341,12 @@ public record SearchConfig(
       return sop(new SopSettings(odeStep, odeSeedT, forwardStep, backwardStep));
     }
 
+    /** NFE per particle evaluation: 2 under classifier-free guidance, else 1. */
+    public Builder nfePerEvaluation(int v) {
+      nfePerEvaluation = v;
+      return this;
+    }
+
     /** The config; throws {@link IllegalArgumentException} naming the first bad value. */
     public SearchConfig build() {
       return new SearchConfig(
@@ -299,7 +367,8 @@ public record SearchConfig(
           seed,
           rbfOutput,
           particleSchedule,
-          sop);
+          sop,
+          nfePerEvaluation);
     }
   }
 }

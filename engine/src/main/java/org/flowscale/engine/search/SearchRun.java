@@ -83,6 +83,7 @@ final class SearchRun implements AutoCloseable {
   private double bestSoFarTime;
   private Events.Round round;
   private int rounds;
+  private int firstRows;
 
   SearchRun(
       SearchConfig config,
@@ -101,6 +102,13 @@ final class SearchRun implements AutoCloseable {
     this.scheme = config.scheme();
     this.grid = config.timeGrid();
     this.dim = model.dim();
+    if (model.nfePerEvaluation() != config.nfePerEvaluation()) {
+      throw new IllegalArgumentException(
+          "the model costs "
+              + model.nfePerEvaluation()
+              + " NFE per evaluation, the search config plans with "
+              + config.nfePerEvaluation());
+    }
     if (dim <= 0) {
       throw new IllegalArgumentException("model dim must be > 0, got " + dim);
     }
@@ -242,10 +250,12 @@ final class SearchRun implements AutoCloseable {
    * @throws IllegalStateException if that would exceed {@code max_nfe} (a method bug)
    */
   void velocity(Tensor x, double[] r, Tensor u) {
-    int n = x.rows();
-    if (r.length != n) {
-      throw new IllegalArgumentException("one time per row: " + r.length + " for " + n + " rows");
+    int rows = x.rows();
+    if (r.length != rows) {
+      throw new IllegalArgumentException(
+          "one time per row: " + r.length + " for " + rows + " rows");
     }
+    long n = (long) rows * config.nfePerEvaluation();
     if (nfe + n > config.maxNfe()) {
       throw new IllegalStateException(
           "internal error: "
@@ -256,7 +266,7 @@ final class SearchRun implements AutoCloseable {
               + config.maxNfe());
     }
     checkStop();
-    nextRound(n);
+    nextRound(rows);
     Conversion[] cv = conversions(r);
     Tensor in = modelInput(x, cv);
     Tensor t = modelTimes(cv);
@@ -273,7 +283,7 @@ final class SearchRun implements AutoCloseable {
     event.end();
     if (event.shouldCommit()) {
       event.method = config.method().configName();
-      event.rows = n;
+      event.rows = rows;
       event.nfe = nfe;
       event.commit();
     }
@@ -383,6 +393,9 @@ final class SearchRun implements AutoCloseable {
   private void nextRound(int n) {
     endRound();
     Events.Round r = new Events.Round();
+    if (rounds == 0) {
+      firstRows = n;
+    }
     r.round = rounds++;
     r.rows = n;
     r.begin();
@@ -589,7 +602,7 @@ final class SearchRun implements AutoCloseable {
     ops.synchronize();
     phase = SearchFailedException.Source.ENGINE;
     modelNanos += System.nanoTime() - t2;
-    gradientPasses += n;
+    gradientPasses += (long) n * config.nfePerEvaluation();
     modelEvent.end();
     if (modelEvent.shouldCommit()) {
       modelEvent.method = config.method().configName();
@@ -708,6 +721,11 @@ final class SearchRun implements AutoCloseable {
 
   long nfe() {
     return nfe;
+  }
+
+  /** Rows of the first model call: the particles the method started with (0 before any). */
+  int firstRows() {
+    return firstRows;
   }
 
   /**

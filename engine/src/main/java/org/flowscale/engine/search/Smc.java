@@ -36,7 +36,7 @@ public final class Smc extends SearchTemplate {
   /** The population at each of the {@code S} nonzero grid times. */
   static int[] counts(SearchConfig config) {
     return config.particleSchedule() == ParticleSchedule.LINEAR
-        ? ParticleSchedule.linear(config.maxNfe(), config.maxSteps())
+        ? ParticleSchedule.linear(config.evaluationBudget(), config.maxSteps())
         : ParticleSchedule.CONSTANT.counts(config.batchSize(), 0, config.maxSteps());
   }
 

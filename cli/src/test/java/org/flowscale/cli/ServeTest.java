@@ -379,6 +379,40 @@ class ServeTest {
     assertEquals(405, r.statusCode());
   }
 
+  /**
+   * Issue 14: as for run, what fails before any request is served is exit 2 with its cause; a model
+   * that could not load and a port in use exited 1.
+   */
+  @Test
+  void aModelThatCannotLoadAndAPortInUseExitTwo() throws Exception {
+    Path junk = Files.writeString(tmp.resolve("junk.pt"), "not a TorchScript archive");
+    Cli c =
+        Cli.run(
+            "serve",
+            "--port",
+            "0",
+            "-c",
+            EndToEndIT.ROOT.resolve("config/torchscript/rbf.yaml").toString(),
+            "model_path=" + junk,
+            "reward_path=" + junk);
+    assertEquals(2, c.code(), c.toString());
+    assertTrue(c.err().contains("failed to load") && c.err().contains("(nothing ran)"), c.err());
+    assertFalse(c.hasStackTrace(), c.toString());
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      c =
+          Cli.run(
+              "serve",
+              "--port",
+              Integer.toString(taken.getLocalPort()),
+              "model=toy",
+              "reward_score=counting");
+      assertEquals(2, c.code(), c.toString());
+      assertTrue(c.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), c.err());
+      assertFalse(c.hasStackTrace(), c.toString());
+    }
+  }
+
   @Test
   void badServeOptionsAreUsageErrors() {
     Cli c = Cli.run("serve", "--port", "70000");

@@ -196,6 +196,45 @@ class BatchRunnerTest {
     assertEquals(9, rest.done());
   }
 
+  /**
+   * Issue 14: an item stopped mid-run (a preemption) says so in its report as a signalled run does:
+   * status interrupted with the reason, not cancelled (which is a run's own deadline).
+   */
+  @Test
+  void anItemStoppedMidRunReportsInterrupted() throws Exception {
+    BatchPlan plan = plan();
+    Path out = tmp.resolve("out");
+    BatchRunner[] runner = new BatchRunner[1];
+    String[] stopped = new String[1];
+    runner[0] =
+        BatchRunner.builder(plan, out)
+            .listener(
+                new BatchListener() {
+                  @Override
+                  public void onItemProgress(String worker, BatchItem item, long nfe, long maxNfe) {
+                    if (nfe > 0 && stopped[0] == null) {
+                      stopped[0] = item.id();
+                      runner[0].stop("preempted");
+                    }
+                  }
+                })
+            .build();
+    BatchOutcome o = runner[0].run();
+    assertTrue(o.stopped());
+    var report =
+        new ObjectMapper()
+            .readTree(out.resolve("items").resolve(stopped[0]).resolve("report.json").toFile());
+    assertEquals("interrupted", report.get("status").asText(), report.toString());
+    assertEquals("preempted", report.get("stop_reason").asText(), report.toString());
+    assertEquals(
+        "interrupted",
+        o.summary().rows().stream()
+            .filter(r -> r.id().equals(stopped[0]))
+            .findFirst()
+            .orElseThrow()
+            .status());
+  }
+
   @Test
   void aFailedItemIsKeptWithItsErrorAndNotMarkedDone() throws Exception {
     BatchPlan plan = plan("fail_after=1");

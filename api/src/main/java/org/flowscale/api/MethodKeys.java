@@ -103,7 +103,10 @@ final class MethodKeys {
     return w;
   }
 
-  /** The budget warning of a fixed-budget method (B K S NFE, whatever max_nfe says). */
+  /**
+   * The budget warning of a fixed-budget method (B K S NFE, twice that under classifier-free
+   * guidance, whatever max_nfe says).
+   */
   private static java.util.Optional<String> budget(SearchConfig s) {
     FilteringMethod m = s.method();
     boolean perParticle =
@@ -114,7 +117,8 @@ final class MethodKeys {
       return java.util.Optional.empty();
     }
     long k = perParticle ? s.nParticles() : 1;
-    long perChain = k * s.maxSteps();
+    int perEvaluation = s.nfePerEvaluation(); // 2 under classifier-free guidance
+    long perChain = k * s.maxSteps() * perEvaluation;
     long spend = s.batchSize() * perChain;
     long fit = s.maxNfe() / perChain;
     if (spend >= s.maxNfe() || fit <= s.batchSize()) {
@@ -127,6 +131,7 @@ final class MethodKeys {
             + (perParticle ? " x n_particles " + k : "")
             + " x max_steps "
             + s.maxSteps()
+            + (perEvaluation > 1 ? " x " + perEvaluation + " (cfg_scale)" : "")
             + " = "
             + spend
             + " of max_nfe "

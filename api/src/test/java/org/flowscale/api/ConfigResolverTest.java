@@ -307,6 +307,19 @@ class ConfigResolverTest {
     assertEquals(3, rbf.size(), rbf.toString());
     assertTrue(rbf.contains("diffusion_norm 5.0 is ignored: sample_method ode has no diffusion"));
     assertTrue(rbf.get(0).startsWith("n_particles 4 is ignored by rbf"), rbf.toString());
+    // Under classifier-free guidance every evaluation costs 2 NFE: the batch that fits is half.
+    assertEquals(
+        List.of(
+            "bon spends batch_size 2 x max_steps 10 x 2 (cfg_scale) = 40 of max_nfe 100 NFE;"
+                + " batch_size 5 would spend 100"),
+        resolve(
+                BASE,
+                "filtering_method=bon",
+                "batch_size=2",
+                "max_nfe=100",
+                "cfg_scale=3.5",
+                "negative_prompt=blurry")
+            .warnings());
     // Values equal to the defaults, and a leftover smaller than one more particle, say nothing.
     assertEquals(
         List.of(),

@@ -18,6 +18,7 @@ import org.flowscale.engine.model.FlowModel;
 import org.flowscale.engine.model.GuidedVelocity;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.ModelFactory;
+import org.flowscale.engine.model.ModelPlan;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.RewardModel;
@@ -172,10 +173,16 @@ public final class Pipeline implements AutoCloseable {
   /**
    * Checks a config without running it ({@code --dry-run}): a model whose factory can plan (FLUX)
    * is checked from its files' headers without loading a tensor, with the memory each device needs
-   * (a run that cannot fit is refused); other models are loaded and closed.
+   * (a run that cannot fit is refused); other models are loaded, {@code request} is checked on them
+   * ({@link #check}), and they are closed.
    *
+   * @param config a resolved config
+   * @param request the request to check, usually {@code config.request()}
    * @return lines for people: the model's parts and memory estimate per device (may be empty)
-   * @throws ConfigurationException when the config cannot run
+   * @throws ConfigurationException when the config or the request cannot run
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
    */
   public static List<String> dryRun(FlowscaleConfig config, GenerationRequest request) {
     Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
@@ -184,7 +191,7 @@ public final class Pipeline implements AutoCloseable {
     } else {
       b.rewards(config.rewards());
     }
-    java.util.Optional<List<String>> planned = b.plan();
+    Optional<List<String>> planned = b.plan();
     if (planned.isPresent()) {
       return planned.get();
     }
@@ -614,7 +621,7 @@ public final class Pipeline implements AutoCloseable {
   }
 
   /** {@return what the model's samples are: their size, shape and image form} */
-  public org.flowscale.engine.model.SampleSpace sampleSpace() {
+  public SampleSpace sampleSpace() {
     return model;
   }
 
@@ -806,12 +813,11 @@ public final class Pipeline implements AutoCloseable {
      * @throws ConfigurationException when the config cannot run (a part missing, a device too
      *     small, a bad reward setting)
      */
-    java.util.Optional<List<String>> plan() {
+    Optional<List<String>> plan() {
       ModelFactory mf = factory(() -> Factories.model(model));
-      java.util.Optional<org.flowscale.engine.model.ModelPlan> plan =
-          load("model '" + model + "'", () -> mf.plan(modelSettings), true);
+      Optional<ModelPlan> plan = load("model '" + model + "'", () -> mf.plan(modelSettings), true);
       if (plan.isEmpty()) {
-        return java.util.Optional.empty();
+        return Optional.empty();
       }
       SampleSpace space = plan.get().space();
       RewardModel r = null;
@@ -833,7 +839,7 @@ public final class Pipeline implements AutoCloseable {
       } finally {
         closeQuietly(r);
       }
-      return java.util.Optional.of(plan.get().report());
+      return Optional.of(plan.get().report());
     }
 
     /**

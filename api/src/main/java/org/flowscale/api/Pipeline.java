@@ -371,7 +371,6 @@ public final class Pipeline implements AutoCloseable {
         LOG.log(Level.DEBUG, () -> "generation stopped (" + why + "): " + g);
         return g;
       } catch (SearchFailedException e) {
-        failed.increment();
         GenerationResult partial =
             e.partial()
                 .map(p -> finish(RunStatus.FAILED, null, request, p, startedAt, t0, ops))
@@ -382,7 +381,8 @@ public final class Pipeline implements AutoCloseable {
       }
       completed.increment();
       return finish(RunStatus.COMPLETED, null, request, result, startedAt, t0, ops);
-    } catch (ConfigurationException e) {
+    } catch (RuntimeException e) {
+      // the one place a started generation is counted as failed, whichever layer threw
       failed.increment();
       throw e;
     }
@@ -412,7 +412,8 @@ public final class Pipeline implements AutoCloseable {
    * reward are conditioned on its prompt (and keep that conditioning cached for the run that
    * follows), and the method's budget rules and needs are checked (a DPS method needs a
    * differentiable reward and a model with a vector-Jacobian product). A caller that writes outputs
-   * calls this first, so a request that cannot run leaves nothing behind.
+   * calls this first, so a request that cannot run leaves nothing behind. A check is not a
+   * generation: {@link #metrics()} does not count it.
    *
    * @param request the request to check
    * @throws ConfigurationException when the request cannot run on this pipeline
@@ -431,7 +432,6 @@ public final class Pipeline implements AutoCloseable {
 
   private VelocityModel conditionModel(GenerationRequest request) {
     if (request.guided() && !model.promptConditioned()) {
-      failed.increment();
       throw new ConfigurationException(
           "cfg_scale "
               + request.cfgScale()
@@ -452,11 +452,9 @@ public final class Pipeline implements AutoCloseable {
         throw e;
       }
     } catch (IllegalArgumentException e) {
-      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "model '" + modelName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
-      failed.increment();
       throw classify(
           SearchFailedException.Source.MODEL, e, "model '" + modelName + "' failed", null);
     }
@@ -471,11 +469,9 @@ public final class Pipeline implements AutoCloseable {
       // a latent model: the reward judges decoded images, in chunks
       return new DecodedReward(sampleDecoder.get(), r, model.dim(), request.rewardBatchSize());
     } catch (IllegalArgumentException e) {
-      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "reward_score '" + rewardName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
-      failed.increment();
       throw classify(
           SearchFailedException.Source.REWARD, e, "reward '" + rewardName + "' failed", null);
     }

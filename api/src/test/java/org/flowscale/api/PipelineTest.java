@@ -115,6 +115,38 @@ class PipelineTest {
   }
 
   @Test
+  void guidanceAndTheRewardBatchSizeAreCheckedRequestKeys() {
+    GenerationRequest plain = GenerationRequest.builder().prompt("a").build();
+    assertEquals(1.0, plain.cfgScale());
+    assertFalse(plain.guided());
+    assertEquals("", plain.negativePrompt());
+    assertEquals(GenerationRequest.DEFAULT_REWARD_BATCH_SIZE, plain.rewardBatchSize());
+    GenerationRequest g =
+        plain.toBuilder().guidance(4.5, null).rewardBatchSize(2).build().toBuilder().build();
+    assertEquals(4.5, g.cfgScale());
+    assertTrue(g.guided());
+    assertEquals("", g.negativePrompt(), "null is the empty prompt");
+    assertEquals(2, g.rewardBatchSize());
+    assertEquals(4.5, g.keys().get("cfg_scale"));
+    assertEquals(
+        GenerationRequest.DEFAULT_REWARD_BATCH_SIZE,
+        g.toBuilder().rewardBatchSize(null).build().rewardBatchSize());
+    var e =
+        assertThrows(
+            ConfigurationException.class, () -> plain.toBuilder().rewardBatchSize(0).build());
+    assertTrue(e.getMessage().contains("reward_batch_size"), e.getMessage());
+    e =
+        assertThrows(
+            ConfigurationException.class, () -> plain.toBuilder().guidance(101, "b").build());
+    assertTrue(e.getMessage().contains("cfg_scale"), e.getMessage());
+    e =
+        assertThrows(
+            ConfigurationException.class,
+            () -> plain.toBuilder().guidance(Double.NaN, null).build());
+    assertTrue(e.getMessage().contains("cfg_scale"), e.getMessage());
+  }
+
+  @Test
   void aGradientMethodNeedsADifferentiableReward() {
     FlowscaleConfig c = config("reward_score=test_flat", "filtering_method=dps");
     try (Pipeline p = Pipeline.fromConfig(c)) {

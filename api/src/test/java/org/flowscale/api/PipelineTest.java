@@ -17,6 +17,7 @@ import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -388,6 +389,58 @@ class PipelineTest {
       assertEquals(8, report.get("nfe").asLong());
       assertEquals(1, p.metrics().failed());
     }
+  }
+
+  @Test
+  void closeWaitsForARunningGenerationToFinish() throws Exception {
+    Pipeline p = Pipeline.builder().model("toy").reward("counting").build();
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    SearchListener gate =
+        new SearchListener() {
+          @Override
+          public void onProgress(long nfe, long maxNfe) {
+            if (nfe >= 100 && running.getCount() > 0) {
+              running.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+        };
+    GenerationRequest r =
+        GenerationRequest.builder().prompt("two blue squares").maxNfe(200).seed(1).build();
+    GenerationResult[] out = new GenerationResult[1];
+    Throwable[] failure = new Throwable[1];
+    Thread generation =
+        new Thread(
+            () -> {
+              try {
+                out[0] = p.generate(r, gate);
+              } catch (Throwable t) {
+                failure[0] = t;
+              }
+            });
+    generation.start();
+    running.await();
+    Thread closer = new Thread(p::close);
+    closer.start();
+    // close() blocks while the generation holds its slot (bounded wait for it to get there)
+    for (int i = 0;
+        i < 6000 && closer.isAlive() && closer.getState() != Thread.State.WAITING;
+        i++) {
+      Thread.sleep(5);
+    }
+    assertEquals(Thread.State.WAITING, closer.getState(), "close waits for the generation");
+    assertThrows(IllegalStateException.class, () -> p.generate(r), "closing refuses new work");
+    release.countDown();
+    generation.join();
+    closer.join();
+    assertEquals(null, failure[0], "the running generation was not closed under");
+    assertEquals(RunStatus.COMPLETED, out[0].status());
+    assertEquals(200, out[0].nfe());
   }
 
   @Test

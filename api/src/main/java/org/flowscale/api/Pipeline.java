@@ -201,6 +201,10 @@ public final class Pipeline implements AutoCloseable {
     return List.of();
   }
 
+  private static Integer size(GenerationRequest request, String key) {
+    return request.keys().get(key) instanceof Number n ? n.intValue() : null;
+  }
+
   private void checkImageSize(Integer height, Integer width) {
     if ((height == null && width == null) || decoder.isEmpty()) {
       return; // the model took height/width itself, or has no image form to check against
@@ -431,6 +435,8 @@ public final class Pipeline implements AutoCloseable {
   }
 
   private VelocityModel conditionModel(GenerationRequest request) {
+    // a request may repeat the image size (a config's height/width), never change it
+    checkImageSize(size(request, "height"), size(request, "width"));
     if (request.guided() && !model.promptConditioned()) {
       throw new ConfigurationException(
           "cfg_scale "

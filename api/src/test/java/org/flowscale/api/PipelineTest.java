@@ -162,6 +162,19 @@ class PipelineTest {
     var e =
         assertThrows(ConfigurationException.class, () -> Pipeline.fromConfig(config("height=64")));
     assertTrue(e.getMessage().contains("makes 2x2 images"), e.getMessage());
+    try (Pipeline p = Pipeline.builder().model("test_gaussian").reward("test_norm").build()) {
+      GenerationRequest r = GenerationRequest.builder().prompt("p").method("bon").build();
+      var bad = r.toBuilder().set("height", 64).build();
+      e = assertThrows(ConfigurationException.class, () -> p.generate(bad));
+      assertTrue(e.getMessage().contains("makes 2x2 images"), e.getMessage());
+      e = assertThrows(ConfigurationException.class, () -> p.check(bad));
+      assertTrue(e.getMessage().contains("makes 2x2 images"), e.getMessage());
+      assertEquals(
+          RunStatus.COMPLETED,
+          p.generate(r.toBuilder().set("height", 2).set("width", 2).build()).status(),
+          "a request may repeat the model's size");
+      assertEquals(1, p.metrics().failed());
+    }
   }
 
   @Test

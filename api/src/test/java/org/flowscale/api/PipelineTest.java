@@ -457,6 +457,72 @@ class PipelineTest {
   }
 
   @Test
+  void aCallWaitingForASlotHonoursItsInterruptAndItsDeadline() throws Exception {
+    try (Pipeline p = Pipeline.builder().model("toy").reward("counting").concurrency(1).build()) {
+      CountDownLatch holding = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      SearchListener hold =
+          new SearchListener() {
+            @Override
+            public void onProgress(long nfe, long maxNfe) {
+              if (holding.getCount() > 0) {
+                holding.countDown();
+                try {
+                  release.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }
+            }
+          };
+      GenerationRequest r =
+          GenerationRequest.builder().prompt("two blue squares").maxNfe(100).seed(2).build();
+      Thread holder = new Thread(() -> p.generate(r, hold));
+      holder.start();
+      holding.await(); // the only slot is taken
+
+      GenerationResult[] out = new GenerationResult[2];
+      boolean[] flag = new boolean[1];
+      Thread waiter =
+          new Thread(
+              () -> {
+                out[0] = p.generate(r);
+                flag[0] = Thread.currentThread().isInterrupted();
+              });
+      waiter.start();
+      for (int i = 0; i < 6000 && waiter.getState() != Thread.State.WAITING; i++) {
+        Thread.sleep(5);
+      }
+      waiter.interrupt();
+      waiter.join();
+      assertEquals(RunStatus.INTERRUPTED, out[0].status());
+      assertTrue(out[0].search().isEmpty(), "nothing ran");
+      assertTrue(flag[0], "the interrupt flag is kept");
+
+      // a deadline counts the wait for a slot: it passes before the run can start
+      Thread late =
+          new Thread(
+              () -> out[1] = p.generate(r.toBuilder().deadline(Duration.ofMillis(1)).build()));
+      late.start();
+      for (int i = 0; i < 6000 && late.getState() != Thread.State.WAITING; i++) {
+        Thread.sleep(5);
+      }
+      Thread.sleep(5); // past the 1 ms deadline while still waiting
+      release.countDown();
+      late.join();
+      holder.join();
+      assertEquals(RunStatus.CANCELLED, out[1].status());
+      assertEquals("deadline", out[1].stopReason().orElseThrow());
+      assertEquals(0, out[1].nfe(), "stopped before its first model call");
+      PipelineMetrics m = p.metrics();
+      assertEquals(3, m.requests());
+      assertEquals(1, m.completed());
+      assertEquals(1, m.interrupted());
+      assertEquals(1, m.cancelled());
+    }
+  }
+
+  @Test
   void aClosedPipelineRefusesWork() {
     Pipeline p = Pipeline.builder().build();
     p.close();

@@ -1,4 +1,4 @@
-package org.flowscale.api;
+package org.flowscale.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.flowscale.api.FlowscaleConfig;
 import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.search.FilteringMethod;
 import org.flowscale.engine.search.SearchConfig;

@@ -386,6 +386,14 @@ class FluxPipelineTest {
       }
       v.velocity(ops, x, t, out);
       assertTrue(v.decoder().isPresent());
+      // the prompt is encoded once: a second conditioning (a batch's next chain, CFG's positive
+      // prompt again) takes the model's in-memory embeddings
+      try (VelocityModel again = m.condition("a cat")) {
+        assertEquals(1, ((FluxModel) m).textEncoders().encoded());
+      }
+      try (VelocityModel other = m.condition("a dog")) {
+        assertEquals(2, ((FluxModel) m).textEncoders().encoded());
+      }
     }
   }
 

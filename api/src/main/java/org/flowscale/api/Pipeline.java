@@ -174,8 +174,8 @@ public final class Pipeline implements AutoCloseable {
    * is checked from its files' headers without loading a tensor, with the memory each device needs
    * (a run that cannot fit is refused); other models are loaded and closed.
    *
-   * @param config the resolved config (model, reward and backend settings)
-   * @param request the request it would run, checked against a loaded model
+   * @param config the run's config: model, rewards and backend
+   * @param request the request the run would make (its budget and sizes are what is checked)
    * @return lines for people: the model's parts and memory estimate per device (may be empty)
    * @throws ConfigurationException when the config cannot run
    */

@@ -58,7 +58,8 @@ class MainTest {
     assertEquals(0, r.code(), r.toString());
     assertTrue(r.out().contains("max_nfe"), r.out());
     assertTrue(
-        r.out().contains("Keys of model 'test_gaussian': fail_after, mean, prompt_free, variance"));
+        r.out().contains("Keys of model 'test_gaussian': fail_after, mean, prompt_free, variance"),
+        r.out());
     assertTrue(r.out().contains("Backends: cpu"), r.out());
     assertTrue(
         r.out()

@@ -307,8 +307,7 @@ class FluxModelTest {
     noEmb.remove("text_embeddings");
     try (FlowModel fm = new FluxModelFactory().load(noEmb)) {
       String m = assertThrows(IllegalArgumentException.class, () -> fm.condition("x")).getMessage();
-      assertTrue(m.contains("has no text encoder here: set model_dir"), m);
-      assertTrue(m.contains("or text_embeddings to the prompt's FLUX text embeddings"), m);
+      assertTrue(m.contains("set model_dir") && m.contains("or text_embeddings"), m);
     }
     // embeddings of the wrong width
     Path wrong = tmp.resolve("wrong.safetensors");

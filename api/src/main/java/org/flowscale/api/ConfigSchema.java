@@ -193,7 +193,9 @@ final class ConfigSchema {
                     INT,
                     null,
                     "latent models (FLUX): the most Tweedie latents decoded and scored at once"
-                        + " (null: 4); a reward that reads the key (remote) gets it too")
+                        + " (null: "
+                        + GenerationRequest.DEFAULT_REWARD_BATCH_SIZE
+                        + "); a reward that reads the key (remote) gets it too")
                 .range(1, 1 << 20, "a batch is held in memory at once"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result")
                 .range(Long.MIN_VALUE, Long.MAX_VALUE, "any 64-bit number is a seed"),

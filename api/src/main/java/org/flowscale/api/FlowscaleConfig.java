@@ -244,6 +244,8 @@ public final class FlowscaleConfig {
    * ignores (e.g. {@code reward_weight} for rbf), a fixed-budget method that spends less than
    * {@code max_nfe} (BoN and SMC spend {@code B S}). The command line prints them; {@code
    * report.json} lists them.
+   *
+   * @return the warnings, one line each (empty when there are none)
    */
   public List<String> warnings() {
     return settings.warnings();

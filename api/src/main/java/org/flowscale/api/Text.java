@@ -73,6 +73,9 @@ public final class Text {
    * not a directory: runs}, {@code no space left on device: runs/x/final.png}. Java's file
    * exceptions often carry only the path as their message; wrappers (ImageIO's "I/O error writing
    * PNG file!") are looked through to the file system's error.
+   *
+   * @param e the failure of a file operation
+   * @return the cause in words, with the path when the exception names one
    */
   public static String ioReason(java.io.IOException e) {
     Throwable t = e;

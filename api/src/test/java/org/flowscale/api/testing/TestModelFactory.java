@@ -13,11 +13,12 @@ import org.flowscale.engine.ops.Tensor;
 
 /**
  * A test-only model ({@code model: test_gaussian}): Gaussian data shaped as a 2x2 RGB image, so the
- * command line's config handling can be tested without the toy world. Fault injection: {@code
- * fail_after} (throw after that many model calls), {@code nan_at} (model call, from 0, whose
- * velocity holds {@code nan_value}: {@code nan}, {@code inf} or {@code -inf}, in particle {@code
- * nan_particle}), {@code delay_ms} (sleep per model call, so a run lasts long enough to be
- * signalled).
+ * command line's config handling can be tested without the toy world. {@code fail_after: N} makes
+ * each conditioned model fail after N velocity calls, {@code fail_load: true} makes loading fail,
+ * with the kind of failure {@code fail_with} names ({@link TestFailures}). Fault injection: {@code
+ * nan_at} (model call, from 0, whose velocity holds {@code nan_value}: {@code nan}, {@code inf} or
+ * {@code -inf}, in particle {@code nan_particle}), {@code delay_ms} (sleep per model call, so a run
+ * lasts long enough to be signalled).
  */
 public final class TestModelFactory implements org.flowscale.engine.model.ModelFactory {
   @Override
@@ -31,6 +32,8 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
         "mean",
         "variance",
         "fail_after",
+        "fail_load",
+        "fail_with",
         "prompt_free",
         "nan_at",
         "nan_particle",
@@ -67,6 +70,10 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
               default -> throw new IllegalArgumentException("nan_value must be nan, inf or -inf");
             },
             settings.get("delay_ms") instanceof Long l ? l : 0);
+    TestFailures.check(settings, "fail_with");
+    if (Boolean.TRUE.equals(settings.get("fail_load"))) {
+      throw TestFailures.of(settings, "fail_with", "loading test model");
+    }
     LOADS.incrementAndGet();
     boolean promptFree = Boolean.TRUE.equals(settings.get("prompt_free"));
     return new FlowModel() {
@@ -90,7 +97,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
         if (prompt == null || prompt.isBlank()) {
           throw new IllegalArgumentException("text_prompt must not be empty");
         }
-        return model(g, failAfter, faults);
+        return model(g, failAfter, faults, settings);
       }
 
       @Override
@@ -101,7 +108,8 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
   /** Injected faults: a non-finite velocity at one call, and a delay per call. */
   private record Faults(long nanAt, int nanParticle, float nanValue, long delayMs) {}
 
-  private static VelocityModel model(GaussianModel g, long failAfter, Faults faults) {
+  private static VelocityModel model(
+      GaussianModel g, long failAfter, Faults faults, Map<String, Object> settings) {
     return new VelocityModel() {
       private long calls;
 
@@ -113,7 +121,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
       @Override
       public void velocity(ParticleOps ops, Tensor x, Tensor t, Tensor out) {
         if (++calls > failAfter) {
-          throw new IllegalStateException("test model failed on purpose");
+          throw TestFailures.of(settings, "fail_with", "test model");
         }
         if (faults.delayMs() > 0) {
           try {

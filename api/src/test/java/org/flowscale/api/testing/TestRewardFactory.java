@@ -16,8 +16,10 @@ import org.flowscale.engine.ops.Tensor;
 
 /**
  * Test-only rewards: {@code test_norm} ({@code -|x - target|^2}, differentiable) and {@code
- * test_flat} (constant, not differentiable). Fault injection: {@code reward_nan_at} (the reward
- * call, from 0, that scores particle 0 as NaN).
+ * test_flat} (constant, not differentiable). {@code reward_fail_after: N} makes each conditioned
+ * reward fail after N calls, with the kind of failure {@code reward_fail_with} names ({@link
+ * TestFailures}); the names differ from the test model's, which a config sets beside them. Fault
+ * injection: {@code reward_nan_at} (the reward call, from 0, that scores particle 0 as NaN).
  */
 public final class TestRewardFactory implements RewardFactory {
   @Override
@@ -27,7 +29,7 @@ public final class TestRewardFactory implements RewardFactory {
 
   @Override
   public Set<String> keys() {
-    return Set.of("target", "reward_nan_at");
+    return Set.of("target", "reward_fail_after", "reward_fail_with", "reward_nan_at");
   }
 
   @Override
@@ -42,11 +44,38 @@ public final class TestRewardFactory implements RewardFactory {
       throw new IllegalArgumentException("target must be in [-1e6, 1e6], got " + target);
     }
     boolean flat = name.equals("test_flat");
+    long failAfter = settings.get("reward_fail_after") instanceof Long l ? l : Long.MAX_VALUE;
     long nanAt = settings.get("reward_nan_at") instanceof Long l ? l : -1;
-    return RewardModel.promptFree(reward(name, target, flat, nanAt));
+    TestFailures.check(settings, "reward_fail_with");
+    return new RewardModel() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public boolean differentiable() {
+        return !flat;
+      }
+
+      @Override
+      public Reward condition(String prompt) {
+        // each request's reward counts its own calls (fail_after)
+        return reward(name, target, flat, failAfter, nanAt, settings);
+      }
+
+      @Override
+      public void close() {}
+    };
   }
 
-  private static Reward reward(String name, double target, boolean flat, long nanAt) {
+  private static Reward reward(
+      String name,
+      double target,
+      boolean flat,
+      long failAfter,
+      long nanAt,
+      Map<String, Object> settings) {
     return new Reward() {
       private long calls;
 
@@ -67,6 +96,9 @@ public final class TestRewardFactory implements RewardFactory {
 
       @Override
       public void gradient(ParticleOps ops, Tensor x0, Tensor outScores, Tensor outGrad) {
+        if (++calls > failAfter) {
+          throw TestFailures.of(settings, "reward_fail_with", "test reward");
+        }
         int n = x0.rows();
         int d = x0.cols();
         try (Arena a = Arena.ofConfined()) {
@@ -83,7 +115,7 @@ public final class TestRewardFactory implements RewardFactory {
             }
             s.setAtIndex(JAVA_DOUBLE, i, flat ? 0 : -sum);
           }
-          if (calls++ == nanAt) {
+          if (calls - 1 == nanAt) { // calls counts this one already
             s.setAtIndex(JAVA_DOUBLE, 0, Double.NaN);
           }
           ops.upload(s, outScores);

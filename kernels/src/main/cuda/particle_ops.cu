@@ -371,6 +371,36 @@ extern "C" __global__ void fs_gather_2(const u16* src, const int* index, u16* ds
   gather_body<u16>(src, index, dst, src_rows, dst_rows, units, err);
 }
 
+// ---- first non-finite row: out = min row holding NaN or an infinity ----
+//
+// A value is non-finite exactly when its exponent bits are all ones, so the check reads raw words
+// of any width (f32: 0x7F800000 in 32 bits, bf16: 0x7F80 in 16, f64: 0x7FF0... in the high 32).
+// out must hold INT_MAX before the launch (the host sets it); rows at or after the best row found
+// so far are skipped. Same 2-D launch as the elementwise kernels (x over columns, y over rows).
+
+template <class W, u32 MASK, int SHIFT>
+__device__ __forceinline__ void nonfinite_body(const W* x, int rows, int cols, int* out) {
+  for (int i = blockIdx.y * blockDim.y + threadIdx.y; i < rows; i += gridDim.y * blockDim.y) {
+    if (*(volatile int*)out <= i) continue;
+    const W* r = x + (u64)i * (u64)cols;
+    bool bad = false;
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+      bad |= (((u32)(r[c] >> SHIFT)) & MASK) == MASK;
+    }
+    if (bad) atomicMin(out, i);
+  }
+}
+
+extern "C" __global__ void fs_nonfinite_f32(const u32* x, int rows, int cols, int* out) {
+  nonfinite_body<u32, 0x7F800000u, 0>(x, rows, cols, out);
+}
+extern "C" __global__ void fs_nonfinite_bf16(const u16* x, int rows, int cols, int* out) {
+  nonfinite_body<u16, 0x7F80u, 0>(x, rows, cols, out);
+}
+extern "C" __global__ void fs_nonfinite_f64(const u64* x, int rows, int cols, int* out) {
+  nonfinite_body<u64, 0x7FF00000u, 32>(x, rows, cols, out);
+}
+
 // ---- per-group argmax: one warp per group ----
 //
 // The CPU scans each group in order and takes x when x > best, or when best is NaN and x is not:

@@ -32,6 +32,7 @@ static inline unsigned __float_as_uint(float f){unsigned i; memcpy(&i,&f,4); ret
 static inline double __longlong_as_double(long long i){double f; memcpy(&f,&i,8); return f;}
 static inline void sincospif(float x,float*s,float*c){ *s=(float)sin(M_PI*x); *c=(float)cos(M_PI*x);}
 static int atomicCAS(int*p,int cmp,int v){int o=*p; if(o==cmp)*p=v; return o;}
+static int atomicMin(int*p,int v){int o=*p; if(v<o)*p=v; return o;}
 static void __threadfence_system(){}
 static void __syncthreads(){ abort(); }
 template<class T> static T __shfl_down_sync(unsigned,T,int){ abort(); }
@@ -109,6 +110,27 @@ int main(){
     if (w==16) launchRows(dr,units,132,gat16); else if (w==8) launchRows(dr,units,132,gat8); else if (w==4) launchRows(dr,units,132,gat4); else launchRows(dr,units,132,gat2);
     size_t mism=0; for(int i=0;i<dr;i++) if (memcmp(&dst[(size_t)i*rowBytes], &src[(size_t)idx[i]*rowBytes], rowBytes)) mism++;
     if (mism) { bad++; printf("gather rowBytes=%d width=%d: %zu bad rows\n", rowBytes, w, mism); }
+  }
+  // first non-finite row: f32, bf16, f64 words; NaN and both infinities in random rows (and none),
+  // against the scalar definition; rows wider than a block and more rows than the grid holds.
+  int nshapes[][2]={{1,1},{3,5},{50,3072},{7,70000},{70000,3},{2,1}};
+  for (auto& sh: nshapes) for (int dt=0; dt<3; dt++) for (int trial=0; trial<4; trial++) {
+    int rows=sh[0], cols=sh[1]; size_t n=(size_t)rows*cols;
+    std::vector<u32> f(n); std::vector<u16> h(n); std::vector<unsigned long long> d(n);
+    for(size_t k=0;k<n;k++){ float v=N(r); f[k]=__float_as_uint(v); h[k]=f32_to_bf16(v); double dv=v; memcpy(&d[k],&dv,8); }
+    f[r()%n]=0x7F7FFFFFu; h[r()%n]=0x7F7F;  // the largest finite values must pass
+    int want = trial==0 ? -1 : (int)(r()%rows);
+    if (want>=0) for (int m=0; m<3; m++) {
+      int row = m==0 ? want : want + (int)(r()%(rows-want)); size_t k=(size_t)row*cols + r()%cols;
+      float bad = m==1 ? INFINITY : m==2 ? -INFINITY : NAN; double dbad=bad;
+      f[k]=__float_as_uint(bad); h[k]=f32_to_bf16(bad); memcpy(&d[k],&dbad,8);
+    }
+    int out=0x7FFFFFFF; int* po=&out; const u32* pf=f.data(); const u16* ph=h.data(); const unsigned long long* pd=d.data();
+    if (dt==0) launchRows(rows,cols,132,[=]{ fs_nonfinite_f32(pf,rows,cols,po); });
+    else if (dt==1) launchRows(rows,cols,132,[=]{ fs_nonfinite_bf16(ph,rows,cols,po); });
+    else launchRows(rows,cols,132,[=]{ fs_nonfinite_f64(pd,rows,cols,po); });
+    int got = out==0x7FFFFFFF ? -1 : out;
+    if (got!=want) { bad++; printf("nonfinite %s [%d x %d] trial %d: got row %d, want %d\n", dt==0?"f32":dt==1?"bf16":"f64", rows, cols, trial, got, want); }
   }
   // A round replayed as a CUDA graph with a device stream counter. Capture copies each launch's
   // parameters, so the "graph" here is the list of launches with their parameters bound at record

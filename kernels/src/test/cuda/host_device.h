@@ -355,3 +355,17 @@ static int atomicCAS(int* p, int compare, int value) {
   __atomic_compare_exchange_n(p, &compare, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
   return compare;
 }
+
+static int atomicMin(int* p, int value) {
+  if (hostdev::device_memory != nullptr && !hostdev::device_memory(p, sizeof(int))) {
+    char where[64];
+    std::snprintf(where, sizeof where, "%p", static_cast<void*>(p));
+    hostdev::fault(std::string("atomicMin on ") + where +
+                   ", which is not device memory; the emulated device has no host-native atomics");
+  }
+  int old = __atomic_load_n(p, __ATOMIC_SEQ_CST);
+  while (value < old &&
+         !__atomic_compare_exchange_n(p, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+  }
+  return old;
+}

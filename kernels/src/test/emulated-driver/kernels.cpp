@@ -61,6 +61,8 @@ const std::vector<fsemu::KernelDef>& registry() {
       FS_KERNEL(fs_gather_2, false),        FS_KERNEL(fs_group_argmax, true),
       FS_KERNEL(fs_logsumexp, true),        FS_KERNEL(fs_ess, true),
       FS_KERNEL(fs_resample, true),         FS_KERNEL(add_one, false),
+      FS_KERNEL(fs_nonfinite_f32, false),   FS_KERNEL(fs_nonfinite_bf16, false),
+      FS_KERNEL(fs_nonfinite_f64, false),
   };
   return *r;
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class Cancellation {
   private final AtomicReference<String> reason = new AtomicReference<>();
+  private volatile boolean interrupt;
 
   /** A token not yet cancelled. */
   public Cancellation() {}
@@ -28,6 +29,25 @@ public final class Cancellation {
    */
   public void cancel(String why) {
     reason.compareAndSet(null, why == null ? "cancelled" : why);
+  }
+
+  /**
+   * Asks the run to stop as an interrupt does (a signal, a shutdown): it returns the best sample so
+   * far with status {@link RunStatus#INTERRUPTED} and the reason {@code why} ({@code SIGINT}).
+   * Unlike {@link Thread#interrupt} it cannot break a file write under way. Idempotent; the first
+   * call's reason wins over any later cancel or interrupt.
+   *
+   * @param why the stop reason, e.g. {@code SIGINT}; null means {@code interrupted}
+   */
+  public void interrupt(String why) {
+    if (reason.compareAndSet(null, why == null ? "interrupted" : why)) {
+      interrupt = true;
+    }
+  }
+
+  /** Whether the stop was asked with {@link #interrupt}. */
+  boolean isInterrupt() {
+    return interrupt;
   }
 
   /** {@return whether {@link #cancel} was called} */

@@ -15,6 +15,9 @@ import java.util.Map;
  * @param nullable whether {@code null} is an accepted value
  * @param choices the accepted values of a {@link Kind#CHOICE}
  * @param help one line for {@code flowscale keys}
+ * @param min the least accepted number (inclusive), or null for the type's own bound
+ * @param max the largest accepted number (inclusive), or null for the type's own bound
+ * @param why why the range is what it is, for messages (may be null)
  */
 record ConfigKey(
     String name,
@@ -22,7 +25,10 @@ record ConfigKey(
     Object defaultValue,
     boolean nullable,
     List<String> choices,
-    String help) {
+    String help,
+    Number min,
+    Number max,
+    String why) {
 
   /** The value types of config keys. */
   enum Kind {
@@ -41,19 +47,34 @@ record ConfigKey(
     if (kind == Kind.CHOICE && choices.isEmpty()) {
       throw new IllegalArgumentException(name + ": a choice needs choices");
     }
+    if ((min != null || max != null)
+        && kind != Kind.INT
+        && kind != Kind.LONG
+        && kind != Kind.DOUBLE) {
+      throw new IllegalArgumentException(name + ": only numbers have a range");
+    }
   }
 
   static ConfigKey of(String name, Kind kind, Object defaultValue, String help) {
-    return new ConfigKey(name, kind, defaultValue, false, List.of(), help);
+    return new ConfigKey(name, kind, defaultValue, false, List.of(), help, null, null, null);
   }
 
   static ConfigKey nullable(String name, Kind kind, Object defaultValue, String help) {
-    return new ConfigKey(name, kind, defaultValue, true, List.of(), help);
+    return new ConfigKey(name, kind, defaultValue, true, List.of(), help, null, null, null);
   }
 
   static ConfigKey choice(
       String name, boolean nullable, String defaultValue, List<String> choices, String help) {
-    return new ConfigKey(name, Kind.CHOICE, defaultValue, nullable, choices, help);
+    return new ConfigKey(
+        name, Kind.CHOICE, defaultValue, nullable, choices, help, null, null, null);
+  }
+
+  /**
+   * This key accepting only numbers in {@code [min, max]}: a range the whole pipeline survives
+   * (memory, counters, float arithmetic); {@code why} says what goes wrong beyond it.
+   */
+  ConfigKey range(Number min, Number max, String why) {
+    return new ConfigKey(name, kind, defaultValue, nullable, choices, help, min, max, why);
   }
 
   /** What the key accepts, in words. */
@@ -68,7 +89,30 @@ record ConfigKey(
           case CHOICE -> "one of " + String.join(", ", choices);
           case REWARDS -> "a list of mappings such as {score: NAME, weight: 1.0, ...}";
         };
+    if (min != null || max != null) {
+      base += " in [" + show(min) + ", " + show(max) + "]";
+    }
     return nullable ? base + " (or null)" : base;
+  }
+
+  private String show(Number n) {
+    if (n == null) {
+      return kind == Kind.DOUBLE ? "-inf" : "any";
+    }
+    if (n instanceof Double d) {
+      return d == Math.rint(d) && Math.abs(d) < 1e7 ? Long.toString(d.longValue()) : d.toString();
+    }
+    long v = n.longValue();
+    return v >= 10_000_000 && isPowerOfTen(v)
+        ? "1e" + (Long.toString(v).length() - 1)
+        : Long.toString(v);
+  }
+
+  private static boolean isPowerOfTen(long v) {
+    while (v >= 10 && v % 10 == 0) {
+      v /= 10;
+    }
+    return v == 1;
   }
 
   /**
@@ -94,20 +138,30 @@ record ConfigKey(
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
           throw bad(raw, "it is out of range (at most " + Integer.MAX_VALUE + ")");
         }
+        inRange(raw, v);
         yield (int) v;
       }
-      case LONG -> wholeNumber(raw);
+      case LONG -> {
+        long v = wholeNumber(raw);
+        inRange(raw, v);
+        yield v;
+      }
       case DOUBLE -> {
+        double v;
         if (raw instanceof Long l) {
-          yield l.doubleValue();
+          v = l.doubleValue();
+        } else if (raw instanceof BigInteger b) {
+          v = b.doubleValue();
+        } else if (raw instanceof Double d) {
+          v = d;
+        } else {
+          throw bad(raw, null);
         }
-        if (raw instanceof BigInteger b) {
-          yield b.doubleValue();
+        if (!Double.isFinite(v)) {
+          throw bad(raw, "it must be finite");
         }
-        if (raw instanceof Double d) {
-          yield d;
-        }
-        throw bad(raw, null);
+        inRange(raw, v);
+        yield v;
       }
       case BOOL -> {
         if (raw instanceof Boolean b) {
@@ -137,6 +191,24 @@ record ConfigKey(
       }
       case REWARDS -> rewards(raw);
     };
+  }
+
+  private void inRange(Object raw, double v) {
+    if (min != null && v < min.doubleValue()) {
+      throw bad(raw, "it must be at least " + show(min));
+    }
+    if (max != null && v > max.doubleValue()) {
+      throw bad(raw, "it must be at most " + show(max) + (why == null ? "" : ": " + why));
+    }
+  }
+
+  private void inRange(Object raw, long v) {
+    if (min != null && v < min.longValue()) {
+      throw bad(raw, "it must be at least " + show(min));
+    }
+    if (max != null && v > max.longValue()) {
+      throw bad(raw, "it must be at most " + show(max) + (why == null ? "" : ": " + why));
+    }
   }
 
   private List<Map<String, Object>> rewards(Object raw) {

@@ -182,22 +182,22 @@ final class ConfigResolver {
       checkTag(tag);
       Integer height = (Integer) values.get("height");
       Integer width = (Integer) values.get("width");
-      positiveOrNull("height", height);
-      positiveOrNull("width", width);
-      java.time.Duration deadline = deadline((Double) values.get("deadline_s"));
+      // height, width, deadline_s, cfg_scale and reward_batch_size have their ranges in the schema
+      Double seconds = (Double) values.get("deadline_s");
+      java.time.Duration deadline =
+          seconds == null ? null : java.time.Duration.ofNanos((long) (seconds * 1e9));
       checkGuidance();
-      if (values.get("reward_batch_size") != null
-          && (Integer) values.get("reward_batch_size") < 1) {
-        problems.add(
-            "bad value for reward_batch_size: got "
-                + values.get("reward_batch_size")
-                + ", expected a whole number >= 1");
-      }
 
       SearchConfig search = null;
       if (problems.isEmpty()) {
         try {
           search = searchConfig();
+          checkParticles(search);
+          SamplerStability.problem(search)
+              .ifPresent(
+                  p -> {
+                    throw new IllegalArgumentException(p);
+                  });
         } catch (IllegalArgumentException e) {
           problems.add(Text.oneLine(e.getMessage()));
         }
@@ -232,15 +232,36 @@ final class ConfigResolver {
           width,
           (Boolean) values.get("save_intermediate"),
           deadline,
-          resolved);
+          resolved,
+          warnings(search));
     }
 
-    /** cfg_scale must be finite; negative_prompt means nothing without guidance. */
+    private List<String> warnings(SearchConfig search) {
+      List<String> w = new ArrayList<>(MethodKeys.warnings(search, values, given.keySet()));
+      SamplerStability.warning(search).ifPresent(w::add);
+      return w;
+    }
+
+    /** The particles a run holds at once must fit in memory and int arithmetic. */
+    private static void checkParticles(SearchConfig s) {
+      long peak = MethodKeys.peakParticles(s);
+      if (peak > ConfigSchema.MAX_PARTICLES) {
+        throw new IllegalArgumentException(
+            s.method().configName()
+                + " would hold "
+                + MethodKeys.particlesText(s)
+                + " = "
+                + peak
+                + " particles at once, more than the "
+                + ConfigSchema.MAX_PARTICLES
+                + " a run may hold; use fewer");
+      }
+    }
+
+    /** negative_prompt means nothing without guidance (cfg_scale's range is in the schema). */
     private void checkGuidance() {
       double cfg = (Double) values.get("cfg_scale");
-      if (!Double.isFinite(cfg) || cfg < 0 || cfg > 100) {
-        problems.add("bad value for cfg_scale: got " + cfg + ", expected a number in [0, 100]");
-      } else if (cfg == 1.0 && values.get("negative_prompt") != null) {
+      if (cfg == 1.0 && values.get("negative_prompt") != null) {
         problems.add(
             "negative_prompt is set but cfg_scale is 1 (no guidance): set cfg_scale > 1 to steer"
                 + " away from it, or remove negative_prompt");
@@ -590,27 +611,6 @@ final class ConfigResolver {
                 + Text.quote(tag)
                 + ", expected a folder name (no slashes or control characters, at most 100"
                 + " characters)");
-      }
-    }
-
-    private java.time.Duration deadline(Double seconds) {
-      if (seconds == null) {
-        return null;
-      }
-      if (!(seconds > 0) || seconds > 1e9) {
-        problems.add(
-            "bad value for deadline_s: got "
-                + seconds
-                + ", expected seconds > 0 (at most 1e9) or null");
-        return null;
-      }
-      return java.time.Duration.ofNanos((long) (seconds * 1e9));
-    }
-
-    private void positiveOrNull(String key, Integer v) {
-      if (v != null && v <= 0) {
-        problems.add(
-            "bad value for " + key + ": got " + v + ", expected a whole number > 0 or null");
       }
     }
 

@@ -21,15 +21,31 @@ import org.flowscale.engine.search.RbfOutput;
  * The command line's own config keys (the reference implementation's names), in the order {@code
  * config.yaml} lists them. The selected model's and reward's factories add their own keys. Defaults
  * are the paper's RBF setting (MATH.md section 7) on the toy world.
+ *
+ * <p>Every number has a range that the whole pipeline survives, checked before any work: counts
+ * small enough for memory and int arithmetic, a budget whose counters cannot overflow, and
+ * diffusion, nudge and temperature scales for which the sampler's float arithmetic stays finite
+ * (found by the fuzz of {@code FaultInjectionIT}; beyond them states overflow within a few steps).
  */
 final class ConfigSchema {
   private ConfigSchema() {}
+
+  /** The most particles a run may hold at once (batch_size x n_particles or init_n_particles). */
+  static final int MAX_PARTICLES = 1 << 24;
+
+  private static final String COUNT = "more would not fit in memory";
 
   static final String TEXT_PROMPT = "text_prompt";
   static final String MODEL = "model";
   static final String REWARD_SCORE = "reward_score";
   static final String REWARDS = "rewards";
   static final String BACKEND = "backend";
+
+  /** The largest diffusion_norm: see the class comment. */
+  static final double MAX_DIFFUSION_NORM = 100;
+
+  /** The largest dps_step_size: see the class comment. */
+  static final double MAX_DPS_STEP = 10;
 
   static final Map<String, ConfigKey> KEYS = build();
 
@@ -55,12 +71,18 @@ final class ConfigSchema {
                 "rbf",
                 names(FilteringMethod.values()),
                 "the search method (MATH.md section 6)"),
-            ConfigKey.of("batch_size", INT, 2, "B: independent chains"),
-            ConfigKey.of("n_particles", INT, 1, "K: particles per chain (CoDe, SVDD)"),
-            ConfigKey.of("block_size", INT, 1, "Lb: steps between CoDe selections"),
-            ConfigKey.of("init_n_particles", INT, 25, "K0: RBF's initial particles per chain"),
-            ConfigKey.of("max_nfe", LONG, 500L, "N: the NFE budget, never exceeded"),
-            ConfigKey.of("max_steps", INT, 10, "S: sampling steps"),
+            ConfigKey.of("batch_size", INT, 2, "B: independent chains")
+                .range(1, MAX_PARTICLES, COUNT),
+            ConfigKey.of("n_particles", INT, 1, "K: particles per chain (CoDe, SVDD)")
+                .range(1, MAX_PARTICLES, COUNT),
+            ConfigKey.of("block_size", INT, 1, "Lb: steps between CoDe selections")
+                .range(1, 100_000, "it cannot exceed max_steps"),
+            ConfigKey.of("init_n_particles", INT, 25, "K0: RBF's initial particles per chain")
+                .range(1, MAX_PARTICLES, COUNT),
+            ConfigKey.of("max_nfe", LONG, 500L, "N: the NFE budget, never exceeded")
+                .range(1L, 1_000_000_000_000_000L, "its counters must not overflow"),
+            ConfigKey.of("max_steps", INT, 10, "S: sampling steps")
+                .range(1, 100_000, "finer grids add nothing but time"),
             ConfigKey.choice(
                 "time_schedule",
                 false,
@@ -75,10 +97,11 @@ final class ConfigSchema {
                 "sample on VP or polynomial(scheduler_n) through the interpolant conversion, or"
                     + " null for the model's own"),
             ConfigKey.nullable(
-                "scheduler_n",
-                DOUBLE,
-                null,
-                "n >= 1 of convert_scheduler polynomial: alpha = (1 - t)^n (only read with it)"),
+                    "scheduler_n",
+                    DOUBLE,
+                    null,
+                    "n >= 1 of convert_scheduler polynomial: alpha = (1 - t)^n (only read with it)")
+                .range(1.0, 100.0, "a higher degree leaves the path no signal past t = 0.05"),
             ConfigKey.choice("sample_method", false, "sde", List.of("ode", "sde"), "ODE or SDE"),
             ConfigKey.choice(
                 "diffusion_coefficient",
@@ -86,22 +109,31 @@ final class ConfigSchema {
                 "square",
                 names(DiffusionCoefficient.values()),
                 "the shape of the SDE's diffusion g(r)"),
-            ConfigKey.of("diffusion_norm", DOUBLE, 3.0, "the scale of g(r)"),
+            ConfigKey.of("diffusion_norm", DOUBLE, 3.0, "the scale of g(r)")
+                .range(
+                    0.0,
+                    MAX_DIFFUSION_NORM,
+                    "stronger diffusion makes the SDE's steps overflow float (the reference uses"
+                        + " 3)"),
             ConfigKey.of(
-                "exp_diff_coeff_sigma",
-                DOUBLE,
-                DiffusionCoefficient.DEFAULT_EXP_SIGMA,
-                "the width of the exp diffusion"),
-            ConfigKey.of("reward_weight", DOUBLE, 1.0, "lambda: SMC's temperature"),
+                    "exp_diff_coeff_sigma",
+                    DOUBLE,
+                    DiffusionCoefficient.DEFAULT_EXP_SIGMA,
+                    "the width of the exp diffusion")
+                .range(1e-6, 1e6, "it must be > 0"),
+            ConfigKey.of("reward_weight", DOUBLE, 1.0, "lambda: SMC's temperature")
+                .range(1e-6, 1e6, "reward / lambda must stay a usable log-weight"),
             ConfigKey.of(
-                "ess_threshold", DOUBLE, 0.5, "SMC resamples when ESS < threshold * batch_size"),
+                    "ess_threshold", DOUBLE, 0.5, "SMC resamples when ESS < threshold * batch_size")
+                .range(0.0, 1.0, "it is a fraction of batch_size"),
             ConfigKey.choice(
                 "resampling",
                 false,
                 "multinomial",
                 names(Resampling.values()),
                 "SMC's resampling scheme"),
-            ConfigKey.of("dps_step_size", DOUBLE, 0.1, "eta: the DPS nudge size"),
+            ConfigKey.of("dps_step_size", DOUBLE, 0.1, "eta: the DPS nudge size")
+                .range(0.0, MAX_DPS_STEP, "larger nudges make the states overflow float"),
             ConfigKey.choice(
                 "rbf_output",
                 false,
@@ -116,31 +148,40 @@ final class ConfigSchema {
                 names(ParticleSchedule.values()),
                 "SVDD's and SMC's particles per step: constant, or shrinking linearly to add up to"
                     + " max_nfe (MATH.md 6b)"),
-            ConfigKey.of("ode_step", INT, 4, "E: sop's Euler steps per ODE solve"),
+            ConfigKey.of("ode_step", INT, 4, "E: sop's Euler steps per ODE solve")
+                .range(1, 1000, "finer solves add nothing but time"),
             ConfigKey.of(
-                "ode_seed_t", DOUBLE, 120.0, "s0: where sop's first ODE solve stops (t1000 units)"),
+                    "ode_seed_t",
+                    DOUBLE,
+                    120.0,
+                    "s0: where sop's first ODE solve stops (t1000 units)")
+                .range(0.001, 999.0, "it is a time in (0, 1000)"),
             ConfigKey.of(
-                "forward_step",
-                DOUBLE,
-                780.0,
-                "df: how far each sop round noises forward (t1000 units)"),
+                    "forward_step",
+                    DOUBLE,
+                    780.0,
+                    "df: how far each sop round noises forward (t1000 units)")
+                .range(0.001, 1000.0, "it is a span of t1000 units"),
             ConfigKey.of(
-                "backward_step",
-                DOUBLE,
-                810.0,
-                "db > df: how far each sop round solves back (t1000 units)"),
+                    "backward_step",
+                    DOUBLE,
+                    810.0,
+                    "db > df: how far each sop round solves back (t1000 units)")
+                .range(0.001, 1000.0, "it is a span of t1000 units"),
             ConfigKey.nullable(
-                "time_shift",
-                INT,
-                null,
-                "image tokens of FLUX.1-dev's time shift, applied to the step-mode methods only,"
-                    + " never to rbf's grid (null: the model's own, 0: no shift)"),
+                    "time_shift",
+                    INT,
+                    null,
+                    "image tokens of FLUX.1-dev's time shift, applied to the step-mode methods"
+                        + " only, never to rbf's grid (null: the model's own, 0: no shift)")
+                .range(0, 65_536, "FLUX.1 at 4096 x 4096 has 65536 image tokens"),
             ConfigKey.of(
-                "cfg_scale",
-                DOUBLE,
-                1.0,
-                "classifier-free guidance (true CFG): u_neg + cfg_scale (u - u_neg), two velocity"
-                    + " evaluations per particle step, each counted as an NFE; 1 is off"),
+                    "cfg_scale",
+                    DOUBLE,
+                    1.0,
+                    "classifier-free guidance (true CFG): u_neg + cfg_scale (u - u_neg), two"
+                        + " velocity evaluations per particle step, each counted as an NFE; 1 is off")
+                .range(0.0, 100.0, "larger scales make the velocities overflow"),
             ConfigKey.nullable(
                 "negative_prompt",
                 STRING,
@@ -148,13 +189,16 @@ final class ConfigSchema {
                 "the prompt guidance steers away from (null: the empty prompt); needs cfg_scale"
                     + " != 1"),
             ConfigKey.nullable(
-                "reward_batch_size",
-                INT,
-                null,
-                "latent models (FLUX): the most Tweedie latents decoded and scored at once (null: "
-                    + GenerationRequest.DEFAULT_REWARD_BATCH_SIZE
-                    + "); a reward that reads the key (remote) gets it too"),
-            ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
+                    "reward_batch_size",
+                    INT,
+                    null,
+                    "latent models (FLUX): the most Tweedie latents decoded and scored at once"
+                        + " (null: "
+                        + GenerationRequest.DEFAULT_REWARD_BATCH_SIZE
+                        + "); a reward that reads the key (remote) gets it too")
+                .range(1, 1 << 20, "a batch is held in memory at once"),
+            ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result")
+                .range(Long.MIN_VALUE, Long.MAX_VALUE, "any 64-bit number is a seed"),
             ConfigKey.of(
                 BACKEND,
                 STRING,
@@ -166,20 +210,23 @@ final class ConfigSchema {
                 "tag", STRING, null, "the run directory's name (null: the method's name)"),
             ConfigKey.of("save_now", BOOL, true, "append a timestamp to the run directory's name"),
             ConfigKey.nullable(
-                "height", INT, null, "image height; must match the model's (null: the model's)"),
+                    "height", INT, null, "image height; must match the model's (null: the model's)")
+                .range(1, 65_536, "no model makes larger images"),
             ConfigKey.nullable(
-                "width", INT, null, "image width; must match the model's (null: the model's)"),
+                    "width", INT, null, "image width; must match the model's (null: the model's)")
+                .range(1, 65_536, "no model makes larger images"),
             ConfigKey.of(
                 "save_intermediate",
                 BOOL,
                 false,
                 "write a grid of the particles' Tweedie images after every step"),
             ConfigKey.nullable(
-                "deadline_s",
-                DOUBLE,
-                null,
-                "a run's wall-clock limit in seconds: it then stops with the best sample so far"
-                    + " (status cancelled)"));
+                    "deadline_s",
+                    DOUBLE,
+                    null,
+                    "a run's wall-clock limit in seconds: it then stops with the best sample so"
+                        + " far (status cancelled)")
+                .range(1e-3, 1e9, "seconds > 0"));
     Map<String, ConfigKey> m = new LinkedHashMap<>();
     keys.forEach(k -> m.put(k.name(), k));
     return java.util.Collections.unmodifiableMap(m);

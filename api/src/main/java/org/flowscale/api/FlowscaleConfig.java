@@ -239,6 +239,18 @@ public final class FlowscaleConfig {
     return Optional.ofNullable(settings.deadline());
   }
 
+  /**
+   * One line each for what the run will not do as the config may suggest: a setting the method
+   * ignores (e.g. {@code reward_weight} for rbf), a fixed-budget method that spends less than
+   * {@code max_nfe} (BoN and SMC spend {@code B S}). The command line prints them; {@code
+   * report.json} lists them.
+   *
+   * @return the warnings, one line each (empty when there are none)
+   */
+  public List<String> warnings() {
+    return settings.warnings();
+  }
+
   /** {@return every key with its final value, in schema order (what {@code config.yaml} holds)} */
   public Map<String, Object> resolved() {
     return settings.resolved();

@@ -63,10 +63,23 @@ final class ImageOutput {
     if (Files.exists(file)) {
       throw new FileAlreadyExistsException(file.toString(), null, "will not overwrite");
     }
+    Png.save(grid(samples, rows, labels, null), file);
+  }
+
+  /** Rows of samples as a grid PNG written to {@code out}, under a title line when not null. */
+  void writeGrid(OutputStream out, float[] samples, int rows, List<String> labels, String title)
+      throws IOException {
+    if (!ImageIO.write(grid(samples, rows, labels, title), "png", out)) {
+      throw new IOException("no PNG writer in this Java runtime");
+    }
+  }
+
+  private java.awt.image.BufferedImage grid(
+      float[] samples, int rows, List<String> labels, String title) {
     List<float[]> images = new ArrayList<>(rows);
     for (int i = 0; i < rows; i++) {
       images.add(decoder.decode(samples, i));
     }
-    Png.writeGrid(file, images, labels, height(), width(), GRID_COLUMNS, Math.max(1, scale / 2));
+    return Png.grid(images, labels, title, height(), width(), GRID_COLUMNS, Math.max(1, scale / 2));
   }
 }

@@ -355,9 +355,11 @@ public final class Pipeline implements AutoCloseable {
       try {
         result = method.run(c, ops, m, r, l);
       } catch (SearchStoppedException e) {
-        boolean byThread = e.reason() == SearchStoppedException.Reason.INTERRUPTED;
+        boolean byThread =
+            e.reason() == SearchStoppedException.Reason.INTERRUPTED
+                || (cancellation != null && cancellation.isInterrupt());
         String why =
-            byThread
+            e.reason() == SearchStoppedException.Reason.INTERRUPTED
                 ? "interrupted"
                 : cancellation != null && cancellation.isCancelled()
                     ? cancellation.reason()
@@ -393,10 +395,58 @@ public final class Pipeline implements AutoCloseable {
   }
 
   /**
+   * Buffers of particles a search holds at once, each {@code dim} floats (states, velocities...).
+   */
+  static final int BUFFERS_PER_PARTICLE = 8;
+
+  /**
+   * Refuses a run whose particles cannot fit in this machine's memory, before anything is allocated
+   * (a CPU-backend run would otherwise die allocating). Other backends report their own allocation
+   * failures.
+   */
+  private void checkMemory(SearchConfig c, int dim) {
+    if (!"cpu".equals(backendName())) {
+      return;
+    }
+    long particles = MethodKeys.peakParticles(c);
+    double need = (double) particles * dim * Float.BYTES * BUFFERS_PER_PARTICLE;
+    long have = physicalMemory();
+    if (have > 0 && need > have * 0.75) {
+      throw new ConfigurationException(
+          String.format(
+              java.util.Locale.ROOT,
+              "%s = %d particles of %d values need about %.1f GiB of particle memory, more than"
+                  + " this machine's %.1f GiB allows; use fewer particles",
+              MethodKeys.particlesText(c),
+              particles,
+              dim,
+              need / (1L << 30),
+              have / (double) (1L << 30)));
+    }
+  }
+
+  private String backendName() {
+    int colon = backendSpec.indexOf(':');
+    return colon < 0 ? backendSpec : backendSpec.substring(0, colon);
+  }
+
+  private static long physicalMemory() {
+    try {
+      if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+          instanceof com.sun.management.OperatingSystemMXBean os) {
+        return os.getTotalMemorySize();
+      }
+    } catch (RuntimeException | LinkageError e) {
+      // unknown: no check
+    }
+    return 0;
+  }
+
+  /**
    * The request's search config on this model (its time shift, when the request leaves it to the
    * model), checked against the method's budget rules and what it needs of the model and reward.
    */
-  private static SearchConfig prepare(
+  private SearchConfig prepare(
       SearchConfig config,
       SearchMethod method,
       GenerationRequest request,
@@ -408,6 +458,7 @@ public final class Pipeline implements AutoCloseable {
     SearchConfig c = config;
     refuse(() -> method.validate(c), "");
     refuse(() -> method.checkInputs(c, m, r), "");
+    checkMemory(c, m.dim());
     return c;
   }
 
@@ -495,6 +546,16 @@ public final class Pipeline implements AutoCloseable {
       @Override
       public void onStep(int step, double time, float[] tweedies, int rows, double[] rewards) {
         user.onStep(step, time, tweedies, rows, rewards);
+      }
+
+      @Override
+      public void onStep(int step, double[] times, float[] tweedies, int rows, double[] rewards) {
+        user.onStep(step, times, tweedies, rows, rewards);
+      }
+
+      @Override
+      public void onTrace(org.flowscale.engine.search.TraceEntry entry) {
+        user.onTrace(entry);
       }
 
       @Override

@@ -12,11 +12,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
+import org.flowscale.engine.image.Png;
 
 /**
  * A run's output folder, {@code root_dir/tag[_timestamp]}. It is claimed atomically when made, so
  * an existing run directory is never written into; every file goes to a temporary name first and is
- * renamed into place once complete, so a crash never leaves a half-written file.
+ * renamed into place once complete, so a crash never leaves a half-written file. Files and folders
+ * get the user's umask.
  */
 final class RunDirectory {
   private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
@@ -78,20 +80,68 @@ final class RunDirectory {
     return write(name, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
   }
 
+  /** Replaces text (UTF-8) at {@code name} atomically; see {@link #replace}. */
+  Path replaceString(String name, String text) throws IOException {
+    return replace(name, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
+  }
+
   /**
    * Writes {@code name} (relative, may hold subfolders) through a temporary file, synced, then
    * renamed into place; refuses to replace an existing file.
    */
   Path write(String name, Content content) throws IOException {
+    return write(name, content, false);
+  }
+
+  /**
+   * Writes {@code name} like {@link #write}, replacing an existing file in one atomic rename: a
+   * reader sees the old file or the new one, never a mix or nothing ({@code report.json}, written
+   * with status {@code running} at the start and replaced at the end).
+   */
+  Path replace(String name, Content content) throws IOException {
+    return write(name, content, true);
+  }
+
+  /**
+   * A new file {@code name} open for appending whole records (a stream such as {@code
+   * trace.jsonl}); refuses an existing file. Made with the user's umask.
+   */
+  FileChannel createStream(String name) throws IOException {
+    Path target = inside(name);
+    Files.createDirectories(target.getParent());
+    return FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+  }
+
+  /**
+   * Removes this directory and what it holds, best effort: for a run directory whose start could
+   * not be written (nothing ran, so nothing of value is lost).
+   */
+  void discard() {
+    try (var all = Files.walk(path)) {
+      for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // what remains is harmless: a directory without a report never ran
+    }
+  }
+
+  private Path inside(String name) {
     Path target = path.resolve(name).normalize();
     if (!target.startsWith(path) || target.equals(path)) {
       throw new IllegalArgumentException("not a file inside the run directory: " + name);
     }
+    return target;
+  }
+
+  private Path write(String name, Content content, boolean replace) throws IOException {
+    Path target = inside(name);
     Files.createDirectories(target.getParent());
-    if (Files.exists(target)) {
+    if (!replace && Files.exists(target)) {
       throw new FileAlreadyExistsException(target.toString(), null, "will not overwrite");
     }
-    Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".", ".tmp");
+    // Not Files.createTempFile: it makes the file 0600, and the rename would keep that mode.
+    Path tmp = Png.newTemporary(target);
     try {
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE);
           OutputStream out = Channels.newOutputStream(ch)) {
@@ -99,7 +149,12 @@ final class RunDirectory {
         out.flush();
         ch.force(true);
       }
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      if (replace) {
+        Files.move(
+            tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } else {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      }
     } finally {
       Files.deleteIfExists(tmp);
     }

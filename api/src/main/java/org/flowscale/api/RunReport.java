@@ -5,58 +5,91 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 import org.flowscale.engine.search.SearchResult;
 import org.flowscale.engine.search.TimeSplit;
-import org.flowscale.engine.search.TraceEntry;
 
 /**
- * {@code report.json}: what ran, what it spent and what it found. Numbers that are not finite (a
- * reward of -inf) are written as null so every JSON reader accepts the file.
+ * {@code report.json}: how the run stands or ended, what ran, what it spent and what it found.
+ * Written when the run starts (status {@code running}, with the process that runs it: {@code pid},
+ * {@code host}, {@code process_started_at}) and replaced atomically when it ends ({@code
+ * completed}, {@code cancelled}, {@code interrupted} or {@code failed} with the {@code error}). A
+ * report still saying {@code running} whose process is gone (on {@code host}, no live process
+ * {@code pid} started at {@code process_started_at}) belongs to a run that died (kill -9, power
+ * loss). The trace itself is in {@code trace.jsonl}; the report holds a bounded summary of it.
+ * Numbers that are not finite are written as null so every JSON reader accepts the file.
  */
 final class RunReport {
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  private RunReport() {}
+  private final RunSettings settings;
+  private final OffsetDateTime started;
+  private RunStatus status = RunStatus.RUNNING;
+  private String stopReason;
+  private String error;
+  private SearchResult result;
+  private String backend;
+  private long wallNanos;
+  private OffsetDateTime finished;
+  private Map<String, Object> trace;
+  private List<String> warnings = List.of();
+  private List<String> files = List.of();
+  private int stepGrids;
 
-  /**
-   * The report's JSON text.
-   *
-   * @param files the run directory's files, relative to it
-   * @param wallNanos the search's wall time as the command line measured it
-   */
-  static String json(
-      RunSettings settings,
-      SearchResult result,
-      String backend,
-      OffsetDateTime started,
-      long wallNanos,
-      List<String> files) {
-    return json(
-        settings, RunStatus.COMPLETED, null, null, result, backend, started, wallNanos, files);
+  RunReport(RunSettings settings, OffsetDateTime started) {
+    this.settings = settings;
+    this.started = started;
+    this.backend = settings.backend();
   }
 
-  /**
-   * The report's JSON text for a run in any state.
-   *
-   * @param status how the run ended (or {@code running})
-   * @param stopReason why it stopped early, or null
-   * @param error the failure's message, or null
-   * @param result what the search found (the best so far for a run that ended early), or null
-   */
-  static String json(
-      RunSettings settings,
-      RunStatus status,
-      String stopReason,
-      String error,
-      SearchResult result,
-      String backend,
-      OffsetDateTime started,
-      long wallNanos,
-      List<String> files) {
+  /** How the run ended (or {@code running}); why it stopped early; the failure's message. */
+  RunReport status(RunStatus s, String stopReason, String error) {
+    this.status = s;
+    this.stopReason = stopReason;
+    this.error = error;
+    return this;
+  }
+
+  /** What the search found (the best so far for a run that ended early), or null. */
+  RunReport result(SearchResult r, String backend, long wallNanos) {
+    this.result = r;
+    if (backend != null) {
+      this.backend = backend;
+    }
+    this.wallNanos = wallNanos;
+    return this;
+  }
+
+  RunReport finished(OffsetDateTime at) {
+    this.finished = at;
+    return this;
+  }
+
+  RunReport trace(Map<String, Object> summary) {
+    this.trace = summary;
+    return this;
+  }
+
+  RunReport warnings(List<String> w) {
+    this.warnings = List.copyOf(w);
+    return this;
+  }
+
+  /** The run directory's files (relative to it), step grids counted rather than listed. */
+  RunReport files(List<String> f, int grids) {
+    this.files = List.copyOf(f);
+    this.stepGrids = grids;
+    return this;
+  }
+
+  /** The report's JSON text. */
+  String json() {
     ObjectNode root = JSON.createObjectNode();
     root.put("status", status.configName());
     if (stopReason != null) {
@@ -64,6 +97,14 @@ final class RunReport {
     }
     if (error != null) {
       root.put("error", error);
+    }
+    ProcessHandle self = ProcessHandle.current();
+    root.put("pid", self.pid());
+    root.put("host", host());
+    root.put("process_started_at", self.info().startInstant().map(Instant::toString).orElse(null));
+    root.put("started_at", started.toString());
+    if (finished != null) {
+      root.put("finished_at", finished.toString());
     }
     root.put("method", settings.search().method().configName());
     root.put("text_prompt", settings.prompt());
@@ -83,46 +124,32 @@ final class RunReport {
     root.put("backend", backend);
     root.put("seed", settings.search().seed());
     root.put("max_nfe", settings.search().maxNfe());
-    root.put("started_at", started.toString());
     if (result == null) {
       root.put("nfe", 0);
       root.putNull("best_reward");
-      putVersionsAndFiles(root, files);
-      return write(root);
+    } else {
+      root.put("nfe", result.nfe());
+      root.put("gradient_passes", result.gradientPasses());
+      root.put("reward_calls", result.rewardCalls());
+      number(root, "best_reward", result.reward());
+      // The time of the output's Tweedie estimate: how sharp it is (RBF's rbf_output decides it).
+      number(root, "output_time", result.outputTime());
+      TimeSplit t = result.time();
+      ObjectNode time = root.putObject("time_seconds");
+      time.put("model", seconds(t.modelNanos()));
+      time.put("reward", seconds(t.rewardNanos()));
+      time.put("engine", seconds(t.engineNanos()));
+      time.put("search_total", seconds(t.totalNanos()));
+      time.put("wall", seconds(wallNanos));
     }
-    root.put("nfe", result.nfe());
-    root.put("gradient_passes", result.gradientPasses());
-    root.put("reward_calls", result.rewardCalls());
-    number(root, "best_reward", result.reward());
-    // The time of the output's Tweedie estimate: how sharp it is (RBF's rbf_output decides it).
-    number(root, "output_time", result.outputTime());
-
-    TimeSplit t = result.time();
-    ObjectNode time = root.putObject("time_seconds");
-    time.put("model", seconds(t.modelNanos()));
-    time.put("reward", seconds(t.rewardNanos()));
-    time.put("engine", seconds(t.engineNanos()));
-    time.put("search_total", seconds(t.totalNanos()));
-    time.put("wall", seconds(wallNanos));
-
-    ArrayNode trace = root.putArray("reward_trace");
-    for (TraceEntry e : result.trace()) {
-      ObjectNode n = trace.addObject();
-      n.put("round", e.round());
-      n.put("chain", e.chain());
-      number(n, "time", e.time());
-      number(n, "reward", e.reward());
-      n.put("event", e.event().name().toLowerCase(Locale.ROOT));
-      n.put("nfe", e.nfe());
+    if (trace != null) {
+      root.set("trace", JSON.valueToTree(trace));
     }
-
-    putVersionsAndFiles(root, files);
-    return write(root);
-  }
-
-  private static void putVersionsAndFiles(ObjectNode root, List<String> files) {
+    ArrayNode w = root.putArray("warnings");
+    warnings.forEach(w::add);
     ArrayNode fileList = root.putArray("files");
     files.forEach(fileList::add);
+    root.put("step_grids", stepGrids);
 
     ObjectNode versions = root.putObject("versions");
     versions.put("flowscale", Flowscale.VERSION);
@@ -134,14 +161,35 @@ final class RunReport {
             + System.getProperty("os.version")
             + " "
             + System.getProperty("os.arch"));
-  }
-
-  private static String write(ObjectNode root) {
     try {
       return JSON.writeValueAsString(root) + "\n";
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot write the report as JSON", e);
     }
+  }
+
+  private static volatile String host;
+
+  /** This machine's name, without a DNS lookup (which can hang on a misconfigured machine). */
+  static String host() {
+    String h = host;
+    if (h != null) {
+      return h;
+    }
+    h = System.getenv("HOSTNAME");
+    try {
+      Path p = Path.of("/proc/sys/kernel/hostname");
+      if (Files.isReadable(p)) {
+        h = Files.readString(p).strip();
+      }
+    } catch (java.io.IOException | RuntimeException e) {
+      // fall back to the environment
+    }
+    if (h == null || h.isBlank()) {
+      h = System.getenv("COMPUTERNAME");
+    }
+    host = h == null || h.isBlank() ? "unknown" : h;
+    return host;
   }
 
   private static void number(ObjectNode node, String key, double v) {

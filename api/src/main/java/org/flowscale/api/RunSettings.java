@@ -25,6 +25,7 @@ import org.flowscale.engine.search.SearchConfig;
  * @param saveIntermediate {@code save_intermediate}
  * @param deadline {@code deadline_s}, or null for none
  * @param resolved every key with its final value, in schema order (what config.yaml holds)
+ * @param warnings one line each: settings the method ignores, a budget it cannot spend
  */
 record RunSettings(
     SearchConfig search,
@@ -42,7 +43,8 @@ record RunSettings(
     Integer width,
     boolean saveIntermediate,
     java.time.Duration deadline,
-    Map<String, Object> resolved) {
+    Map<String, Object> resolved,
+    java.util.List<String> warnings) {
 
   RunSettings {
     rewards = List.copyOf(rewards);
@@ -51,5 +53,6 @@ record RunSettings(
     rewardSettings =
         java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(rewardSettings));
     resolved = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(resolved));
+    warnings = java.util.List.copyOf(warnings);
   }
 }

@@ -67,4 +67,38 @@ public final class Text {
     }
     return s.strip().replaceAll("\\s*[\\r\\n]+\\s*", "; ");
   }
+
+  /**
+   * Why a file operation failed, in words a user acts on: {@code permission denied: runs/x}, {@code
+   * not a directory: runs}, {@code no space left on device: runs/x/final.png}. Java's file
+   * exceptions often carry only the path as their message; wrappers (ImageIO's "I/O error writing
+   * PNG file!") are looked through to the file system's error.
+   *
+   * @param e the failure of a file operation
+   * @return the cause in words, with the path when the exception names one
+   */
+  public static String ioReason(java.io.IOException e) {
+    Throwable t = e;
+    while (t.getCause() instanceof java.io.IOException inner) {
+      t = inner;
+    }
+    String why =
+        switch (t) {
+          case java.nio.file.AccessDeniedException a -> "permission denied: " + a.getFile();
+          case java.nio.file.NotDirectoryException n -> "not a directory: " + n.getFile();
+          case java.nio.file.NoSuchFileException n -> "no such file or directory: " + n.getFile();
+          case java.nio.file.FileAlreadyExistsException f ->
+              f.getReason() == null
+                  ? "already exists (not a directory?): " + f.getFile()
+                  : lower(f.getReason()) + ": " + f.getFile();
+          case java.nio.file.FileSystemException f when f.getReason() != null ->
+              lower(f.getReason()) + ": " + f.getFile();
+          default -> t.getMessage() == null ? t.getClass().getSimpleName() : lower(t.getMessage());
+        };
+    return oneLine(why);
+  }
+
+  private static String lower(String s) {
+    return s.isEmpty() ? s : Character.toLowerCase(s.charAt(0)) + s.substring(1);
+  }
 }

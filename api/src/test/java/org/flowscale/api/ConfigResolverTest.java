@@ -97,7 +97,7 @@ class ConfigResolverTest {
     String n = problem(BASE, "scheduler_n=2");
     assertTrue(n.contains("scheduler_n 2.0 is the exponent of convert_scheduler polynomial"), n);
     String slow = problem(BASE, "convert_scheduler=polynomial", "scheduler_n=0.5");
-    assertTrue(slow.contains("use scheduler_n >= 1"), slow);
+    assertTrue(slow.contains("scheduler_n") && slow.contains("it must be at least 1"), slow);
     String back = problem(BASE, "backward_step=700");
     assertTrue(back.contains("backward_step 700.0 must be finite and > forward_step 780.0"), back);
     assertTrue(problem(BASE, "rbf_output=best").contains("last_step, run_best"));
@@ -165,8 +165,8 @@ class ConfigResolverTest {
   void wrongTypesNameKeyValueAndWhatIsAllowed() {
     String m = problem(BASE, "batch_size=two");
     assertEquals(
-        "bad value for batch_size: got text 'two', expected a whole number (in override"
-            + " 'batch_size=two')",
+        "bad value for batch_size: got text 'two', expected a whole number in [1, 16777216] (in"
+            + " override 'batch_size=two')",
         m);
     assertTrue(problem(BASE, "batch_size=2.5").contains("the number 2.5"));
     assertTrue(problem(BASE, "batch_size=4.0").contains("without a decimal point: 4"));
@@ -184,12 +184,147 @@ class ConfigResolverTest {
 
   @Test
   void outOfRangeValuesAreRefused() {
-    assertEquals("batch_size must be > 0, got 0", problem(BASE, "batch_size=0"));
-    assertTrue(problem(BASE, "max_nfe=-5").contains("max_nfe must be > 0, got -5"));
-    assertTrue(problem(BASE, "ess_threshold=1.5").contains("ess_threshold must be in [0, 1]"));
+    assertEquals(
+        "bad value for batch_size: got the whole number 0, expected a whole number in [1,"
+            + " 16777216]; it must be at least 1 (in override 'batch_size=0')",
+        problem(BASE, "batch_size=0"));
+    assertTrue(problem(BASE, "max_nfe=-5").contains("max_nfe: got the whole number -5"));
+    assertTrue(problem(BASE, "ess_threshold=1.5").contains("a number in [0, 1]"));
     assertTrue(problem(BASE, "reward_weight=.nan").contains("reward_weight"));
     assertTrue(problem(BASE, "diffusion_norm=-1").contains("diffusion_norm"));
     assertTrue(problem(BASE, "height=0").contains("bad value for height"));
+  }
+
+  /**
+   * Issue 14: every number has a range the pipeline survives; diffusion_norm 2000 passed the check
+   * and crashed the run (exit 1), non-finite numbers passed for several keys.
+   */
+  @Test
+  void everyNumberHasARangeThePipelineSurvives() {
+    String norm = problem(BASE, "diffusion_norm=2000");
+    assertTrue(norm.contains("expected a number in [0, 100]; it must be at most 100"), norm);
+    for (String o :
+        List.of(
+            "diffusion_norm=.inf",
+            "dps_step_size=.nan",
+            "reward_weight=1e-300",
+            "exp_diff_coeff_sigma=0",
+            "max_steps=1000000",
+            "max_nfe=9223372036854775807",
+            "block_size=0",
+            "init_n_particles=100000000",
+            "n_particles=-1",
+            "time_shift=1000000000",
+            "ode_seed_t=1000",
+            "forward_step=0",
+            "ode_step=100000",
+            "deadline_s=-1",
+            "deadline_s=.inf",
+            "width=100000",
+            "cfg_scale=1000",
+            "cfg_scale=-1",
+            "reward_batch_size=0",
+            "reward_batch_size=2000000000")) {
+      String m = problem(BASE, o);
+      String key = o.substring(0, o.indexOf('='));
+      assertTrue(m.startsWith("bad value for " + key + ": "), o + ": " + m);
+      assertTrue(m.contains(" in ["), o + ": " + m);
+    }
+    String particles =
+        problem(BASE, "batch_size=65536", "init_n_particles=65536", "max_nfe=1000000000000");
+    assertTrue(
+        particles.contains("batch_size 65536 x init_n_particles 65536 = 4294967296 particles"),
+        particles);
+  }
+
+  /** Every number the schema knows (the keys main adds too) has both ends of its range set. */
+  @Test
+  void everyNumericKeyOfTheSchemaHasARange() {
+    List<String> open = new java.util.ArrayList<>();
+    for (ConfigKey k : ConfigSchema.KEYS.values()) {
+      boolean numeric =
+          k.kind() == ConfigKey.Kind.INT
+              || k.kind() == ConfigKey.Kind.LONG
+              || k.kind() == ConfigKey.Kind.DOUBLE;
+      if (numeric && (k.min() == null || k.max() == null)) {
+        open.add(k.name());
+      }
+    }
+    assertEquals(List.of(), open, "numeric keys without a range");
+  }
+
+  /**
+   * Issue 14: within the range, diffusion_norm 100 on a 40-step grid still overflowed the states
+   * (states of 1e52 by step 28 of 40); the config's own step coefficients are checked on a model
+   * with a closed-form velocity before any work.
+   */
+  @Test
+  void anSdeThatWouldOverflowIsRefusedAndOneThatTurnsToNoiseWarns() {
+    String m = problem(BASE, "diffusion_norm=100", "max_steps=40");
+    assertTrue(
+        m.startsWith(
+            "diffusion_norm 100.0 with square diffusion is unstable on this 40-step exp grid: the"
+                + " SDE's Euler-Maruyama steps would grow the states about 1e"),
+        m);
+    assertTrue(m.contains("(float overflows at 1e38); use diffusion_norm <= "), m);
+    String tan = problem(BASE, "diffusion_norm=10", "diffusion_coefficient=tan", "max_steps=40");
+    assertTrue(tan.contains("with tan diffusion is unstable"), tan);
+    // The suggested norm is one the check accepts without a warning.
+    String suggested = m.replaceAll(".*use diffusion_norm <= ([0-9.]+),.*", "$1");
+    RunSettings ok = resolve(BASE, "diffusion_norm=" + suggested, "max_steps=40");
+    assertEquals(List.of(), ok.warnings());
+    List<String> w = resolve(BASE, "diffusion_norm=5", "diffusion_coefficient=tan").warnings();
+    assertEquals(1, w.size(), w.toString());
+    assertTrue(w.getFirst().contains("the samples will be mostly noise"), w.toString());
+    // The paper's settings and the ODE are untouched.
+    assertEquals(List.of(), resolve(BASE, "max_steps=1000").warnings());
+    assertEquals(List.of(), resolve(BASE, "sample_method=ode", "max_steps=40").warnings());
+  }
+
+  /** Issue 14: settings a method ignores and a budget it cannot spend used to pass silently. */
+  @Test
+  void warningsNameIgnoredSettingsAndAnUnspentBudget() {
+    assertEquals(List.of(), resolve(BASE).warnings());
+    List<String> smc =
+        resolve(
+                BASE,
+                "filtering_method=smc",
+                "batch_size=50",
+                "max_nfe=1000",
+                "init_n_particles=10",
+                "dps_step_size=0.5")
+            .warnings();
+    assertEquals(
+        List.of(
+            "dps_step_size 0.5 is ignored by smc (only dps, rbf_dps, svdd_dps read it)",
+            "init_n_particles 10 is ignored by smc (only rbf, rbf_dps read it)",
+            "smc spends batch_size 50 x max_steps 10 = 500 of max_nfe 1000 NFE; batch_size 100"
+                + " would spend 1000"),
+        smc);
+    List<String> rbf =
+        resolve(BASE, "n_particles=4", "sample_method=ode", "diffusion_norm=5", "reward_weight=2")
+            .warnings();
+    assertEquals(3, rbf.size(), rbf.toString());
+    assertTrue(rbf.contains("diffusion_norm 5.0 is ignored: sample_method ode has no diffusion"));
+    assertTrue(rbf.get(0).startsWith("n_particles 4 is ignored by rbf"), rbf.toString());
+    // Under classifier-free guidance every evaluation costs 2 NFE: the batch that fits is half.
+    assertEquals(
+        List.of(
+            "bon spends batch_size 2 x max_steps 10 x 2 (cfg_scale) = 40 of max_nfe 100 NFE;"
+                + " batch_size 5 would spend 100"),
+        resolve(
+                BASE,
+                "filtering_method=bon",
+                "batch_size=2",
+                "max_nfe=100",
+                "cfg_scale=3.5",
+                "negative_prompt=blurry")
+            .warnings());
+    // Values equal to the defaults, and a leftover smaller than one more particle, say nothing.
+    assertEquals(
+        List.of(),
+        resolve(BASE, "filtering_method=bon", "batch_size=50", "max_nfe=505", "reward_weight=1.0")
+            .warnings());
   }
 
   @Test

@@ -67,7 +67,12 @@ class PipelineTest {
     assertEquals(tmp.resolve("runs/t_20261130-210000"), out.directory());
     assertEquals(
         List.of(
-            "config.yaml", "final.png", "report.json", "steps/step_000.png", "steps/step_001.png"),
+            "config.yaml",
+            "final.png",
+            "report.json",
+            "steps/step_000.png",
+            "steps/step_001.png",
+            "trace.jsonl"),
         files(out.directory()));
     BufferedImage img = ImageIO.read(out.directory().resolve("final.png").toFile());
     assertEquals(256, img.getWidth(), "2x2 images are upscaled to be viewable");
@@ -205,7 +210,7 @@ class PipelineTest {
         assertThrows(
             ConfigurationException.class,
             () -> GenerationRequest.builder().prompt("p").maxNfe(0).build());
-    assertTrue(e.getMessage().contains("max_nfe must be > 0"), e.getMessage());
+    assertTrue(e.getMessage().contains("max_nfe: got the whole number 0"), e.getMessage());
     e =
         assertThrows(
             ConfigurationException.class, () -> GenerationRequest.builder().set("model", "toy"));
@@ -395,7 +400,8 @@ class PipelineTest {
       assertEquals(8, partial.nfe(), "SMC scored 4 rounds of 2 particles before the failure");
       out.fail(e, p.backend());
       assertEquals(
-          List.of("best_so_far.png", "config.yaml", "report.json"), files(tmp.resolve("runs/f")));
+          List.of("best_so_far.png", "config.yaml", "report.json", "trace.jsonl"),
+          files(tmp.resolve("runs/f")));
       JsonNode report = new ObjectMapper().readTree(tmp.resolve("runs/f/report.json").toFile());
       assertEquals("failed", report.get("status").asText());
       assertTrue(report.get("error").asText().contains("test model failed on purpose"));

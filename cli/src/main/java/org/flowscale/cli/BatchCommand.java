@@ -12,6 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.flowscale.api.Flowscale;
 import org.flowscale.api.FlowscaleConfig;
+import org.flowscale.api.FlowscaleException;
 import org.flowscale.api.Pipeline;
 import org.flowscale.api.Text;
 import org.flowscale.api.batch.BatchItem;
@@ -20,6 +21,7 @@ import org.flowscale.api.batch.BatchOutcome;
 import org.flowscale.api.batch.BatchPlan;
 import org.flowscale.api.batch.BatchRunner;
 import org.flowscale.api.batch.BatchSummary;
+import org.flowscale.api.batch.ItemRow;
 import org.flowscale.api.batch.PromptFile;
 import org.flowscale.api.batch.Shard;
 import picocli.CommandLine.Command;
@@ -48,7 +50,7 @@ import picocli.CommandLine.ParentCommand;
           + " sets seed is one item, any other one item per seed. Everything is checked before"
           + " any work; a bad line is named by its number.",
       "",
-      "Each item goes to OUT/items/ID/ (config.yaml, final.png, report.json) and is marked done"
+      "Each item goes to OUT/items/ID/ (config.yaml, report.json, trace.jsonl, final.png) and is marked done"
           + " by done.json, written last. Running the same command again skips done items and"
           + " redoes the rest. At the end OUT/summary.csv, summary_methods.csv, summary.json"
           + " (and reward_vs_nfe.png when several budgets ran) cover every item in OUT."
@@ -205,9 +207,22 @@ final class BatchCommand implements Callable<Integer> {
     }
     BatchOutcome outcome;
     try (BatchProgress progress = BatchProgress.create(options.progress, main.err)) {
+      StartWatch watch = new StartWatch(progress);
       BatchRunner r =
-          BatchRunner.builder(plan, dir).shard(s).workers(workers).listener(progress).build();
-      outcome = runStoppable(r);
+          BatchRunner.builder(plan, dir).shard(s).workers(workers).listener(watch).build();
+      try {
+        outcome = runStoppable(r);
+      } catch (FlowscaleException e) {
+        if (watch.started) {
+          throw e;
+        }
+        // As for run: what fails before any item started (a model or reward that cannot load,
+        // a folder that cannot be written) is a problem of the inputs: exit 2 with its cause.
+        throw Session.<RuntimeException>beforeAnyWork(
+            () -> {
+              throw e;
+            });
+      }
     }
     report(outcome, plan, s, dir);
     return outcome.complete() ? Main.EXIT_OK : Main.EXIT_FAILURE;
@@ -415,5 +430,36 @@ final class BatchCommand implements Callable<Integer> {
     int dot = name.lastIndexOf('.');
     String s = dot > 0 ? name.substring(0, dot) : name;
     return s.isBlank() ? "batch" : s;
+  }
+
+  /** Passes the events on and notes whether any item started. */
+  private static final class StartWatch implements BatchListener {
+    private final BatchListener next;
+    private volatile boolean started;
+
+    StartWatch(BatchListener next) {
+      this.next = next;
+    }
+
+    @Override
+    public void onStart(BatchStart start) {
+      next.onStart(start);
+    }
+
+    @Override
+    public void onItemStart(String worker, BatchItem item) {
+      started = true;
+      next.onItemStart(worker, item);
+    }
+
+    @Override
+    public void onItemProgress(String worker, BatchItem item, long nfe, long maxNfe) {
+      next.onItemProgress(worker, item, nfe, maxNfe);
+    }
+
+    @Override
+    public void onItemEnd(String worker, BatchItem item, ItemRow row) {
+      next.onItemEnd(worker, item, row);
+    }
   }
 }

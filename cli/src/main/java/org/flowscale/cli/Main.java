@@ -15,9 +15,10 @@ import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code flowscale} command. Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 a
- * failure during the run. Errors go to stderr as one message, with a stack trace only under {@code
- * --debug}.
+ * The {@code flowscale} command. Exit codes: 0 success (also a run stopped by its deadline), 2
+ * nothing ran (bad usage or config, an unwritable root_dir, a model, reward or library that cannot
+ * be loaded), 1 a failure during the run, 130/143 stopped by SIGINT/SIGTERM with the best sample so
+ * far saved. Errors go to stderr as one message, with a stack trace only under {@code --debug}.
  */
 @Command(
     name = "flowscale",
@@ -36,7 +37,9 @@ import picocli.CommandLine.Spec;
     },
     footer = {
       "",
-      "Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 failure during the" + " run.",
+      "Exit codes: 0 success, 2 nothing ran (bad usage or config, unwritable root_dir, a model"
+          + " or library that cannot be loaded), 1 failure during the run, 130/143 stopped by"
+          + " SIGINT/SIGTERM (partial results saved).",
       "Start with: flowscale demo"
     })
 public final class Main implements Callable<Integer> {
@@ -46,7 +49,7 @@ public final class Main implements Callable<Integer> {
   /** A failure during the run. */
   public static final int EXIT_FAILURE = 1;
 
-  /** Bad usage or config: nothing ran. */
+  /** Nothing ran: bad usage or config, or an input that cannot be loaded or written. */
   public static final int EXIT_USAGE = 2;
 
   @Option(
@@ -74,9 +77,10 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    // The library logs loading at INFO for services; a command prints its own one-line messages.
+    // The library logs loading and failures for services; a command prints its own one-line
+    // messages (a logged failure would repeat the error on extra lines).
     if (!java.util.Arrays.asList(args).contains("--debug")) {
-      QUIET.setLevel(java.util.logging.Level.WARNING);
+      QUIET.setLevel(java.util.logging.Level.SEVERE);
     }
     System.exit(execute(args, System.out, System.err));
   }

@@ -23,8 +23,8 @@ import picocli.CommandLine.ParentCommand;
       "",
       "Overrides are typed as YAML (numbers, true/false, null, [lists], text) and win over the"
           + " file. Everything is checked before the search starts. Outputs go to"
-          + " root_dir/tag[_timestamp]: config.yaml, final.png, report.json, and steps/ with"
-          + " save_intermediate=true."
+          + " root_dir/tag[_timestamp]: config.yaml, report.json, trace.jsonl, final.png, and"
+          + " steps/ with save_intermediate=true."
     },
     footer = {
       "",

@@ -126,16 +126,30 @@ final class ServeCommand implements Callable<Integer> {
               + " is not a loopback address: anyone who can reach this machine can run"
               + " generations (the server has no authentication)");
     }
+    for (String w : cfg.warnings()) {
+      main.err.println("flowscale: warning: " + w);
+    }
     Server.Settings settings =
         new Server.Settings(host, port, queue, seconds(maxDeadline), seconds(grace));
     CountDownLatch cleaned = new CountDownLatch(1);
-    try (Pipeline pipeline = Pipeline.fromConfig(cfg, concurrency)) {
+    boolean served = false;
+    // As for run: what fails before any request is served (a model or reward that cannot load, a
+    // port that cannot be listened on) is a problem of the inputs: exit 2 with its cause.
+    Pipeline loaded = Session.beforeAnyWork(() -> Pipeline.fromConfig(cfg, concurrency));
+    try (Pipeline pipeline = loaded) {
       Server server;
       try {
         server = Server.start(pipeline, cfg, settings);
       } catch (IOException e) {
-        throw new CliException.RunFailure(
-            "cannot listen on " + host + ":" + port + ": " + Text.oneLine(e.getMessage()), e);
+        throw new CliException.ConfigError(
+            "cannot listen on "
+                + host
+                + ":"
+                + port
+                + ": "
+                + Text.oneLine(e.getMessage())
+                + " (nothing ran)",
+            e);
       }
       Thread hook =
           new Thread(
@@ -168,11 +182,16 @@ final class ServeCommand implements Callable<Integer> {
               + queue
               + "): POST /v1/generate, GET /v1/health; SIGTERM or Ctrl-C stops");
       server.awaitStopped();
+      served = true;
     } finally {
+      // The pipeline is closed by now. Say so before releasing the shutdown hook: once it returns
+      // the JVM halts, and a line printed after that point could be lost.
+      if (served) {
+        main.err.println("flowscale: stopped");
+        main.err.flush();
+      }
       cleaned.countDown();
     }
-    main.err.println("flowscale: stopped");
-    main.err.flush();
     return Main.EXIT_OK;
   }
 

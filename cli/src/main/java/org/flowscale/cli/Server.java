@@ -105,6 +105,10 @@ final class Server implements AutoCloseable {
   private final Semaphore admission;
   private final AtomicInteger admitted = new AtomicInteger();
   private final Set<Cancellation> running = ConcurrentHashMap.newKeySet();
+
+  /** Requests admitted whose answer is not yet written (a shutdown waits for them). */
+  private final AtomicInteger answering = new AtomicInteger();
+
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile String state = "ok";
@@ -276,35 +280,50 @@ final class Server implements AutoCloseable {
       return;
     }
     admitted.incrementAndGet();
+    answering.incrementAndGet();
     Cancellation cancel = new Cancellation();
     running.add(cancel);
+    // Released as soon as the generation returns, before the answer is written: a client that
+    // has its answer then finds it counted neither running nor waiting in /v1/health.
+    AtomicBoolean released = new AtomicBoolean();
+    Runnable release =
+        () -> {
+          if (released.compareAndSet(false, true)) {
+            running.remove(cancel);
+            admitted.decrementAndGet();
+            admission.release();
+          }
+        };
     try {
       if (stopping.get()) {
         cancel.cancel("shutdown");
       }
-      run(ex, request, cancel);
+      run(ex, request, cancel, release);
     } finally {
-      running.remove(cancel);
-      admitted.decrementAndGet();
-      admission.release();
+      release.run();
+      answering.decrementAndGet();
     }
   }
 
-  private void run(HttpExchange ex, FlowscaleConfig request, Cancellation cancel)
+  private void run(HttpExchange ex, FlowscaleConfig request, Cancellation cancel, Runnable release)
       throws IOException {
     GenerationResult result;
     try {
       result = pipeline.generate(request.request(), cancel);
     } catch (ConfigurationException e) {
+      release.run();
       error(ex, 422, e.getMessage());
       return;
     } catch (FlowscaleException e) {
+      release.run();
       failed(ex, request, e);
       return;
     } catch (IllegalStateException e) { // closed under us: the server is stopping
+      release.run();
       error(ex, 503, "the server is shutting down");
       return;
     }
+    release.run();
     double seconds = result.wall().toNanos() / 1e9;
     wallSeconds = 0.8 * wallSeconds + 0.2 * seconds;
     JsonNode report = JSON.readTree(RunOutputs.report(request, result));
@@ -546,7 +565,7 @@ final class Server implements AutoCloseable {
   }
 
   private void waitIdle(long until) {
-    while (admitted.get() > 0 && System.nanoTime() < until) {
+    while ((admitted.get() > 0 || answering.get() > 0) && System.nanoTime() < until) {
       try {
         Thread.sleep(20);
       } catch (InterruptedException e) {

@@ -150,6 +150,41 @@ class BatchCommandTest {
         .toList();
   }
 
+  /**
+   * Issue 14: a model that cannot load (a corrupt .pt, or no shim at all) is a problem of the
+   * batch's inputs, as it is for run: exit 2 with the cause, no stack trace, no item run.
+   */
+  @Test
+  void aModelThatCannotLoadEndsTheBatchWithExitTwo() throws Exception {
+    Path junk = write("junk.pt", "not a TorchScript archive");
+    String c =
+        write(
+                "torch.yaml",
+                "model: torchscript\nmodel_path: "
+                    + junk
+                    + "\nsample_shape: [3, 2, 2]\nreward_score: torchscript\nreward_path: "
+                    + junk
+                    + "\nfiltering_method: bon\nbatch_size: 2\nmax_steps: 2\nmax_nfe: 4\n")
+            .toString();
+    String p = write("p.txt", "unconditional\n").toString();
+    Cli r =
+        Cli.run(
+            "batch",
+            "-c",
+            c,
+            "-p",
+            p,
+            "--out",
+            tmp.resolve("out").toString(),
+            "--progress",
+            "none");
+    assertEquals(2, r.code(), r.toString());
+    assertTrue(r.err().startsWith("flowscale: model 'torchscript' failed to load: "), r.toString());
+    assertTrue(r.err().contains("(nothing ran)"), r.toString());
+    assertFalse(r.hasStackTrace(), r.toString());
+    assertFalse(Files.exists(tmp.resolve("out/summary.csv")), "no summary of items: " + r);
+  }
+
   @Test
   void twoCpuWorkersStandingInForGpusGiveTheResultsOfOne() throws Exception {
     String c = config();

@@ -102,10 +102,14 @@ class EndToEndIT {
     assertEquals(500, report.get("max_nfe").asLong());
     long nfe = report.get("nfe").asLong();
     assertTrue(nfe > 0 && nfe <= 500, "nfe " + nfe);
-    assertTrue(report.get("reward_trace").size() > 0);
+    assertEquals("completed", report.get("status").asText());
+    long entries = report.get("trace").get("entries").asLong();
+    assertTrue(entries > 0, report.toString());
+    assertEquals(entries, Files.readAllLines(run.resolve("trace.jsonl")).size());
     assertTrue(report.get("best_reward").isNumber(), report.toString());
     assertTrue(Files.exists(run.resolve("config.yaml")));
-    assertEquals(3, files(run).size(), "config.yaml, final.png, report.json and no temporaries");
+    assertEquals(
+        4, files(run).size(), "config.yaml, final.png, report.json, trace.jsonl, no temporaries");
     assertTrue(p.err().contains("flowscale: NFE"), "progress lines on a non-terminal: " + p);
   }
 
@@ -133,13 +137,26 @@ class EndToEndIT {
     }
   }
 
+  /** Issue 14: an unwritable root_dir exited 1 as if the run had failed; nothing ran: exit 2. */
   @Test
-  void aFailureDuringTheRunExitsOne() throws Exception {
+  void anUnwritableRootDirExitsTwoWithTheCauseAlsoInADryRun() throws Exception {
     Path blocker = Files.writeString(tmp.resolve("not-a-folder"), "x");
-    Proc p = jar("demo", "--out", blocker.resolve("runs").toString(), "max_nfe=100");
-    assertEquals(1, p.code(), p.toString());
-    assertTrue(p.err().startsWith("flowscale: run failed: "), p.toString());
-    assertFalse(p.hasStackTrace(), p.toString());
+    for (boolean dry : new boolean[] {false, true}) {
+      List<String> args =
+          new ArrayList<>(List.of("demo", "--out", blocker.resolve("runs").toString()));
+      if (dry) {
+        args.add("--dry-run");
+      }
+      Proc p = jar(args.toArray(String[]::new));
+      assertEquals(2, p.code(), p.toString());
+      assertEquals(
+          "flowscale: root_dir '"
+              + blocker.resolve("runs")
+              + "' cannot be made: not a directory: "
+              + blocker,
+          p.err().strip(),
+          p.toString());
+    }
   }
 
   @Test

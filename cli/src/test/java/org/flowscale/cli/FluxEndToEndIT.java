@@ -86,7 +86,9 @@ class FluxEndToEndIT {
     double best = report.get("best_reward").asDouble();
     boolean finalSeen = false;
     int scored = 0;
-    for (JsonNode e : report.get("reward_trace")) {
+    ObjectMapper json = new ObjectMapper();
+    for (String line : Files.readAllLines(run.resolve("trace.jsonl"))) {
+      JsonNode e = json.readTree(line);
       double r = e.get("reward").asDouble();
       assertTrue(Double.isFinite(r) && r < 0, e.toString());
       scored++;

@@ -3,6 +3,7 @@ package org.flowscale.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -73,7 +74,19 @@ class LibraryMatchesCommandLineTest {
       assertEquals(PROMPTS.get(i), cliReport.get("text_prompt").asText());
       assertEquals(cliReport.get("best_reward").asDouble(), lib.reward(), PROMPTS.get(i));
       assertEquals(cliReport.get("nfe").asLong(), lib.nfe());
-      assertEquals(cliReport.get("reward_trace"), libReport.get("reward_trace"));
+      // the same trace: as many entries (all kept in memory at this size), the same events and
+      // best reward against NFE
+      JsonNode cliTrace = cliReport.get("trace");
+      assertTrue(cliTrace.get("entries").asLong() > 0, cliReport.toString());
+      assertEquals(
+          cliTrace.get("entries").asLong(),
+          Files.readAllLines(run.resolve("trace.jsonl")).size(),
+          "trace.jsonl holds every entry");
+      assertEquals(
+          cliTrace.get("entries").asLong(), libReport.get("trace").get("entries_kept").asLong());
+      assertEquals(cliTrace.get("events"), libReport.get("trace").get("events"));
+      assertEquals(
+          cliTrace.get("best_reward_by_nfe"), libReport.get("trace").get("best_reward_by_nfe"));
       Image image = lib.image().orElseThrow();
       assertArrayEquals(
           Files.readAllBytes(run.resolve("final.png")),

@@ -60,9 +60,10 @@ class MainTest {
     assertTrue(
         r.out()
             .contains(
-                "Keys of model 'test_gaussian': fail_after, fail_load, fail_with, mean, prompt_free,"
-                    + " variance"),
+                "Keys of model 'test_gaussian': delay_ms, fail_after, fail_load, fail_with, mean,"
+                    + " nan_at, nan_particle, nan_value, prompt_free, variance"),
         r.out());
+    assertTrue(r.out().contains("a number in [0, 100]; default 3.0"), "ranges are listed");
     assertTrue(r.out().contains("Backends: cpu"), r.out());
     assertTrue(
         r.out()
@@ -90,7 +91,12 @@ class MainTest {
     String c = config(GOOD).toString();
     refused("unknown key 'max_nef': did you mean 'max_nfe'?", "run", "-c", c, "max_nef=1");
     refused("bad value for max_steps: got text 'ten'", "run", "-c", c, "max_steps=ten");
-    refused("ess_threshold must be in [0, 1], got 2.0", "run", "-c", c, "ess_threshold=2");
+    refused(
+        "bad value for ess_threshold: got the whole number 2, expected a number in [0, 1]",
+        "run",
+        "-c",
+        c,
+        "ess_threshold=2");
     refused("is not key=value", "run", "-c", c, "max_nfe");
     refused("--config other.yaml", "run", "-c", c, "other.yaml");
   }
@@ -99,7 +105,12 @@ class MainTest {
   void badFactorySettingsAreConfigErrors() throws IOException {
     String c = config(GOOD).toString();
     refused(
-        "model 'test_gaussian': variance must be > 0", "run", "-c", c, "variance=-1", "--dry-run");
+        "model 'test_gaussian': variance must be in (0, 1e6], got -1.0",
+        "run",
+        "-c",
+        c,
+        "variance=-1",
+        "--dry-run");
   }
 
   @Test

@@ -48,4 +48,55 @@ class ProgressTest {
     }
     assertEquals(0, buf.size());
   }
+
+  /** Issue 14: max_nfe=1e12 ran silently until killed. */
+  @Test
+  void aLongRunSaysHowLongOnceAfterItsFirstRound() {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    long[] now = {0};
+    long max = 1_000_000_000_000L;
+    try (PrintStream err = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        Progress p = new Progress.Lines(err, max, () -> now[0])) {
+      now[0] += 30_000_000_000L; // the first round (setup) is not measured
+      p.onProgress(50, max);
+      now[0] += 1_000_000_000L; // warming up
+      p.onProgress(100, max);
+      now[0] += 1_000_000_000L; // measured from here
+      p.onProgress(102, max);
+      now[0] += 500_000_000L; // too early to tell
+      p.onProgress(104, max);
+      now[0] += 500_000_000L; // 4 NFE in 1 s
+      p.onProgress(106, max);
+      now[0] += 1_000_000_000L; // said once only
+      p.onProgress(110, max);
+    }
+    String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+    assertEquals(1, lines.length, buf.toString(StandardCharsets.UTF_8));
+    assertEquals(
+        "flowscale: at this pace the rest of the 1000000000000 NFE takes about 7.92e+03 years"
+            + " (Ctrl-C stops it and keeps the best sample so far)",
+        lines[0]);
+  }
+
+  @Test
+  void aShortRunGetsNoEstimate() {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    long[] now = {0};
+    try (PrintStream err = new PrintStream(buf, true, StandardCharsets.UTF_8);
+        Progress p = new Progress.Lines(err, 1000, () -> now[0])) {
+      for (long nfe = 1; nfe <= 10; nfe++) {
+        now[0] += 400_000_000L;
+        p.onProgress(nfe, 1000); // 2.5 NFE/s: 6.6 minutes in all, said once
+      }
+      for (long nfe = 11; nfe <= 50; nfe++) {
+        p.onProgress(nfe, 1000);
+      }
+    }
+    String s = buf.toString(StandardCharsets.UTF_8);
+    assertEquals(1, s.split("takes about").length - 1, s);
+    assertTrue(s.contains("takes about 7 min"), s);
+    assertEquals("45 s", Progress.duration(45));
+    assertEquals("3 h 20 min", Progress.duration(12_000));
+    assertTrue(Progress.estimateLine(59, 100) == null);
+  }
 }

@@ -98,7 +98,9 @@ class RemoteRewardRunTest {
     JsonNode b = report(r);
     assertEquals(a.get("best_reward"), b.get("best_reward"));
     assertEquals(a.get("nfe"), b.get("nfe"));
-    assertEquals(a.get("reward_trace"), b.get("reward_trace"));
+    String trace = Files.readString(l.resolve("trace.jsonl"));
+    assertTrue(trace.contains("\"reward\""), trace);
+    assertEquals(trace, Files.readString(r.resolve("trace.jsonl")));
     assertArrayEquals(
         Files.readAllBytes(l.resolve("final.png")), Files.readAllBytes(r.resolve("final.png")));
     assertEquals("remote", b.get("reward_score").asText());
@@ -119,7 +121,9 @@ class RemoteRewardRunTest {
   void uint8ImagesRunToTheEnd() throws IOException {
     Cli remote = run("u8", remote());
     assertEquals(0, remote.code(), remote.toString());
-    assertEquals(List.of("config.yaml", "final.png", "report.json"), files(tmp.resolve("runs/u8")));
+    assertEquals(
+        List.of("config.yaml", "final.png", "report.json", "trace.jsonl"),
+        files(tmp.resolve("runs/u8")));
   }
 
   @Test
@@ -140,6 +144,7 @@ class RemoteRewardRunTest {
     String[] args = remote();
     server.close();
     Cli r = run("down", args);
+    // a server that is down may be up on a retry: exit 1, unlike a corrupt file (exit 2)
     assertEquals(1, r.code(), r.toString());
     assertTrue(
         r.err()
@@ -181,8 +186,8 @@ class RemoteRewardRunTest {
     assertTrue(report.get("error").asText().contains(expected), report.toString());
     List<String> want =
         report.get("best_reward").isNull()
-            ? List.of("config.yaml", "report.json")
-            : List.of("best_so_far.png", "config.yaml", "report.json");
+            ? List.of("config.yaml", "report.json", "trace.jsonl")
+            : List.of("best_so_far.png", "config.yaml", "report.json", "trace.jsonl");
     assertEquals(want, files(dir), "no half-written or temporary file");
     return report;
   }

@@ -148,7 +148,15 @@ class ServeTest {
     assertArrayEquals(Files.readAllBytes(run.resolve("final.png")), png, "the CLI's final.png");
     JsonNode cliReport = JSON.readTree(run.resolve("report.json").toFile());
     assertEquals(cliReport.get("best_reward").asDouble(), report.get("best_reward").asDouble());
-    assertEquals(cliReport.get("reward_trace"), report.get("reward_trace"));
+    // the same trace: each event's count and the best reward against NFE
+    assertTrue(cliReport.get("trace").get("entries").asLong() > 0, cliReport.toString());
+    assertEquals(cliReport.get("trace").get("events"), report.get("trace").get("events"));
+    assertEquals(
+        cliReport.get("trace").get("best_reward_by_nfe"),
+        report.get("trace").get("best_reward_by_nfe"));
+    assertEquals(
+        cliReport.get("trace").get("entries").asLong(),
+        report.get("trace").get("entries_kept").asLong());
 
     HttpResponse<byte[]> raw =
         send(
@@ -414,6 +422,40 @@ class ServeTest {
                 .POST(HttpRequest.BodyPublishers.noBody())
                 .build());
     assertEquals(405, r.statusCode());
+  }
+
+  /**
+   * Issue 14: as for run, what fails before any request is served is exit 2 with its cause; a model
+   * that could not load and a port in use exited 1.
+   */
+  @Test
+  void aModelThatCannotLoadAndAPortInUseExitTwo() throws Exception {
+    Path junk = Files.writeString(tmp.resolve("junk.pt"), "not a TorchScript archive");
+    Cli c =
+        Cli.run(
+            "serve",
+            "--port",
+            "0",
+            "-c",
+            EndToEndIT.ROOT.resolve("config/torchscript/rbf.yaml").toString(),
+            "model_path=" + junk,
+            "reward_path=" + junk);
+    assertEquals(2, c.code(), c.toString());
+    assertTrue(c.err().contains("failed to load") && c.err().contains("(nothing ran)"), c.err());
+    assertFalse(c.hasStackTrace(), c.toString());
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      c =
+          Cli.run(
+              "serve",
+              "--port",
+              Integer.toString(taken.getLocalPort()),
+              "model=toy",
+              "reward_score=counting");
+      assertEquals(2, c.code(), c.toString());
+      assertTrue(c.err().contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()), c.err());
+      assertFalse(c.hasStackTrace(), c.toString());
+    }
   }
 
   @Test

@@ -81,10 +81,14 @@ class TorchScriptEndToEndIT {
     double bestInitial = Double.NEGATIVE_INFINITY;
     boolean seen = false;
     int minRound = Integer.MAX_VALUE;
-    for (JsonNode e : report.get("reward_trace")) {
+    List<JsonNode> trace = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(run.resolve("trace.jsonl"))) {
+      trace.add(new ObjectMapper().readTree(line));
+    }
+    for (JsonNode e : trace) {
       minRound = Math.min(minRound, e.get("round").asInt());
     }
-    for (JsonNode e : report.get("reward_trace")) {
+    for (JsonNode e : trace) {
       double r = e.get("reward").asDouble();
       assertTrue(Double.isFinite(r), e.toString());
       if (e.get("round").asInt() == minRound) {

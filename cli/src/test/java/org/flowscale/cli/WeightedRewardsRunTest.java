@@ -41,6 +41,13 @@ class WeightedRewardsRunTest {
     return new ObjectMapper().readTree(tmp.resolve("runs/" + tag + "/report.json").toFile());
   }
 
+  /** The run's whole trace ({@code trace.jsonl}), checked not to be empty. */
+  String trace(String tag) throws IOException {
+    String t = Files.readString(tmp.resolve("runs/" + tag + "/trace.jsonl"));
+    assertTrue(t.contains("\"reward\""), t);
+    return t;
+  }
+
   /** Exit 2 with one line holding {@code part}, and nothing written. */
   void refused(String yaml, String part, String... overrides) throws IOException {
     Cli r = run(yaml, "bad", overrides);
@@ -75,7 +82,7 @@ class WeightedRewardsRunTest {
             "run", "-c", dir.resolve("config.yaml").toString(), "tag=again", "--progress", "none");
     assertEquals(0, again.code(), again.toString());
     assertEquals(rep.get("best_reward"), report("again").get("best_reward"));
-    assertEquals(rep.get("reward_trace"), report("again").get("reward_trace"));
+    assertEquals(trace("w"), trace("again"));
   }
 
   @Test
@@ -96,7 +103,7 @@ class WeightedRewardsRunTest {
               "remote");
       assertEquals(0, remote.code(), remote.toString());
       assertEquals(report("local").get("best_reward"), report("remote").get("best_reward"));
-      assertEquals(report("local").get("reward_trace"), report("remote").get("reward_trace"));
+      assertEquals(trace("local"), trace("remote"));
       assertEquals("counting", report("remote").get("rewards").get(0).get("reward_model").asText());
       assertTrue(server.inferRequests() > 0);
       server.close();

@@ -141,7 +141,10 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       CudaFunction logSumExp,
       CudaFunction ess,
       CudaFunction resample,
-      CudaFunction advanceStreams) {
+      CudaFunction advanceStreams,
+      CudaFunction nonFiniteF32,
+      CudaFunction nonFiniteBf16,
+      CudaFunction nonFiniteF64) {
     static Kernels of(CudaModule m) {
       return new Kernels(
           m.function("fs_affine_f32"),
@@ -156,7 +159,10 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
           m.function("fs_logsumexp"),
           m.function("fs_ess"),
           m.function("fs_resample"),
-          m.function("fs_advance_streams"));
+          m.function("fs_advance_streams"),
+          m.function("fs_nonfinite_f32"),
+          m.function("fs_nonfinite_bf16"),
+          m.function("fs_nonfinite_f64"));
     }
   }
 
@@ -719,6 +725,38 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
         .i64(9, record.address());
     context.makeCurrent();
     k.resample().launch(1, 1, REDUCE_THREADS, 1, 0, this.stream, args);
+  }
+
+  /**
+   * One kernel over the tensor (rows after the best found so far skipped) that lowers an int in the
+   * device record's scalars to the offending row with an atomic min; only the record comes back to
+   * the host, as for the other reductions.
+   */
+  @Override
+  public synchronized int firstNonFiniteRow(Tensor t) {
+    open();
+    notCapturing("firstNonFiniteRow");
+    CudaTensor c = cuda(t, "tensor");
+    TensorChecks.finiteCheckable(c);
+    if (c.elements() == 0) {
+      return -1;
+    }
+    long out = record.address() + SCALARS;
+    CudaDriver.cuMemsetD32Async(out, Integer.MAX_VALUE, 1, stream.handle());
+    args.i64(0, c.address()).i32(1, c.rows()).i32(2, c.cols()).i64(3, out);
+    CudaFunction f =
+        switch (c.dtype()) {
+          case F32 -> k.nonFiniteF32();
+          case BF16 -> k.nonFiniteBf16();
+          default -> k.nonFiniteF64();
+        };
+    launchRows(f, c.rows(), c.cols());
+    syncAndRaise();
+    int row = hostRecord.segment().get(JAVA_INT, SCALARS);
+    if (row != Integer.MAX_VALUE && (row < 0 || row >= c.rows())) {
+      throw new IllegalStateException("firstNonFiniteRow: the kernel returned row " + row);
+    }
+    return row == Integer.MAX_VALUE ? -1 : row;
   }
 
   @Override

@@ -629,6 +629,48 @@ class CudaParticleOpsTest {
     assertEquals(Math.log(Math.exp(1) + Math.exp(2)), gpu.logSumExp(w.g), 1e-12);
   }
 
+  @Test
+  void firstNonFiniteRowMatchesCpu() {
+    float[] bad = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+    for (DType dt : List.of(DType.F32, DType.BF16, DType.F64)) {
+      for (int[] shape : new int[][] {{1, 1}, {50, 3072}, {7, 70000}, {70000, 3}, {64, 4096}}) {
+        for (int trial = 0; trial < 4; trial++) {
+          int rows = shape[0];
+          int cols = shape[1];
+          long n = (long) rows * cols;
+          MemorySegment s = Arena.ofAuto().allocate(n * dt.bytes(), 8);
+          for (long i = 0; i < n; i++) {
+            put(s, dt, i, (float) rnd.nextGaussian());
+          }
+          int want = trial == 0 ? -1 : rnd.nextInt(rows);
+          if (want >= 0) {
+            for (int m = 0; m < 3; m++) {
+              int row = m == 0 ? want : want + rnd.nextInt(rows - want);
+              put(s, dt, (long) row * cols + rnd.nextInt(cols), bad[m]);
+            }
+          }
+          Pair p = pair(rows, cols, dt, s);
+          String what = dt + " [" + rows + " x " + cols + "] seed " + seed;
+          assertEquals(want, cpu.firstNonFiniteRow(p.c), "cpu " + what);
+          assertEquals(want, gpu.firstNonFiniteRow(p.g), "gpu " + what);
+        }
+      }
+    }
+    Pair w = f64(new double[] {1, 2});
+    var e =
+        assertThrows(
+            IllegalStateException.class, () -> gpu.capture(() -> gpu.firstNonFiniteRow(w.g)));
+    assertTrue(e.getMessage().contains("captured graph"), e.getMessage());
+  }
+
+  private static void put(MemorySegment s, DType dt, long i, float v) {
+    switch (dt) {
+      case F32 -> s.setAtIndex(JAVA_FLOAT, i, v);
+      case BF16 -> s.setAtIndex(JAVA_SHORT, i, DType.toBf16(v));
+      default -> s.setAtIndex(JAVA_DOUBLE, i, v);
+    }
+  }
+
   // ---- helpers ----
 
   /** One tensor on each backend with the same contents. */

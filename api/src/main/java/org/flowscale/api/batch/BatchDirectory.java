@@ -32,8 +32,9 @@ import org.flowscale.api.Text;
  * <pre>
  * DIR/
  *   plans/KEY.json        the items of each plan run here (every shard writes the same file)
- *   items/ID/             one item: config.yaml, final.png, report.json (a run directory),
- *                         item.json (what the item is), done.json (the done marker, written last)
+ *   items/ID/             one item: a run directory (config.yaml, report.json, trace.jsonl,
+ *                         final.png), item.json (what the item is), done.json (the done marker,
+ *                         written last)
  *   summary.csv           one row per item
  *   summary_methods.csv   mean and standard error of the reward per method and budget
  *   summary.json          both, as JSON

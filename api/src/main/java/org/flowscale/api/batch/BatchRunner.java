@@ -77,16 +77,17 @@ public final class BatchRunner {
   }
 
   /**
-   * Asks the run to stop: running items are cancelled (they stay not done, with their best sample
-   * so far kept) and no new ones start. Safe from any thread, e.g. a shutdown hook; idempotent.
+   * Asks the run to stop: running items are interrupted (report status {@code interrupted}; they
+   * stay not done, with their best sample so far kept) and no new ones start. Safe from any thread,
+   * e.g. a shutdown hook; idempotent.
    *
-   * @param reason the stop reason the cancelled items record; null for {@code stopped}
+   * @param reason the stop reason the interrupted items record; null for {@code stopped}
    */
   public void stop(String reason) {
     String why = reason == null ? "stopped" : reason;
     stopReason.compareAndSet(null, why);
     for (Cancellation c : running) {
-      c.cancel(why);
+      c.interrupt(why); // as a signal does: the item's report says interrupted
     }
   }
 
@@ -244,7 +245,7 @@ public final class BatchRunner {
     running.add(cancel);
     String why = stopReason.get();
     if (why != null) {
-      cancel.cancel(why);
+      cancel.interrupt(why);
     }
     RunOutputs outputs = null;
     try {
@@ -303,6 +304,9 @@ public final class BatchRunner {
       return new Outcome(failedRow(item, null, message), true);
     } finally {
       running.remove(cancel);
+      if (outputs != null) {
+        outputs.close(); // the trace file of an item that neither completed nor failed cleanly
+      }
     }
   }
 

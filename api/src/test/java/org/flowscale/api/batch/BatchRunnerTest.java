@@ -67,7 +67,7 @@ class BatchRunnerTest {
     assertTrue(o.complete());
     BatchItem first = plan.items().get(0);
     assertEquals(
-        List.of("config.yaml", "done.json", "final.png", "item.json", "report.json"),
+        List.of("config.yaml", "done.json", "final.png", "item.json", "report.json", "trace.jsonl"),
         files(out.resolve("items").resolve(first.id())));
     FlowscaleConfig again =
         FlowscaleConfig.load(
@@ -194,6 +194,45 @@ class BatchRunnerTest {
     assertEquals(9, o.summary().counts().get("pending"));
     BatchOutcome rest = BatchRunner.builder(plan, out).build().run();
     assertEquals(9, rest.done());
+  }
+
+  /**
+   * Issue 14: an item stopped mid-run (a preemption) says so in its report as a signalled run does:
+   * status interrupted with the reason, not cancelled (which is a run's own deadline).
+   */
+  @Test
+  void anItemStoppedMidRunReportsInterrupted() throws Exception {
+    BatchPlan plan = plan();
+    Path out = tmp.resolve("out");
+    BatchRunner[] runner = new BatchRunner[1];
+    String[] stopped = new String[1];
+    runner[0] =
+        BatchRunner.builder(plan, out)
+            .listener(
+                new BatchListener() {
+                  @Override
+                  public void onItemProgress(String worker, BatchItem item, long nfe, long maxNfe) {
+                    if (nfe > 0 && stopped[0] == null) {
+                      stopped[0] = item.id();
+                      runner[0].stop("preempted");
+                    }
+                  }
+                })
+            .build();
+    BatchOutcome o = runner[0].run();
+    assertTrue(o.stopped());
+    var report =
+        new ObjectMapper()
+            .readTree(out.resolve("items").resolve(stopped[0]).resolve("report.json").toFile());
+    assertEquals("interrupted", report.get("status").asText(), report.toString());
+    assertEquals("preempted", report.get("stop_reason").asText(), report.toString());
+    assertEquals(
+        "interrupted",
+        o.summary().rows().stream()
+            .filter(r -> r.id().equals(stopped[0]))
+            .findFirst()
+            .orElseThrow()
+            .status());
   }
 
   @Test

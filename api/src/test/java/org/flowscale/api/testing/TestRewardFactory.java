@@ -18,7 +18,8 @@ import org.flowscale.engine.ops.Tensor;
  * Test-only rewards: {@code test_norm} ({@code -|x - target|^2}, differentiable) and {@code
  * test_flat} (constant, not differentiable). {@code reward_fail_after: N} makes each conditioned
  * reward fail after N calls, with the kind of failure {@code reward_fail_with} names ({@link
- * TestFailures}); the names differ from the test model's, which a config sets beside them.
+ * TestFailures}); the names differ from the test model's, which a config sets beside them. Fault
+ * injection: {@code reward_nan_at} (the reward call, from 0, that scores particle 0 as NaN).
  */
 public final class TestRewardFactory implements RewardFactory {
   @Override
@@ -28,7 +29,7 @@ public final class TestRewardFactory implements RewardFactory {
 
   @Override
   public Set<String> keys() {
-    return Set.of("target", "reward_fail_after", "reward_fail_with");
+    return Set.of("target", "reward_fail_after", "reward_fail_with", "reward_nan_at");
   }
 
   @Override
@@ -39,8 +40,12 @@ public final class TestRewardFactory implements RewardFactory {
           case Double d -> d;
           default -> throw new IllegalArgumentException("target must be a number");
         };
+    if (!(Math.abs(target) <= 1e6)) {
+      throw new IllegalArgumentException("target must be in [-1e6, 1e6], got " + target);
+    }
     boolean flat = name.equals("test_flat");
     long failAfter = settings.get("reward_fail_after") instanceof Long l ? l : Long.MAX_VALUE;
+    long nanAt = settings.get("reward_nan_at") instanceof Long l ? l : -1;
     TestFailures.check(settings, "reward_fail_with");
     return new RewardModel() {
       @Override
@@ -56,7 +61,7 @@ public final class TestRewardFactory implements RewardFactory {
       @Override
       public Reward condition(String prompt) {
         // each request's reward counts its own calls (fail_after)
-        return reward(name, target, flat, failAfter, settings);
+        return reward(name, target, flat, failAfter, nanAt, settings);
       }
 
       @Override
@@ -65,7 +70,12 @@ public final class TestRewardFactory implements RewardFactory {
   }
 
   private static Reward reward(
-      String name, double target, boolean flat, long failAfter, Map<String, Object> settings) {
+      String name,
+      double target,
+      boolean flat,
+      long failAfter,
+      long nanAt,
+      Map<String, Object> settings) {
     return new Reward() {
       private long calls;
 
@@ -104,6 +114,9 @@ public final class TestRewardFactory implements RewardFactory {
               xs.setAtIndex(JAVA_FLOAT, idx, (float) (-2 * diff));
             }
             s.setAtIndex(JAVA_DOUBLE, i, flat ? 0 : -sum);
+          }
+          if (calls - 1 == nanAt) { // calls counts this one already
+            s.setAtIndex(JAVA_DOUBLE, 0, Double.NaN);
           }
           ops.upload(s, outScores);
           if (outGrad != null) {

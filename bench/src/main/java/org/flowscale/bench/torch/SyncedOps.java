@@ -82,6 +82,11 @@ final class SyncedOps implements ParticleOps {
   }
 
   @Override
+  public int firstNonFiniteRow(Tensor t) {
+    return ops.firstNonFiniteRow(t);
+  }
+
+  @Override
   public void synchronize() {
     ops.synchronize();
   }

@@ -65,6 +65,22 @@ public final class Png {
       int width,
       int columns,
       int scale) {
+    save(grid(images, labels, null, height, width, columns, scale), file);
+  }
+
+  /**
+   * Images as a grid of {@code columns} tiles under an optional title line, each tile with its
+   * label underneath (a label may hold a second line after {@code '\n'}; labels too wide for a tile
+   * are cut with an ellipsis; a null label list draws none).
+   */
+  public static BufferedImage grid(
+      List<float[]> images,
+      List<String> labels,
+      String title,
+      int height,
+      int width,
+      int columns,
+      int scale) {
     if (images == null || images.isEmpty()) {
       throw new IllegalArgumentException("a grid needs at least one image");
     }
@@ -78,11 +94,21 @@ public final class Png {
     int cols = Math.min(columns, images.size());
     int rows = (images.size() + cols - 1) / cols;
     int tileW = width * scale;
-    int tileH = height * scale + (labels == null ? 0 : LABEL_HEIGHT);
+    int labelLines = 0;
+    if (labels != null) {
+      labelLines = 1;
+      for (String l : labels) {
+        if (l != null && l.indexOf('\n') >= 0) {
+          labelLines = 2;
+        }
+      }
+    }
+    int tileH = height * scale + labelLines * LABEL_HEIGHT;
+    int top = title == null ? 0 : LABEL_HEIGHT + MARGIN;
     BufferedImage grid =
         new BufferedImage(
             cols * (tileW + MARGIN) + MARGIN,
-            rows * (tileH + MARGIN) + MARGIN,
+            top + rows * (tileH + MARGIN) + MARGIN,
             BufferedImage.TYPE_INT_RGB);
     Graphics2D g = grid.createGraphics();
     try {
@@ -92,9 +118,13 @@ public final class Png {
           RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
       FontMetrics fm = g.getFontMetrics();
+      if (title != null) {
+        g.setColor(Color.BLACK);
+        g.drawString(fit(title, fm, grid.getWidth() - 2 * MARGIN), MARGIN, MARGIN + fm.getAscent());
+      }
       for (int i = 0; i < images.size(); i++) {
         int x = MARGIN + (i % cols) * (tileW + MARGIN);
-        int y = MARGIN + (i / cols) * (tileH + MARGIN);
+        int y = top + MARGIN + (i / cols) * (tileH + MARGIN);
         float[] img = images.get(i);
         if (img == null || img.length != height * width * 3) {
           throw new IllegalArgumentException(
@@ -103,13 +133,19 @@ public final class Png {
         g.drawImage(toImage(img, 0, height, width, scale), x, y, null);
         if (labels != null && labels.get(i) != null) {
           g.setColor(Color.BLACK);
-          g.drawString(fit(labels.get(i), fm, tileW), x + 1, y + height * scale + fm.getAscent());
+          String[] lines = labels.get(i).split("\n", 2);
+          for (int l = 0; l < lines.length; l++) {
+            g.drawString(
+                fit(lines[l], fm, tileW),
+                x + 1,
+                y + height * scale + l * LABEL_HEIGHT + fm.getAscent());
+          }
         }
       }
     } finally {
       g.dispose();
     }
-    save(grid, file);
+    return grid;
   }
 
   private static String fit(String label, FontMetrics fm, int width) {
@@ -133,9 +169,11 @@ public final class Png {
     Path tmp = null;
     try {
       Files.createDirectories(dir);
-      tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
-      if (!ImageIO.write(image, "png", tmp.toFile())) {
-        throw new IllegalStateException("no PNG writer available in javax.imageio");
+      tmp = newTemporary(target);
+      try (var out = Files.newOutputStream(tmp)) {
+        if (!ImageIO.write(image, "png", out)) {
+          throw new IllegalStateException("no PNG writer available in javax.imageio");
+        }
       }
       try {
         Files.move(
@@ -145,13 +183,43 @@ public final class Png {
       }
       tmp = null;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write PNG " + target + ": " + e.getMessage(), e);
+      // ImageIO wraps the file system's error ("I/O error writing PNG file!"): report the cause.
+      Throwable why = e;
+      while (why.getCause() instanceof IOException inner) {
+        why = inner;
+      }
+      throw new UncheckedIOException("cannot write PNG " + target + ": " + why.getMessage(), e);
     } finally {
       if (tmp != null) {
         try {
           Files.deleteIfExists(tmp);
         } catch (IOException ignored) {
           // The write already failed; that error is the one to report.
+        }
+      }
+    }
+  }
+
+  /**
+   * A new empty file beside {@code target} named {@code .NAME.RANDOM.tmp}, made with the default
+   * permissions (the user's umask). {@link Files#createTempFile} would make it 0600, and the rename
+   * would carry that mode to the output.
+   */
+  public static Path newTemporary(Path target) throws IOException {
+    java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+    for (int attempt = 0; ; attempt++) {
+      Path tmp =
+          target.resolveSibling(
+              "."
+                  + target.getFileName()
+                  + "."
+                  + Long.toUnsignedString(rnd.nextLong(), 36)
+                  + ".tmp");
+      try {
+        return Files.createFile(tmp);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        if (attempt > 100) {
+          throw e;
         }
       }
     }

@@ -66,6 +66,24 @@ public interface ParticleOps extends AutoCloseable {
    */
   void resample(Tensor logWeights, Resampling scheme, long seed, long stream, Tensor outIndex);
 
+  /**
+   * The index of the first row of {@code t} that holds a non-finite value (NaN or an infinity), or
+   * -1 when every value is finite. F32, BF16 or F64. A fused reduction that returns one int (it
+   * synchronises): a search checks every model output and reward input with it, so it must cost no
+   * host copy of the tensor on a device backend.
+   *
+   * <p>The default downloads the tensor and scans it on the host: correct for any backend, and the
+   * fallback for one that has no fused version; the CPU and CUDA backends override it.
+   */
+  default int firstNonFiniteRow(Tensor t) {
+    TensorChecks.finiteCheckable(t);
+    try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+      java.lang.foreign.MemorySegment s = a.allocate(Math.max(1, t.byteSize()), 8);
+      download(t, s);
+      return TensorChecks.firstNonFiniteRow(s, t.dtype(), t.rows(), t.cols());
+    }
+  }
+
   /** Waits until every operation issued so far is complete. */
   void synchronize();
 

@@ -1,5 +1,9 @@
 package org.flowscale.engine.ops;
 
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -134,5 +138,38 @@ public final class TensorChecks {
           "outIndex must have " + groups + " rows (one per group), got " + outIndex.rows());
     }
     return groups;
+  }
+
+  /** A tensor {@link ParticleOps#firstNonFiniteRow} can check: F32, BF16 or F64. */
+  public static void finiteCheckable(Tensor t) {
+    if (t == null) {
+      throw new IllegalArgumentException("tensor must not be null");
+    }
+    if (t.dtype() != DType.F32 && t.dtype() != DType.BF16 && t.dtype() != DType.F64) {
+      throw new IllegalArgumentException("tensor must be F32, BF16 or F64, got " + t.dtype());
+    }
+  }
+
+  /**
+   * The first row of a row-major host copy holding NaN or an infinity, or -1: the definition every
+   * backend's {@link ParticleOps#firstNonFiniteRow} must match.
+   */
+  public static int firstNonFiniteRow(MemorySegment s, DType dtype, int rows, int cols) {
+    for (int i = 0; i < rows; i++) {
+      long base = (long) i * cols;
+      for (int j = 0; j < cols; j++) {
+        boolean finite =
+            switch (dtype) {
+              case F32 -> Float.isFinite(s.getAtIndex(JAVA_FLOAT, base + j));
+              case BF16 -> Float.isFinite(DType.fromBf16(s.getAtIndex(JAVA_SHORT, base + j)));
+              case F64 -> Double.isFinite(s.getAtIndex(JAVA_DOUBLE, base + j));
+              default -> throw new IllegalArgumentException("not a floating dtype: " + dtype);
+            };
+        if (!finite) {
+          return i;
+        }
+      }
+    }
+    return -1;
   }
 }

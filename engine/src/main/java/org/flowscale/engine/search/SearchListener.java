@@ -18,6 +18,22 @@ public interface SearchListener {
    */
   default void onStep(int step, double time, float[] tweedies, int rows, double[] rewards) {}
 
+  /**
+   * After each step with each row's own sampling time (RBF's chains sit at different times); by
+   * default calls {@link #onStep(int, double, float[], int, double[])} with the first row's time.
+   * Only called when {@link #wantsIntermediates()}.
+   */
+  default void onStep(int step, double[] times, float[] tweedies, int rows, double[] rewards) {
+    onStep(step, times.length == 0 ? Double.NaN : times[0], tweedies, rows, rewards);
+  }
+
+  /**
+   * Every trace entry as the search makes it, in order: a run's whole trace streams through here
+   * (to a file, say), while the {@link SearchResult#trace()} it returns keeps only a bounded part,
+   * so memory stays flat however large the budget. Must be cheap.
+   */
+  default void onTrace(TraceEntry entry) {}
+
   /** Whether {@link #onStep} should be called (it costs a download per step). */
   default boolean wantsIntermediates() {
     return false;

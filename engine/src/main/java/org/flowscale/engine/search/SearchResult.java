@@ -18,7 +18,8 @@ import java.util.List;
  * @param maxNfe the budget
  * @param gradientPasses backward passes (vector-Jacobian products) spent by the DPS methods
  * @param rewardCalls rows scored by the reward
- * @param trace the per-round trace
+ * @param trace the per-round trace: whole up to {@link TraceBuffer#LIMIT} entries, else its first
+ *     and last {@code LIMIT / 2} (the whole trace streams through {@link SearchListener#onTrace})
  * @param time where the wall time went
  */
 public record SearchResult(

@@ -8,6 +8,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.flowscale.engine.math.Affine;
@@ -31,6 +32,12 @@ import org.flowscale.engine.ops.Tensor;
  *
  * <p>Budget: {@link #velocity} refuses to go past {@code max_nfe}, so a method bug can never
  * overspend silently.
+ *
+ * <p>Non-finite values: every model output and every reward input is checked with one fused
+ * reduction on the backend ({@link ParticleOps#firstNonFiniteRow}), rewards on the host where they
+ * already are; NaN or an infinity stops the run with a {@link NonFiniteException} naming the
+ * particle, the step and the source (a bad velocity from a non-finite input is the sampler's
+ * overflow, not the model's fault).
  *
  * <p>Noise: every stochastic operation takes a fresh stream from {@link #newStream()} and draws
  * element {@code j} of row {@code i} from {@code (seed, stream, i, j)}; streams are handed out in
@@ -59,9 +66,12 @@ final class SearchRun implements AutoCloseable {
   private long gradientPasses;
   private long rewardRows;
   private long nextStream;
-  private final List<TraceEntry> trace = new ArrayList<>();
+  private final TraceBuffer trace = new TraceBuffer();
   private final List<Tensor> owned = new ArrayList<>();
   private final Map<String, Tensor> scratch = new HashMap<>();
+
+  /** The sampling times of the rows of tensors made by tweedie and step, to name steps. */
+  private final Map<Tensor, double[]> timesOf = new IdentityHashMap<>();
 
   /** What the run is doing now: tells a failure's source. */
   private SearchFailedException.Source phase = SearchFailedException.Source.ENGINE;
@@ -118,6 +128,7 @@ final class SearchRun implements AutoCloseable {
 
   /** Frees a tensor made by {@link #states} before the run ends (to bound peak memory). */
   void free(Tensor t) {
+    timesOf.remove(t);
     if (t != null && owned.remove(t)) {
       t.close();
     }
@@ -277,7 +288,87 @@ final class SearchRun implements AutoCloseable {
       event.nfe = nfe;
       event.commit();
     }
+    requireFiniteOutput(u, "velocity", in, "state", SearchFailedException.Source.MODEL, r);
     listener.onProgress(nfe, config.maxNfe());
+  }
+
+  /**
+   * Throws a {@link NonFiniteException} when {@code out} (a model's output for {@code in}) holds
+   * NaN or an infinity: blamed on {@code source} when its input was finite, else on the sampler's
+   * arithmetic that made the input. One fused check of {@code out}; the input is only checked on
+   * the failure path.
+   */
+  private void requireFiniteOutput(
+      Tensor out,
+      String quantity,
+      Tensor in,
+      String inQuantity,
+      SearchFailedException.Source source,
+      double[] r) {
+    int bad = ops.firstNonFiniteRow(out);
+    if (bad < 0) {
+      return;
+    }
+    int badIn = in == null ? -1 : ops.firstNonFiniteRow(in);
+    if (badIn >= 0) {
+      throw nonFinite(SearchFailedException.Source.ENGINE, inQuantity, in, badIn, time(r, badIn));
+    }
+    throw nonFinite(source, quantity, out, bad, time(r, bad));
+  }
+
+  /** Refuses to score a non-finite estimate: the sampler made it, not the reward. */
+  private void requireFiniteInput(Tensor x0) {
+    int bad = ops.firstNonFiniteRow(x0);
+    if (bad >= 0) {
+      double[] r = timesOf.get(x0);
+      throw nonFinite(
+          SearchFailedException.Source.ENGINE, "Tweedie estimate", x0, bad, time(r, bad));
+    }
+  }
+
+  /** Rewards (host values) must be finite. */
+  private void requireFiniteRewards(double[] v, String quantity, Tensor x0) {
+    for (int i = 0; i < v.length; i++) {
+      if (!Double.isFinite(v[i])) {
+        throw nonFinite(
+            SearchFailedException.Source.REWARD,
+            quantity,
+            String.valueOf(v[i]),
+            i,
+            time(timesOf.get(x0), i));
+      }
+    }
+  }
+
+  private NonFiniteException nonFinite(
+      SearchFailedException.Source source, String quantity, Tensor t, int row, double time) {
+    String value = "a non-finite value";
+    if (t.dtype() == DType.F32) {
+      for (float f : row(t, row)) {
+        if (!Float.isFinite(f)) {
+          value = String.valueOf(f);
+          break;
+        }
+      }
+    }
+    return nonFinite(source, quantity, value, row, time);
+  }
+
+  private NonFiniteException nonFinite(
+      SearchFailedException.Source source, String quantity, String value, int row, double time) {
+    int step = -1;
+    for (int k = 0; k < grid.length && !Double.isNaN(time); k++) {
+      if (grid[k] == time) {
+        step = k;
+        break;
+      }
+    }
+    return new NonFiniteException(
+        source, quantity, value, row, step, grid.length - 1, time, rounds, nfe);
+  }
+
+  private static double time(double[] r, int row) {
+    return r != null && row < r.length ? r[row] : Double.NaN;
   }
 
   /**
@@ -342,6 +433,7 @@ final class SearchRun implements AutoCloseable {
     Tensor coef =
         coefficients("tweedie", x.rows(), i -> r[i] > 0 ? scheme.tweedie(r[i]) : Affine.IDENTITY);
     ops.affine(x, anyPositive ? u : null, coef, null, out);
+    timesOf.put(out, r.clone());
   }
 
   /**
@@ -369,6 +461,7 @@ final class SearchRun implements AutoCloseable {
     long stream = newStream();
     Noise noise = noisy ? new Noise(config.seed(), stream, null) : null;
     ops.affine(x, u, coefficients("step", a.length, i -> a[i]), noise, out);
+    timesOf.put(out, to.clone());
   }
 
   /**
@@ -389,6 +482,10 @@ final class SearchRun implements AutoCloseable {
   double[] score(Tensor x0, double[] times) {
     int n = x0.rows();
     Tensor out = scratch("scores", n, 1, DType.F64);
+    if (times != null && times.length == n) {
+      timesOf.put(x0, times.clone());
+    }
+    requireFiniteInput(x0);
     ops.synchronize();
     Events.RewardCall event = new Events.RewardCall();
     event.begin();
@@ -401,6 +498,7 @@ final class SearchRun implements AutoCloseable {
     rewardRows += n;
     commit(event, n, false);
     double[] scores = download(out, n);
+    requireFiniteRewards(scores, "reward", x0);
     keepBest(x0, scores, times);
     return scores;
   }
@@ -476,6 +574,7 @@ final class SearchRun implements AutoCloseable {
     tweedie(x, u, r, x0);
     Tensor scores = scratch("dps-scores", n, 1, DType.F64);
     Tensor g = scratch("dps-grad", n, dim, DType.F32);
+    requireFiniteInput(x0);
     checkStop();
     ops.synchronize();
     Events.RewardCall rewardEvent = new Events.RewardCall();
@@ -489,6 +588,9 @@ final class SearchRun implements AutoCloseable {
     rewardNanos += t1 - t0;
     rewardRows += n;
     commit(rewardEvent, n, true);
+    double[] rv = download(scores, n);
+    requireFiniteRewards(rv, "reward", x0);
+    requireFiniteOutput(g, "reward gradient", null, null, SearchFailedException.Source.REWARD, r);
     Tensor in = modelInput(x, cv);
     Tensor t = modelTimes(cv);
     Tensor vjp = scratch("dps-vjp", n, dim, DType.F32);
@@ -510,6 +612,8 @@ final class SearchRun implements AutoCloseable {
       modelEvent.nfe = nfe;
       modelEvent.commit();
     }
+    requireFiniteOutput(
+        vjp, "vector-Jacobian product", in, "state", SearchFailedException.Source.MODEL, r);
     Affine[] tw = new Affine[n];
     for (int i = 0; i < n; i++) {
       tw[i] = scheme.tweedie(r[i]);
@@ -521,7 +625,6 @@ final class SearchRun implements AutoCloseable {
         coefficients("dps-chain", n, i -> new Affine(tw[i].x(), tw[i].u() * cv[i].inputScale(), 0)),
         null,
         jtg);
-    double[] rv = download(scores, n);
     double eta = config.dpsStepSize();
     ops.affine(
         jtg,
@@ -543,6 +646,16 @@ final class SearchRun implements AutoCloseable {
   /** {@code dst[i] = src[index[i]]}; dst and src must differ. */
   void gather(Tensor src, int[] index, Tensor dst) {
     ops.gather(src, ints("gather-index", index), dst);
+    double[] r = timesOf.get(src);
+    if (r == null) {
+      timesOf.remove(dst);
+    } else {
+      double[] moved = new double[index.length];
+      for (int i = 0; i < index.length; i++) {
+        moved[i] = r[index[i]];
+      }
+      timesOf.put(dst, moved);
+    }
   }
 
   /**
@@ -563,6 +676,17 @@ final class SearchRun implements AutoCloseable {
         coefficients("select", dst.rows(), i -> take[i] ? new Affine(0, 1, 0) : Affine.IDENTITY),
         null,
         dst);
+    double[] rd = timesOf.get(dst);
+    double[] rs = timesOf.get(src);
+    if (rd != null && rs != null) {
+      double[] mixed = rd.clone();
+      for (int i = 0; i < take.length; i++) {
+        mixed[i] = take[i] ? rs[i] : rd[i];
+      }
+      timesOf.put(dst, mixed);
+    } else {
+      timesOf.remove(dst);
+    }
   }
 
   /** Row {@code row} of an F32 tensor on the host. */
@@ -586,7 +710,11 @@ final class SearchRun implements AutoCloseable {
       ops.download(tweedies, s);
       float[] v = new float[(int) tweedies.elements()];
       MemorySegment.copy(s, JAVA_FLOAT, 0, v, 0, v.length);
-      listener.onStep(step, time, v, tweedies.rows(), rewards.clone());
+      double[] times = timesOf.get(tweedies);
+      if (times == null || times.length != tweedies.rows()) {
+        times = fill(tweedies.rows(), time);
+      }
+      listener.onStep(step, times.clone(), v, tweedies.rows(), rewards.clone());
     }
   }
 
@@ -601,9 +729,14 @@ final class SearchRun implements AutoCloseable {
     return firstRows;
   }
 
-  /** Appends a trace entry stamped with the NFE spent so far. */
+  /**
+   * Appends a trace entry stamped with the NFE spent so far: streamed to the listener, kept in
+   * memory only up to a bound.
+   */
   void trace(int round, int chain, double time, double rewardValue, TraceEntry.Event event) {
-    trace.add(new TraceEntry(round, chain, time, rewardValue, event, nfe));
+    TraceEntry e = new TraceEntry(round, chain, time, rewardValue, event, nfe);
+    trace.add(e);
+    listener.onTrace(e);
   }
 
   /**
@@ -625,7 +758,7 @@ final class SearchRun implements AutoCloseable {
         config.maxNfe(),
         gradientPasses,
         rewardRows,
-        trace,
+        trace.entries(),
         new TimeSplit(modelNanos, rewardNanos, Math.max(0, total - modelNanos - rewardNanos)));
   }
 

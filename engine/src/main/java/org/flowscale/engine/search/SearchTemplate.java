@@ -44,7 +44,9 @@ abstract class SearchTemplate implements SearchMethod {
         outcome = "stopped";
         throw e;
       } catch (RuntimeException | StackOverflowError e) {
-        throw new SearchFailedException(run.phase(), e, run.partial());
+        SearchFailedException.Source source =
+            e instanceof NonFiniteException n ? n.source() : run.phase();
+        throw new SearchFailedException(source, e, run.partial());
       } finally {
         event.end();
         if (event.shouldCommit()) {

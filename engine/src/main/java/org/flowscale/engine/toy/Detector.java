@@ -152,13 +152,18 @@ public final class Detector {
 
   /**
    * The object candidates in the image at {@code offset} of {@code x} (a {@link ToyWorld#DIM}
-   * block).
+   * block). Any finite image is accepted (the arithmetic is in double, so even values near {@code
+   * Float.MAX_VALUE} cannot overflow); a non-finite value is refused with its position rather than
+   * turned into NaN ink.
+   *
+   * @throws IllegalArgumentException when the image holds NaN or an infinity
    */
   public static List<Detection> detect(float[] x, int offset) {
     if (x == null || offset < 0 || offset + ToyWorld.DIM > x.length) {
       throw new IllegalArgumentException(
           "need a " + ToyWorld.DIM + "-value image at offset " + offset);
     }
+    requireFinite(x, offset);
     double sigma = noise(x, offset);
     double threshold = inkThreshold(sigma);
     double margin = Math.max(COLOUR_MARGIN_FLOOR, COLOUR_MARGIN_PER_NOISE * sigma);
@@ -266,6 +271,9 @@ public final class Detector {
           fill += own(ink, resp, c - 1, yy * S + xx, w);
         }
       }
+      if (maxX < minX) {
+        continue; // no pixel reaches half the mean ink: impossible for finite ink, kept as a guard
+      }
       fill /= (double) (maxX - minX + 1) * (maxY - minY + 1);
       double top =
           (own(ink, resp, c - 1, minY * S + minX, w) + own(ink, resp, c - 1, minY * S + maxX, w))
@@ -286,6 +294,23 @@ public final class Detector {
               ramp(w, threshold, FULL_INK)));
     }
     return found;
+  }
+
+  /** Refuses an image holding NaN or an infinity, naming the first such value's position. */
+  private static void requireFinite(float[] x, int offset) {
+    for (int j = 0; j < ToyWorld.DIM; j++) {
+      float v = x[offset + j];
+      if (!Float.isFinite(v)) {
+        throw new IllegalArgumentException(
+            "the image holds "
+                + v
+                + " at pixel "
+                + j / ToyWorld.CHANNELS
+                + ", channel "
+                + j % ToyWorld.CHANNELS
+                + " (a finite image is needed)");
+      }
+    }
   }
 
   /**

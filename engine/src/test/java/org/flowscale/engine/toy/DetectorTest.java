@@ -239,4 +239,57 @@ class DetectorTest {
     assertEquals(0.15, sigma, 0.02);
     assertTrue(Detector.inkThreshold(sigma) > 0.25, "" + Detector.inkThreshold(sigma));
   }
+
+  /**
+   * Issue 14: a state blown up by strong diffusion ({@code diffusion_norm 2000}) reached the
+   * detector with huge values, whose products overflowed to NaN ink and made it index outside the
+   * image. Any finite image must give finite rewards and confidences in [0, 1].
+   */
+  @Test
+  void acceptsAnyFiniteImage() {
+    Random rnd = new Random(14);
+    float[] magnitudes = {
+      Float.MAX_VALUE, 3e38f, 1e30f, 1e20f, 1e12f, 1e6f, 2e3f, 50f, 1f, Float.MIN_VALUE, 0f
+    };
+    Prompt prompt = Prompt.parse("two blue squares and one red circle");
+    CountingReward counting = new CountingReward(prompt);
+    CompositionalReward compositional = new CompositionalReward(prompt);
+    for (int trial = 0; trial < 60; trial++) {
+      float[] img = WORLD.template(trial % WORLD.size()).image();
+      float mag = magnitudes[trial % magnitudes.length];
+      int mode = trial / magnitudes.length;
+      for (int j = 0; j < img.length; j++) {
+        img[j] =
+            switch (mode) {
+              case 0 -> rnd.nextBoolean() ? mag : -mag; // every value extreme
+              case 1 -> j % 7 == 0 ? mag : img[j]; // a template with extreme specks
+              case 2 -> (float) (mag * rnd.nextGaussian()); // overflows to infinity: kept finite
+              case 3 -> mag; // flat
+              default -> (float) (mag * (rnd.nextDouble() - 0.5));
+            };
+        if (!Float.isFinite(img[j])) {
+          img[j] = Math.copySign(Float.MAX_VALUE, img[j]);
+        }
+      }
+      String what = "trial " + trial + " (magnitude " + mag + ", mode " + mode + ")";
+      for (Detector.Detection d : Detector.detect(img, 0)) {
+        for (int k = 0; k < Kind.COUNT; k++) {
+          double p = d.probability(Kind.of(k));
+          assertTrue(p >= 0 && p <= 1, what + ": " + d);
+        }
+      }
+      assertTrue(Double.isFinite(counting.scoreImage(img, 0)), what);
+      assertTrue(Double.isFinite(compositional.scoreImage(img, 0)), what);
+    }
+  }
+
+  @Test
+  void refusesNonFiniteImagesNamingThePixel() {
+    float[] img = WORLD.template(0).image();
+    img[3 * 40 + 2] = Float.NaN;
+    IllegalArgumentException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            IllegalArgumentException.class, () -> Detector.detect(img, 0));
+    assertTrue(e.getMessage().contains("pixel 40, channel 2"), e.getMessage());
+  }
 }

@@ -378,6 +378,64 @@ public final class CpuParticleOps implements ParticleOps {
     return lse;
   }
 
+  /**
+   * One pass over the rows, each scanned for an exponent of all ones (NaN or an infinity) without
+   * branching per value; large tensors split their rows over the fork-join pool, and the first
+   * offending row in row order wins, so the answer does not depend on the thread count.
+   */
+  @Override
+  public int firstNonFiniteRow(Tensor t) {
+    CpuTensor c = cpu(t, "tensor");
+    TensorChecks.finiteCheckable(c);
+    MemorySegment s = c.segment();
+    int cols = c.cols();
+    java.util.function.IntPredicate bad =
+        switch (c.dtype()) {
+          case F32 -> i -> nonFiniteF32(s, (long) i * cols, cols);
+          case BF16 -> i -> nonFiniteBf16(s, (long) i * cols, cols);
+          default -> i -> nonFiniteF64(s, (long) i * cols, cols);
+        };
+    if (c.elements() < PARALLEL_THRESHOLD || c.rows() < 2) {
+      for (int i = 0; i < c.rows(); i++) {
+        if (bad.test(i)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+    return IntStream.range(0, c.rows()).parallel().filter(bad).findFirst().orElse(-1);
+  }
+
+  // A value is non-finite exactly when its exponent bits are all ones; OR-ing the masked
+  // comparisons of a chunk keeps the inner loop free of early exits.
+  private static boolean nonFiniteF32(MemorySegment s, long k0, int len) {
+    int any = 0;
+    for (int j = 0; j < len; j++) {
+      int e = s.getAtIndex(JAVA_INT, k0 + j) & 0x7F80_0000;
+      any |= e == 0x7F80_0000 ? 1 : 0;
+    }
+    return any != 0;
+  }
+
+  private static boolean nonFiniteBf16(MemorySegment s, long k0, int len) {
+    int any = 0;
+    for (int j = 0; j < len; j++) {
+      int e = s.getAtIndex(JAVA_SHORT, k0 + j) & 0x7F80;
+      any |= e == 0x7F80 ? 1 : 0;
+    }
+    return any != 0;
+  }
+
+  private static boolean nonFiniteF64(MemorySegment s, long k0, int len) {
+    int any = 0;
+    for (int j = 0; j < len; j++) {
+      long e =
+          s.getAtIndex(java.lang.foreign.ValueLayout.JAVA_LONG, k0 + j) & 0x7FF0_0000_0000_0000L;
+      any |= e == 0x7FF0_0000_0000_0000L ? 1 : 0;
+    }
+    return any != 0;
+  }
+
   @Override
   public void synchronize() {}
 

@@ -23,6 +23,7 @@ public final class GenerationResult {
   private final OffsetDateTime startedAt;
   private final Duration wall;
   private final String backend;
+  private final long nfe;
 
   GenerationResult(
       RunStatus status,
@@ -32,7 +33,8 @@ public final class GenerationResult {
       Image image,
       OffsetDateTime startedAt,
       Duration wall,
-      String backend) {
+      String backend,
+      long nfe) {
     this.status = status;
     this.stopReason = stopReason;
     this.request = request;
@@ -41,6 +43,7 @@ public final class GenerationResult {
     this.startedAt = startedAt;
     this.wall = wall;
     this.backend = backend;
+    this.nfe = search == null ? nfe : search.nfe();
   }
 
   /** {@return how the run ended} */
@@ -82,9 +85,12 @@ public final class GenerationResult {
     return search == null ? Double.NaN : search.outputTime();
   }
 
-  /** {@return model evaluations spent (0 when nothing was scored)} */
+  /**
+   * {@return model evaluations spent, also by a run stopped before it scored any sample (which has
+   * no {@link #search()})}
+   */
   public long nfe() {
-    return search == null ? 0 : search.nfe();
+    return nfe;
   }
 
   /** {@return the chosen sample (its Tweedie estimate, in the model's data space), if any} */
@@ -123,7 +129,7 @@ public final class GenerationResult {
   }
 
   GenerationResult withStatus(RunStatus s, String reason) {
-    return new GenerationResult(s, reason, request, search, image, startedAt, wall, backend);
+    return new GenerationResult(s, reason, request, search, image, startedAt, wall, backend, nfe);
   }
 
   @Override

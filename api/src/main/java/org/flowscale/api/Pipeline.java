@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.flowscale.engine.model.DecodedReward;
 import org.flowscale.engine.model.Factories;
@@ -304,7 +305,8 @@ public final class Pipeline implements AutoCloseable {
           null,
           startedAt,
           Duration.ofNanos(System.nanoTime() - t0),
-          backendSpec);
+          backendSpec,
+          0);
     }
     ParticleOps ops = null;
     boolean opsUsable = true;
@@ -350,7 +352,9 @@ public final class Pipeline implements AutoCloseable {
     try (VelocityModel m = conditionModel(request);
         Reward r = conditionReward(request)) {
       SearchConfig c = prepare(config, method, request, m, r);
-      SearchListener l = control(user, cancellation, deadlineAt);
+      // the NFE spent so far, for a run that stops before it scores anything (no partial result)
+      AtomicLong spent = new AtomicLong();
+      SearchListener l = control(user, cancellation, deadlineAt, spent);
       SearchResult result;
       try {
         result = method.run(c, ops, m, r, l);
@@ -371,6 +375,7 @@ public final class Pipeline implements AutoCloseable {
                 why,
                 request,
                 e.partial().orElse(null),
+                spent.get(),
                 startedAt,
                 t0,
                 ops);
@@ -379,14 +384,14 @@ public final class Pipeline implements AutoCloseable {
       } catch (SearchFailedException e) {
         GenerationResult partial =
             e.partial()
-                .map(p -> finish(RunStatus.FAILED, null, request, p, startedAt, t0, ops))
+                .map(p -> finish(RunStatus.FAILED, null, request, p, p.nfe(), startedAt, t0, ops))
                 .orElse(null);
         FlowscaleException f = failure(e, partial);
         LOG.log(Level.WARNING, () -> "generation failed: " + f.getMessage());
         throw f;
       }
       completed.increment();
-      return finish(RunStatus.COMPLETED, null, request, result, startedAt, t0, ops);
+      return finish(RunStatus.COMPLETED, null, request, result, result.nfe(), startedAt, t0, ops);
     } catch (RuntimeException e) {
       // the one place a started generation is counted as failed, whichever layer threw
       failed.increment();
@@ -536,10 +541,11 @@ public final class Pipeline implements AutoCloseable {
 
   /** The user's listener with the cancellation and the deadline folded into its stop requests. */
   private static SearchListener control(
-      SearchListener user, Cancellation cancellation, long deadlineAt) {
+      SearchListener user, Cancellation cancellation, long deadlineAt, AtomicLong spent) {
     return new SearchListener() {
       @Override
       public void onProgress(long nfe, long maxNfe) {
+        spent.set(nfe);
         user.onProgress(nfe, maxNfe);
       }
 
@@ -577,11 +583,14 @@ public final class Pipeline implements AutoCloseable {
       String reason,
       GenerationRequest request,
       SearchResult result,
+      long spent,
       OffsetDateTime startedAt,
       long t0,
       ParticleOps ops) {
     Image image = null;
-    if (result != null) {
+    if (result == null) {
+      nfe.add(spent);
+    } else {
       nfe.add(result.nfe());
       modelNanos.add(result.time().modelNanos());
       rewardNanos.add(result.time().rewardNanos());
@@ -599,7 +608,8 @@ public final class Pipeline implements AutoCloseable {
         image,
         startedAt,
         Duration.ofNanos(System.nanoTime() - t0),
-        ops.name());
+        ops.name(),
+        spent);
   }
 
   private FlowscaleException failure(SearchFailedException e, GenerationResult partial) {

@@ -204,7 +204,11 @@ public final class RunOutputs implements AutoCloseable {
         image,
         new RunReport(config.settings(), started)
             .status(result.status(), result.stopReason().orElse(null), null)
-            .result(result.search().orElse(null), result.backend(), result.wall().toNanos()));
+            .result(
+                result.search().orElse(null),
+                result.nfe(),
+                result.backend(),
+                result.wall().toNanos()));
   }
 
   /**
@@ -218,6 +222,7 @@ public final class RunOutputs implements AutoCloseable {
   public void fail(FlowscaleException error, String backend) {
     SearchResult search = error.partial().flatMap(GenerationResult::search).orElse(null);
     long wall = error.partial().map(p -> p.wall().toNanos()).orElse(0L);
+    long nfe = error.partial().map(GenerationResult::nfe).orElse(0L);
     try {
       trace.flush();
     } catch (UncheckedIOException e) {
@@ -228,7 +233,7 @@ public final class RunOutputs implements AutoCloseable {
         "best_so_far.png",
         new RunReport(config.settings(), started)
             .status(RunStatus.FAILED, null, Text.oneLine(error.getMessage()))
-            .result(search, backend, wall));
+            .result(search, nfe, backend, wall));
   }
 
   /**
@@ -244,7 +249,7 @@ public final class RunOutputs implements AutoCloseable {
     SearchResult search = result.search().orElse(null);
     return new RunReport(config.settings(), result.startedAt())
         .status(result.status(), result.stopReason().orElse(null), null)
-        .result(search, result.backend(), result.wall().toNanos())
+        .result(search, result.nfe(), result.backend(), result.wall().toNanos())
         .finished(result.startedAt().plus(result.wall()))
         .trace(memorySummary(search))
         .warnings(config.warnings())
@@ -267,6 +272,7 @@ public final class RunOutputs implements AutoCloseable {
         .status(RunStatus.FAILED, null, Text.oneLine(error.getMessage()))
         .result(
             search,
+            partial.map(GenerationResult::nfe).orElse(0L),
             partial.map(GenerationResult::backend).orElse(backend),
             partial.map(p -> p.wall().toNanos()).orElse(0L))
         .finished(OffsetDateTime.now())

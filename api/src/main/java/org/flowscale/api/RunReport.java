@@ -34,6 +34,7 @@ final class RunReport {
   private String stopReason;
   private String error;
   private SearchResult result;
+  private long nfe;
   private String backend;
   private long wallNanos;
   private OffsetDateTime finished;
@@ -56,9 +57,13 @@ final class RunReport {
     return this;
   }
 
-  /** What the search found (the best so far for a run that ended early), or null. */
-  RunReport result(SearchResult r, String backend, long wallNanos) {
+  /**
+   * What the search found (the best so far for a run that ended early), or null; the NFE it spent
+   * (a run stopped before it scored anything spent some and found nothing).
+   */
+  RunReport result(SearchResult r, long nfe, String backend, long wallNanos) {
     this.result = r;
+    this.nfe = r == null ? nfe : r.nfe();
     if (backend != null) {
       this.backend = backend;
     }
@@ -125,7 +130,7 @@ final class RunReport {
     root.put("seed", settings.search().seed());
     root.put("max_nfe", settings.search().maxNfe());
     if (result == null) {
-      root.put("nfe", 0);
+      root.put("nfe", nfe);
       root.putNull("best_reward");
     } else {
       root.put("nfe", result.nfe());

@@ -322,6 +322,54 @@ class PipelineTest {
     }
   }
 
+  /**
+   * Best-of-N scores only at the end: a run cancelled before that spent NFE and scored nothing. It
+   * reported 0 NFE (and the metrics left it out); the result, the report and the counters now say
+   * what it spent.
+   */
+  @Test
+  void aRunStoppedBeforeAnyScoreStillCountsItsNfe() throws Exception {
+    try (Pipeline p = Pipeline.builder().model("toy").reward("counting").build()) {
+      Cancellation cancel = new Cancellation();
+      AtomicLong lastNfe = new AtomicLong();
+      SearchListener l =
+          new SearchListener() {
+            @Override
+            public void onProgress(long nfe, long maxNfe) {
+              lastNfe.set(nfe);
+              if (nfe >= 12) {
+                cancel.cancel();
+              }
+            }
+          };
+      GenerationRequest r =
+          GenerationRequest.builder()
+              .prompt("two blue squares")
+              .method("bon")
+              .chains(4)
+              .steps(10)
+              .maxNfe(40)
+              .build();
+      GenerationResult g = p.generate(r, l, cancel);
+      assertEquals(RunStatus.CANCELLED, g.status());
+      assertTrue(g.search().isEmpty(), "nothing was scored: " + g);
+      assertEquals(lastNfe.get(), g.nfe());
+      assertTrue(g.nfe() >= 12 && g.nfe() < 40, "nfe " + g.nfe());
+      assertEquals(g.nfe(), p.metrics().nfe());
+      FlowscaleConfig c =
+          FlowscaleConfig.of(
+              Map.of(
+                  "text_prompt", "two blue squares",
+                  "filtering_method", "bon",
+                  "batch_size", 4,
+                  "max_steps", 10,
+                  "max_nfe", 40));
+      JsonNode report = new ObjectMapper().readTree(RunOutputs.report(c, g));
+      assertEquals(g.nfe(), report.get("nfe").asLong(), report.toString());
+      assertTrue(report.get("best_reward").isNull(), report.toString());
+    }
+  }
+
   @Test
   void aDeadlineIsHonouredWithinOneRound() {
     try (Pipeline p = Pipeline.builder().model("toy").reward("counting").build()) {

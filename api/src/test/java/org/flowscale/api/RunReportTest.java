@@ -44,7 +44,7 @@ class RunReportTest {
     String json =
         new RunReport(settings(), OffsetDateTime.now())
             .status(RunStatus.COMPLETED, null, null)
-            .result(r, "cpu", 3_000_000_000L)
+            .result(r, r.nfe(), "cpu", 3_000_000_000L)
             .trace(Map.of("file", "trace.jsonl", "entries", 2))
             .files(List.of("config.yaml", "final.png"), 3)
             .finished(OffsetDateTime.now())

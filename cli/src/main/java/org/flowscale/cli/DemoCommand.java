@@ -6,8 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
+import org.flowscale.api.FlowscaleConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -45,13 +45,13 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Map<String, Object> doc = ConfigYaml.loadDocument(text(), "the built-in demo config");
     List<String> args = new ArrayList<>(overrides);
     if (out != null) {
       // Quoted for YAML so that any folder name stays text.
       args.add("root_dir='" + out.toString().replace("'", "''") + "'");
     }
-    return Session.run(doc, "the built-in demo config", args, options, main.out, main.err);
+    FlowscaleConfig config = FlowscaleConfig.parse(text(), "the built-in demo config", args, true);
+    return Session.run(config, options, main.out, main.err);
   }
 
   /** The demo's config text (also shipped in config/demo.yaml's place: the jar). */

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
+import org.flowscale.api.FlowscaleConfig;
+import org.flowscale.api.Text;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.ops.Backends;
@@ -24,12 +26,9 @@ final class KeysCommand implements Callable<Integer> {
   public Integer call() {
     var out = main.out;
     out.println("Config keys (what they accept; default; meaning):");
-    for (ConfigKey k : ConfigSchema.KEYS.values()) {
-      String def =
-          k.defaultValue() == null
-              ? (k.nullable() ? "null" : "required")
-              : String.valueOf(k.defaultValue());
-      out.printf("  %-22s %s; default %s; %s%n", k.name(), k.expected(), def, k.help());
+    for (FlowscaleConfig.KeyInfo k : FlowscaleConfig.commonKeys()) {
+      out.printf(
+          "  %-22s %s; default %s; %s%n", k.name(), k.expected(), k.defaultValue(), k.help());
     }
     for (ModelFactory f : ServiceLoader.load(ModelFactory.class)) {
       out.println("Keys of model '" + f.name() + "': " + String.join(", ", sorted(f.keys())));

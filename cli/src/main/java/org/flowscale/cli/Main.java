@@ -4,6 +4,9 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
+import org.flowscale.api.ConfigurationException;
+import org.flowscale.api.FlowscaleException;
+import org.flowscale.api.Text;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -64,8 +67,16 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    // The library logs loading at INFO for services; a command prints its own one-line messages.
+    if (!java.util.Arrays.asList(args).contains("--debug")) {
+      QUIET.setLevel(java.util.logging.Level.WARNING);
+    }
     System.exit(execute(args, System.out, System.err));
   }
+
+  /** Held so the level set on it is not lost to garbage collection. */
+  private static final java.util.logging.Logger QUIET =
+      java.util.logging.Logger.getLogger("org.flowscale");
 
   /** Runs the command line in this process; returns the exit code. */
   static int execute(String[] args, PrintStream out, PrintStream err) {
@@ -88,7 +99,11 @@ public final class Main implements Callable<Integer> {
     cl.setExecutionExceptionHandler(
         (ex, commandLine, parseResult) -> {
           report(ex, err, main.debug);
-          return ex instanceof CliException c ? c.exitCode() : EXIT_FAILURE;
+          return switch (ex) {
+            case CliException c -> c.exitCode();
+            case ConfigurationException c -> EXIT_USAGE;
+            default -> EXIT_FAILURE;
+          };
         });
     try {
       return cl.execute(args);
@@ -103,6 +118,8 @@ public final class Main implements Callable<Integer> {
     String msg =
         switch (ex) {
           case CliException.ConfigError c -> c.getMessage();
+          case ConfigurationException c -> c.getMessage();
+          case FlowscaleException f -> "run failed: " + Text.oneLine(f.getMessage());
           case CliException.RunFailure f -> "run failed: " + Text.oneLine(f.getMessage());
           case OutOfMemoryError o ->
               "run failed: out of memory (give Java more with FLOWSCALE_JAVA_OPTS=-Xmx16g)";
@@ -111,7 +128,8 @@ public final class Main implements Callable<Integer> {
                   + ex.getClass().getSimpleName()
                   + (ex.getMessage() == null ? "" : ": " + Text.oneLine(ex.getMessage()));
         };
-    boolean hint = !debug && !(ex instanceof CliException.ConfigError);
+    boolean hint =
+        !debug && !(ex instanceof CliException.ConfigError || ex instanceof ConfigurationException);
     err.println("flowscale: " + msg + (hint ? " (--debug shows the stack trace)" : ""));
     if (debug) {
       ex.printStackTrace(err);

@@ -1,16 +1,10 @@
 package org.flowscale.cli;
 
-import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
+import org.flowscale.api.FlowscaleConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,9 +33,6 @@ import picocli.CommandLine.ParentCommand;
       "'flowscale keys' lists every key."
     })
 final class RunCommand implements Callable<Integer> {
-  /** Larger than any sensible config: refuse before reading it all. */
-  static final long MAX_CONFIG_BYTES = 1 << 20;
-
   @Option(
       names = {"-c", "--config"},
       required = true,
@@ -58,32 +49,6 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    String source = config.toString();
-    Map<String, Object> doc = ConfigYaml.loadDocument(read(config), source);
-    return Session.run(doc, source, overrides, options, main.out, main.err);
-  }
-
-  /** The config file's text, or a config error saying why it cannot be read. */
-  static String read(Path file) {
-    String name = Text.quote(file.toString());
-    try {
-      if (Files.isDirectory(file)) {
-        throw new CliException.ConfigError("config file " + name + " is a directory");
-      }
-      if (Files.size(file) > MAX_CONFIG_BYTES) {
-        throw new CliException.ConfigError(
-            "config file " + name + " is larger than " + MAX_CONFIG_BYTES + " bytes");
-      }
-      return Files.readString(file, StandardCharsets.UTF_8);
-    } catch (NoSuchFileException e) {
-      throw new CliException.ConfigError("config file " + name + " does not exist");
-    } catch (AccessDeniedException e) {
-      throw new CliException.ConfigError("config file " + name + " cannot be read (permission)");
-    } catch (CharacterCodingException e) {
-      throw new CliException.ConfigError("config file " + name + " is not UTF-8 text");
-    } catch (IOException e) {
-      throw new CliException.ConfigError(
-          "config file " + name + " cannot be read: " + Text.oneLine(e.getMessage()));
-    }
+    return Session.run(FlowscaleConfig.load(config, overrides), options, main.out, main.err);
   }
 }

@@ -1,5 +1,6 @@
 package org.flowscale.cli;
 
+import org.flowscale.api.Text;
 import picocli.CommandLine.Option;
 
 /** Options shared by {@code run} and {@code demo}. */

@@ -1,34 +1,12 @@
 package org.flowscale.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.util.Properties;
+import org.flowscale.api.Flowscale;
 import picocli.CommandLine;
 
-/** The version of flowscale, as Maven filtered it into {@code version.properties}. */
+/** {@code --version}: flowscale's and Java's versions. */
 final class Version implements CommandLine.IVersionProvider {
-  static final String FLOWSCALE = load();
-
-  private static String load() {
-    try (InputStream in = Version.class.getResourceAsStream("version.properties")) {
-      if (in == null) {
-        return "unknown";
-      }
-      Properties p = new Properties();
-      p.load(in);
-      String v = p.getProperty("version", "unknown");
-      return v.startsWith("${") ? "unknown" : v;
-    } catch (IOException e) {
-      return "unknown";
-    }
-  }
-
-  static String java() {
-    return Runtime.version().toString() + " (" + System.getProperty("java.vendor", "?") + ")";
-  }
-
   @Override
   public String[] getVersion() {
-    return new String[] {"flowscale " + FLOWSCALE, "Java " + java()};
+    return new String[] {"flowscale " + Flowscale.VERSION, "Java " + Flowscale.javaVersion()};
   }
 }

@@ -136,12 +136,16 @@ class MainTest {
             "none");
     assertEquals(1, r.code(), r.toString());
     assertEquals(
-        "flowscale: run failed: IllegalStateException: test model failed on purpose (what was"
-            + " written so far is in "
+        "flowscale: run failed: model 'test_gaussian' failed: test model failed on purpose (what"
+            + " was written so far is in "
             + tmp.resolve("runs/x")
             + ") (--debug shows the stack trace)",
         r.err().strip());
     assertFalse(r.hasStackTrace(), r.toString());
+    // The run directory says the run failed, and why.
+    String report = Files.readString(tmp.resolve("runs/x/report.json"));
+    assertTrue(report.contains("\"status\" : \"failed\""), report);
+    assertTrue(report.contains("test model failed on purpose"), report);
   }
 
   @Test

@@ -11,8 +11,10 @@ import org.flowscale.engine.ops.ParticleOpsProvider;
 
 /**
  * Registers the CUDA backend ({@code cuda}). It runs where the kernels' PTX was built, {@code
- * libcuda.so.1} loads, and the device chosen by the system property {@code flowscale.cuda.device}
- * (default 0) exists; otherwise {@link #unavailableReason()} lists what is missing.
+ * libcuda.so.1} loads, and the device exists; otherwise {@link #unavailableReason()} lists what is
+ * missing. The device is chosen per backend ({@code backend: cuda:1} in a config, {@link
+ * #create(int)}); {@link #create()} takes the system property {@code flowscale.cuda.device}
+ * (default 0).
  */
 public final class CudaParticleOpsProvider implements ParticleOpsProvider {
   /** System property naming the device ordinal to use. */
@@ -84,5 +86,23 @@ public final class CudaParticleOpsProvider implements ParticleOpsProvider {
               throw new IllegalStateException("the cuda backend cannot run here: " + why);
             });
     return new CudaParticleOps(ordinal());
+  }
+
+  @Override
+  public ParticleOps create(int device) {
+    if (device < 0) {
+      throw new IllegalArgumentException("a CUDA device ordinal must be >= 0, got " + device);
+    }
+    unavailableReason()
+        .ifPresent(
+            why -> {
+              throw new IllegalStateException("the cuda backend cannot run here: " + why);
+            });
+    int count = CudaDriver.cuDeviceGetCount();
+    if (device >= count) {
+      throw new IllegalArgumentException(
+          "no CUDA device " + device + ": the driver sees " + count + " device(s)");
+    }
+    return new CudaParticleOps(device);
   }
 }

@@ -5,7 +5,8 @@ package org.flowscale.bindings.cuda;
  * code, and the driver's own name and description of it (e.g. {@code CUDA_ERROR_OUT_OF_MEMORY},
  * "out of memory").
  */
-public class CudaException extends RuntimeException {
+public class CudaException extends RuntimeException
+    implements org.flowscale.engine.ops.NativeFailure {
   private final String function;
   private final int code;
   private final String errorName;
@@ -37,5 +38,18 @@ public class CudaException extends RuntimeException {
   /** The driver's description of the error. */
   public String errorText() {
     return errorText;
+  }
+
+  /**
+   * Sticky errors leave the context unusable: an illegal address (700), a misaligned address (716),
+   * an illegal or invalid instruction (715, 718), a hardware stack error (714), a launch failure
+   * (719) or an uncorrectable ECC error (214). Every later call in that context fails.
+   */
+  @Override
+  public boolean contextLost() {
+    return switch (code) {
+      case 214, 700, 714, 715, 716, 718, 719 -> true;
+      default -> false;
+    };
   }
 }

@@ -5,7 +5,8 @@ package org.flowscale.bindings.torch;
  * with what was being done. The native side is left consistent: the failed call changed nothing the
  * caller owns except, possibly, its output buffers.
  */
-public class TorchException extends RuntimeException {
+public class TorchException extends RuntimeException
+    implements org.flowscale.engine.ops.NativeFailure {
   public TorchException(String message) {
     super(message);
   }

@@ -52,6 +52,11 @@ final class Owned {
       }
 
       @Override
+      public int timeShiftTokens() {
+        return m.timeShiftTokens();
+      }
+
+      @Override
       public Optional<ImageDecoder> imageDecoder() {
         return m.imageDecoder();
       }
@@ -139,6 +144,11 @@ final class Owned {
       @Override
       public long[] shape() {
         return model.shape();
+      }
+
+      @Override
+      public int timeShiftTokens() {
+        return model.timeShiftTokens();
       }
 
       @Override

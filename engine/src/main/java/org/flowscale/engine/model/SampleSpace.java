@@ -22,6 +22,15 @@ public interface SampleSpace {
   }
 
   /**
+   * The image-token count of the time shift the model was trained with (FLUX.1-dev: its packed
+   * latent's token count, MATH.md section 5), or 0 when it uses no shift. A run whose config leaves
+   * {@code flux_shift_tokens} unset takes this.
+   */
+  default int timeShiftTokens() {
+    return 0;
+  }
+
+  /**
    * How this model's samples look as images, for outputs; empty when they are not images (or the
    * model cannot decode them).
    */

@@ -15,4 +15,18 @@ public interface ParticleOpsProvider {
 
   /** A new backend instance; throws with {@link #unavailableReason} when it cannot run. */
   ParticleOps create();
+
+  /**
+   * A new backend instance on device {@code device} (a CUDA ordinal); backends with one device
+   * accept only 0.
+   *
+   * @throws IllegalArgumentException when there is no such device
+   */
+  default ParticleOps create(int device) {
+    if (device != 0) {
+      throw new IllegalArgumentException(
+          "particle backend '" + name() + "' has one device, not device " + device);
+    }
+    return create();
+  }
 }

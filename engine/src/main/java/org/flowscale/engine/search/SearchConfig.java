@@ -107,6 +107,26 @@ public record SearchConfig(
         seed);
   }
 
+  /** A copy with another number of image tokens for the FLUX time shift (0: none). */
+  public SearchConfig withFluxShiftTokens(int tokens) {
+    return new SearchConfig(
+        method,
+        batchSize,
+        nParticles,
+        blockSize,
+        initNParticles,
+        maxNfe,
+        maxSteps,
+        timeSchedule,
+        tokens,
+        scheme,
+        rewardWeight,
+        essThreshold,
+        resampling,
+        dpsStepSize,
+        seed);
+  }
+
   /** A copy with another seed. */
   public SearchConfig withSeed(long s) {
     return new SearchConfig(

@@ -1,6 +1,11 @@
 package org.flowscale.engine.search;
 
-/** Progress callbacks from a running search (for progress bars and intermediate images). */
+/**
+ * Callbacks from a running search (progress bars, intermediate images) and its stop control. A
+ * search calls {@link #stopRequested} before every model call; when it answers true the search ends
+ * with a {@link SearchStoppedException} holding the best sample found so far. An interrupt of the
+ * searching thread ({@link Thread#interrupt}) stops it the same way.
+ */
 public interface SearchListener {
   SearchListener NONE = new SearchListener() {};
 
@@ -15,6 +20,14 @@ public interface SearchListener {
 
   /** Whether {@link #onStep} should be called (it costs a download per step). */
   default boolean wantsIntermediates() {
+    return false;
+  }
+
+  /**
+   * Whether the search should stop now (a cancellation, a deadline). Polled once per round, before
+   * each model call; must be cheap.
+   */
+  default boolean stopRequested() {
     return false;
   }
 }

@@ -63,6 +63,16 @@ final class SearchRun implements AutoCloseable {
   private final List<Tensor> owned = new ArrayList<>();
   private final Map<String, Tensor> scratch = new HashMap<>();
 
+  /** What the run is doing now: tells a failure's source. */
+  private SearchFailedException.Source phase = SearchFailedException.Source.ENGINE;
+
+  /** The best scored row so far (one row), kept for a stopped or failed run's partial result. */
+  private Tensor bestSoFar;
+
+  private double bestSoFarReward = Double.NEGATIVE_INFINITY;
+  private Events.Round round;
+  private int rounds;
+
   SearchRun(
       SearchConfig config,
       ParticleOps ops,
@@ -233,16 +243,76 @@ final class SearchRun implements AutoCloseable {
               + " would exceed max_nfe "
               + config.maxNfe());
     }
+    checkStop();
+    nextRound(n);
     Conversion[] cv = conversions(r);
     Tensor in = modelInput(x, cv);
     Tensor t = modelTimes(cv);
     ops.synchronize();
+    Events.ModelCall event = new Events.ModelCall();
+    event.begin();
     long t0 = System.nanoTime();
+    phase = SearchFailedException.Source.MODEL;
     model.velocity(ops, in, t, u);
     ops.synchronize();
+    phase = SearchFailedException.Source.ENGINE;
     modelNanos += System.nanoTime() - t0;
     nfe += n;
+    event.end();
+    if (event.shouldCommit()) {
+      event.method = config.method().configName();
+      event.rows = n;
+      event.nfe = nfe;
+      event.commit();
+    }
     listener.onProgress(nfe, config.maxNfe());
+  }
+
+  /**
+   * Stops the run when the listener asks or the thread was interrupted: throws a {@link
+   * SearchStoppedException} with the best sample so far.
+   */
+  private void checkStop() {
+    boolean interrupted = Thread.interrupted();
+    if (!interrupted && !listener.stopRequested()) {
+      return;
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt(); // keep the flag for the caller
+    }
+    throw new SearchStoppedException(
+        interrupted
+            ? SearchStoppedException.Reason.INTERRUPTED
+            : SearchStoppedException.Reason.REQUESTED,
+        partial());
+  }
+
+  /** Ends the current round's JFR event and starts the next one at a model call of n rows. */
+  private void nextRound(int n) {
+    endRound();
+    Events.Round r = new Events.Round();
+    r.round = rounds++;
+    r.rows = n;
+    r.begin();
+    round = r;
+  }
+
+  private void endRound() {
+    Events.Round r = round;
+    round = null;
+    if (r != null) {
+      r.end();
+      if (r.shouldCommit()) {
+        r.method = config.method().configName();
+        r.nfe = nfe;
+        r.commit();
+      }
+    }
+  }
+
+  /** The source to blame for a failure that happens now. */
+  SearchFailedException.Source phase() {
+    return phase;
   }
 
   /**
@@ -286,12 +356,66 @@ final class SearchRun implements AutoCloseable {
     int n = x0.rows();
     Tensor out = scratch("scores", n, 1, DType.F64);
     ops.synchronize();
+    Events.RewardCall event = new Events.RewardCall();
+    event.begin();
     long t0 = System.nanoTime();
+    phase = SearchFailedException.Source.REWARD;
     reward.score(ops, x0, out);
     ops.synchronize();
+    phase = SearchFailedException.Source.ENGINE;
     rewardNanos += System.nanoTime() - t0;
     rewardRows += n;
-    return download(out, n);
+    commit(event, n, false);
+    double[] scores = download(out, n);
+    keepBest(x0, scores);
+    return scores;
+  }
+
+  private void commit(Events.RewardCall event, int n, boolean gradient) {
+    event.end();
+    if (event.shouldCommit()) {
+      event.method = config.method().configName();
+      event.reward = reward.name();
+      event.rows = n;
+      event.gradient = gradient;
+      event.commit();
+    }
+  }
+
+  /**
+   * Keeps a copy of the best scored row so far (on the backend, one row), so a run that stops or
+   * fails early still has its best sample. Costs one row copy per improvement.
+   */
+  private void keepBest(Tensor x0, double[] scores) {
+    int best = -1;
+    for (int i = 0; i < scores.length; i++) {
+      if (scores[i] > bestSoFarReward && (best < 0 || scores[i] > scores[best])) {
+        best = i;
+      }
+    }
+    if (best < 0 || x0.dtype() != DType.F32 || x0.cols() != dim) {
+      return;
+    }
+    if (bestSoFar == null) {
+      bestSoFar = ops.allocate(1, dim, DType.F32);
+    }
+    ops.gather(x0, ints("best-index", new int[] {best}), bestSoFar);
+    bestSoFarReward = scores[best];
+  }
+
+  /**
+   * What the run has now, as a result: the best scored sample so far, the NFE spent and the trace;
+   * null when nothing was scored yet.
+   */
+  SearchResult partial() {
+    if (bestSoFar == null) {
+      return null;
+    }
+    try {
+      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward);
+    } catch (RuntimeException e) {
+      return null; // the backend itself failed: nothing can be read back
+    }
   }
 
   private double[] download(Tensor column, int n) {
@@ -317,22 +441,40 @@ final class SearchRun implements AutoCloseable {
     tweedie(x, u, r, x0);
     Tensor scores = scratch("dps-scores", n, 1, DType.F64);
     Tensor g = scratch("dps-grad", n, dim, DType.F32);
+    checkStop();
     ops.synchronize();
+    Events.RewardCall rewardEvent = new Events.RewardCall();
+    rewardEvent.begin();
     long t0 = System.nanoTime();
+    phase = SearchFailedException.Source.REWARD;
     reward.gradient(ops, x0, scores, g);
     ops.synchronize();
+    phase = SearchFailedException.Source.ENGINE;
     long t1 = System.nanoTime();
     rewardNanos += t1 - t0;
     rewardRows += n;
+    commit(rewardEvent, n, true);
     Tensor in = modelInput(x, cv);
     Tensor t = modelTimes(cv);
     Tensor vjp = scratch("dps-vjp", n, dim, DType.F32);
     ops.synchronize();
+    Events.ModelCall modelEvent = new Events.ModelCall();
+    modelEvent.begin();
     long t2 = System.nanoTime();
+    phase = SearchFailedException.Source.MODEL;
     model.velocityVjp(ops, in, t, g, vjp);
     ops.synchronize();
+    phase = SearchFailedException.Source.ENGINE;
     modelNanos += System.nanoTime() - t2;
     gradientPasses += n;
+    modelEvent.end();
+    if (modelEvent.shouldCommit()) {
+      modelEvent.method = config.method().configName();
+      modelEvent.rows = n;
+      modelEvent.gradient = true;
+      modelEvent.nfe = nfe;
+      modelEvent.commit();
+    }
     Affine[] tw = new Affine[n];
     for (int i = 0; i < n; i++) {
       tw[i] = scheme.tweedie(r[i]);
@@ -462,6 +604,11 @@ final class SearchRun implements AutoCloseable {
 
   @Override
   public void close() {
+    endRound();
+    if (bestSoFar != null) {
+      bestSoFar.close();
+      bestSoFar = null;
+    }
     for (Tensor t : scratch.values()) {
       t.close();
     }

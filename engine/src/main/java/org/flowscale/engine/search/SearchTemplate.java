@@ -5,8 +5,11 @@ import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.ParticleOps;
 
 /**
- * What every method's run shares: its checks before any work (budget rules, then the inputs) and
- * the run's resources. A method supplies only its own loop, so no method can skip a check.
+ * What every method's run shares: its checks before any work (budget rules, then the inputs), the
+ * run's resources, and how a run ends early: a stop ({@link SearchStoppedException}) and any
+ * failure of the model, the reward or the engine ({@link SearchFailedException}, naming the source)
+ * both carry the best sample scored so far. A method supplies only its own loop, so no method can
+ * skip a check.
  */
 abstract class SearchTemplate implements SearchMethod {
   private final FilteringMethod id;
@@ -29,8 +32,31 @@ abstract class SearchTemplate implements SearchMethod {
       SearchListener listener) {
     validate(config);
     checkInputs(config, model, reward);
+    Events.Search event = new Events.Search();
+    event.begin();
+    String outcome = "failed";
     try (SearchRun run = new SearchRun(config, ops, model, reward, listener)) {
-      return search(config, run);
+      try {
+        SearchResult r = search(config, run);
+        outcome = "completed";
+        return r;
+      } catch (SearchStoppedException e) {
+        outcome = "stopped";
+        throw e;
+      } catch (RuntimeException | StackOverflowError e) {
+        throw new SearchFailedException(run.phase(), e, run.partial());
+      } finally {
+        event.end();
+        if (event.shouldCommit()) {
+          event.method = id.configName();
+          event.nfe = run.nfe();
+          event.maxNfe = config.maxNfe();
+          event.batch = config.batchSize() * Math.max(config.nParticles(), config.initNParticles());
+          event.particleBytes = 4L * model.dim();
+          event.outcome = outcome;
+          event.commit();
+        }
+      }
     }
   }
 

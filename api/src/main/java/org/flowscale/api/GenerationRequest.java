@@ -1,0 +1,222 @@
+package org.flowscale.api;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.flowscale.engine.search.SearchConfig;
+import org.flowscale.engine.search.SearchMethods;
+
+/**
+ * What one generation asks for: the prompt and the search (method, budget, steps, sampling mode,
+ * seed), with an optional deadline. Immutable; checked when built, with the same keys, defaults and
+ * messages as a config file (the defaults are the paper's RBF setting: 500 NFE, 10 steps, VP-SDE).
+ * The model, reward and backend belong to the {@link Pipeline}, not to a request.
+ *
+ * <pre>{@code
+ * GenerationRequest r = GenerationRequest.builder()
+ *     .prompt("two blue squares and one red circle")
+ *     .method("rbf")
+ *     .maxNfe(500)
+ *     .seed(7)
+ *     .build();
+ * }</pre>
+ */
+public final class GenerationRequest {
+  /** Keys a pipeline fixes once: a request cannot change them. */
+  static final Set<String> PIPELINE_KEYS =
+      Set.of(ConfigSchema.MODEL, ConfigSchema.REWARD_SCORE, ConfigSchema.BACKEND);
+
+  private final String prompt;
+  private final SearchConfig search;
+  private final boolean timeShiftFromModel;
+  private final Duration deadline;
+  private final Map<String, Object> keys;
+
+  private GenerationRequest(
+      String prompt,
+      SearchConfig search,
+      boolean timeShiftFromModel,
+      Duration deadline,
+      Map<String, Object> keys) {
+    this.prompt = prompt;
+    this.search = search;
+    this.timeShiftFromModel = timeShiftFromModel;
+    this.deadline = deadline;
+    this.keys = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(keys));
+  }
+
+  /** The request of a resolved config. */
+  static GenerationRequest of(RunSettings s) {
+    Map<String, Object> k = new LinkedHashMap<>();
+    s.resolved()
+        .forEach(
+            (key, v) -> {
+              if (ConfigSchema.KEYS.containsKey(key) && !PIPELINE_KEYS.contains(key)) {
+                k.put(key, v);
+              }
+            });
+    validate(s.search());
+    return new GenerationRequest(
+        s.prompt(), s.search(), s.resolved().get("flux_shift_tokens") == null, s.deadline(), k);
+  }
+
+  private static void validate(SearchConfig search) {
+    try {
+      SearchMethods.of(search.method()).validate(search);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigurationException(Text.oneLine(e.getMessage()), e);
+    }
+  }
+
+  /** A builder with the defaults of a config file. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The prompt ({@code text_prompt}). */
+  public String prompt() {
+    return prompt;
+  }
+
+  /** The typed search. */
+  public SearchConfig search() {
+    return search;
+  }
+
+  /**
+   * Whether the run takes the FLUX time shift's token count from the model ({@code
+   * flux_shift_tokens} left unset).
+   */
+  public boolean timeShiftFromModel() {
+    return timeShiftFromModel;
+  }
+
+  /** The wall-clock limit of the run, if any; it then stops with the best sample so far. */
+  public Optional<Duration> deadline() {
+    return Optional.ofNullable(deadline);
+  }
+
+  /** The request's keys with their final values (every key a request may set). */
+  public Map<String, Object> keys() {
+    return keys;
+  }
+
+  /** A builder starting from this request's keys. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.keys.putAll(keys);
+    b.keys.put(ConfigSchema.TEXT_PROMPT, prompt);
+    return b;
+  }
+
+  @Override
+  public String toString() {
+    return "GenerationRequest[" + Text.quote(prompt) + ", " + keys + "]";
+  }
+
+  /** The sampling modes of the paper's tables. */
+  public enum SamplingMode {
+    /** The flow's own ODE on the linear interpolant. */
+    LINEAR_ODE,
+    /** An SDE on the linear interpolant. */
+    LINEAR_SDE,
+    /** An SDE on the VP interpolant through the conversion (the paper's setting). */
+    VP_SDE
+  }
+
+  /** Builds a {@link GenerationRequest}; every setter takes the config key's rules. */
+  public static final class Builder {
+    private final Map<String, Object> keys = new LinkedHashMap<>();
+
+    private Builder() {}
+
+    /** {@code text_prompt} (required). */
+    public Builder prompt(String prompt) {
+      return set(ConfigSchema.TEXT_PROMPT, prompt);
+    }
+
+    /** {@code filtering_method}: rbf, bon, smc, code, svdd, dps, svdd_dps, rbf_dps, ... */
+    public Builder method(String method) {
+      return set("filtering_method", method);
+    }
+
+    /** {@code max_nfe}: the NFE budget, never exceeded. */
+    public Builder maxNfe(long maxNfe) {
+      return set("max_nfe", maxNfe);
+    }
+
+    /** {@code max_steps}: sampling steps. */
+    public Builder steps(int steps) {
+      return set("max_steps", steps);
+    }
+
+    /** {@code batch_size}: independent chains. */
+    public Builder chains(int chains) {
+      return set("batch_size", chains);
+    }
+
+    /** {@code n_particles}: particles per chain (CoDe, SVDD). */
+    public Builder particles(int particles) {
+      return set("n_particles", particles);
+    }
+
+    /** {@code init_n_particles}: RBF's initial particles per chain. */
+    public Builder initialParticles(int particles) {
+      return set("init_n_particles", particles);
+    }
+
+    /** The sampling mode ({@code convert_scheduler} and {@code sample_method}). */
+    public Builder samplingMode(SamplingMode mode) {
+      set("convert_scheduler", mode == SamplingMode.VP_SDE ? "vp" : null);
+      return set("sample_method", mode == SamplingMode.LINEAR_ODE ? "ode" : "sde");
+    }
+
+    /** {@code seed}: same seed, same result. */
+    public Builder seed(long seed) {
+      return set("seed", seed);
+    }
+
+    /** A wall-clock limit ({@code deadline_s}); null for none. */
+    public Builder deadline(Duration deadline) {
+      return set("deadline_s", deadline == null ? null : deadline.toNanos() / 1e9);
+    }
+
+    /**
+     * Any other key a request may set ({@code diffusion_norm}, {@code reward_weight}, ...), with a
+     * value as YAML would read it. The model, reward and backend keys belong to the pipeline.
+     */
+    public Builder set(String key, Object value) {
+      if (PIPELINE_KEYS.contains(key)) {
+        throw new ConfigurationException(
+            "key " + key + " belongs to the pipeline, not to a request (build another pipeline)");
+      }
+      keys.put(key, value instanceof Integer i ? (Object) i.longValue() : value);
+      return this;
+    }
+
+    /**
+     * The request, checked like a config file (every key known, every value in range, the method's
+     * budget rules).
+     *
+     * @throws ConfigurationException naming every problem
+     */
+    public GenerationRequest build() {
+      Map<String, Object> doc = new LinkedHashMap<>(keys);
+      for (String k : doc.keySet()) {
+        if (!ConfigSchema.KEYS.containsKey(k)) {
+          // a model's or reward's key: not a request's to set
+          String near = Suggest.nearest(k, ConfigSchema.KEYS.keySet());
+          throw new ConfigurationException(
+              "unknown request key "
+                  + Text.quote(k)
+                  + (near != null ? ": did you mean '" + near + "'?" : "")
+                  + " (a model's or reward's own keys belong to the pipeline)");
+        }
+      }
+      return of(ConfigResolver.resolve(doc, "the request", List.of(), true));
+    }
+  }
+}

@@ -1,0 +1,658 @@
+package org.flowscale.api;
+
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.flowscale.engine.model.Factories;
+import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.ImageDecoder;
+import org.flowscale.engine.model.ModelFactory;
+import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.model.RewardFactory;
+import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.TransientFailure;
+import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.ops.Backends;
+import org.flowscale.engine.ops.NativeFailure;
+import org.flowscale.engine.ops.ParticleOps;
+import org.flowscale.engine.search.SearchConfig;
+import org.flowscale.engine.search.SearchFailedException;
+import org.flowscale.engine.search.SearchListener;
+import org.flowscale.engine.search.SearchMethod;
+import org.flowscale.engine.search.SearchMethods;
+import org.flowscale.engine.search.SearchResult;
+import org.flowscale.engine.search.SearchStoppedException;
+
+/**
+ * A loaded model, reward and particle backend that serve many generations: built once (the weights
+ * load once), used for many requests with different prompts (each prompt's conditioning is computed
+ * once and cached by the model), closed once. The library's entry point; the command line is one of
+ * its users.
+ *
+ * <pre>{@code
+ * try (Pipeline p = Pipeline.builder().model("toy").reward("counting").build()) {
+ *   GenerationResult r = p.generate(GenerationRequest.builder()
+ *       .prompt("two blue squares and one red circle").maxNfe(200).build());
+ *   System.out.println(r.status() + " " + r.reward());
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> {@link #generate} is thread-safe. Up to {@link Builder#concurrency}
+ * generations run at once, each on its own backend instance (made on first need, then reused); more
+ * callers wait for a free slot. Models and rewards are shared between concurrent generations: the
+ * built-in ones allow it, and a provider that does not must say so. {@link #close} waits for
+ * running generations to finish.
+ *
+ * <p><b>Control.</b> A generation stops early, returning the best sample so far, when its {@link
+ * Cancellation} is cancelled, its deadline passes, its listener's {@link
+ * SearchListener#stopRequested} answers true (status {@link RunStatus#CANCELLED}), or its thread is
+ * interrupted (status {@link RunStatus#INTERRUPTED}, the interrupt flag kept); each is checked once
+ * per round, before every model call.
+ *
+ * <p><b>Errors.</b> A request that cannot run throws {@link ConfigurationException} before any
+ * work; a failure during a run throws {@link ModelException}, {@link RewardException} or {@link
+ * NativeException} carrying the best sample so far ({@link FlowscaleException#partial()}).
+ *
+ * <p><b>Observability.</b> Loading and failures are logged through {@link System.Logger} (logger
+ * {@code org.flowscale}); nothing is logged per round. Model calls, reward calls, rounds and whole
+ * searches are Java Flight Recorder events ({@code flowscale.*}); {@link #metrics()} counts
+ * requests, NFE and time.
+ */
+public final class Pipeline implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger("org.flowscale");
+
+  private final String modelName;
+  private final String rewardName;
+  private final String backendSpec;
+  private final FlowModel model;
+  private final RewardModel reward;
+  private final Optional<ImageDecoder> decoder;
+  private final int concurrency;
+  private final Semaphore slots;
+  private final ConcurrentLinkedDeque<ParticleOps> idle = new ConcurrentLinkedDeque<>();
+  private final List<ParticleOps> allOps = new ArrayList<>();
+  private volatile boolean closed;
+
+  private final LongAdder requests = new LongAdder();
+  private final LongAdder completed = new LongAdder();
+  private final LongAdder cancelled = new LongAdder();
+  private final LongAdder interrupted = new LongAdder();
+  private final LongAdder failed = new LongAdder();
+  private final LongAdder nfe = new LongAdder();
+  private final LongAdder modelNanos = new LongAdder();
+  private final LongAdder rewardNanos = new LongAdder();
+  private final LongAdder engineNanos = new LongAdder();
+  private final AtomicInteger active = new AtomicInteger();
+
+  private Pipeline(Builder b, FlowModel model, RewardModel reward, ParticleOps first) {
+    this.modelName = b.model;
+    this.rewardName = b.reward;
+    this.backendSpec = b.backend;
+    this.model = model;
+    this.reward = reward;
+    this.decoder = model.imageDecoder();
+    this.concurrency = b.concurrency;
+    this.slots = new Semaphore(b.concurrency, true);
+    allOps.add(first);
+    idle.add(first);
+  }
+
+  /** A builder: model {@code toy}, reward {@code counting}, backend {@code cpu} by default. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The pipeline a config describes: its model, reward and backend with their settings (its search
+   * keys are for {@link FlowscaleConfig#request()}).
+   *
+   * @throws ConfigurationException when the config's model, reward or backend refuses
+   */
+  public static Pipeline fromConfig(FlowscaleConfig config) {
+    Pipeline p =
+        builder()
+            .model(config.model(), config.modelSettings())
+            .reward(config.reward(), config.rewardSettings())
+            .backend(config.backend())
+            .build();
+    try {
+      p.checkImageSize(config.settings().height(), config.settings().width());
+      return p;
+    } catch (RuntimeException e) {
+      p.close();
+      throw e;
+    }
+  }
+
+  private void checkImageSize(Integer height, Integer width) {
+    if ((height == null && width == null) || decoder.isEmpty()) {
+      return; // the model took height/width itself, or has no image form to check against
+    }
+    ImageDecoder d = decoder.get();
+    if ((height != null && height != d.height()) || (width != null && width != d.width())) {
+      throw new ConfigurationException(
+          "bad value for height/width: got "
+              + height
+              + "x"
+              + width
+              + ", but model '"
+              + modelName
+              + "' makes "
+              + d.height()
+              + "x"
+              + d.width()
+              + " images (set them to null or to its size)");
+    }
+  }
+
+  /**
+   * Runs one generation. See {@link #generate(GenerationRequest, SearchListener, Cancellation)}.
+   */
+  public GenerationResult generate(GenerationRequest request) {
+    return generate(request, SearchListener.NONE, null);
+  }
+
+  /** Runs one generation with a listener (progress, intermediate images, stop requests). */
+  public GenerationResult generate(GenerationRequest request, SearchListener listener) {
+    return generate(request, listener, null);
+  }
+
+  /**
+   * Runs one generation: conditions the model and reward on the request's prompt (cached per
+   * prompt), runs the search on a free backend, and decodes the chosen sample to an image.
+   *
+   * @param listener progress and intermediate images; its {@link SearchListener#stopRequested} can
+   *     stop the run (may be null)
+   * @param cancellation stops the run from another thread (may be null)
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early (then it holds the best sample so far)
+   * @throws ConfigurationException when the request cannot run (nothing ran)
+   * @throws ModelException when the model fails during the run
+   * @throws RewardException when the reward fails during the run
+   * @throws NativeException when native code or the device fails
+   * @throws IllegalStateException when the pipeline is closed
+   */
+  public GenerationResult generate(
+      GenerationRequest request, SearchListener listener, Cancellation cancellation) {
+    if (request == null) {
+      throw new IllegalArgumentException("request must not be null");
+    }
+    SearchListener user = listener == null ? SearchListener.NONE : listener;
+    OffsetDateTime startedAt = OffsetDateTime.now();
+    long t0 = System.nanoTime();
+    requests.increment();
+    try {
+      slots.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      interrupted.increment();
+      return new GenerationResult(
+          RunStatus.INTERRUPTED,
+          "interrupted",
+          request,
+          null,
+          null,
+          startedAt,
+          Duration.ofNanos(System.nanoTime() - t0),
+          backendSpec);
+    }
+    ParticleOps ops = null;
+    boolean opsUsable = true;
+    active.incrementAndGet();
+    try {
+      if (closed) {
+        throw new IllegalStateException("the pipeline is closed");
+      }
+      ops = takeOps();
+      return run(request, user, cancellation, ops, startedAt, t0);
+    } catch (NativeException e) {
+      opsUsable = e.pipelineUsable();
+      throw e;
+    } finally {
+      active.decrementAndGet();
+      if (ops != null) {
+        if (opsUsable) {
+          idle.push(ops);
+        } else {
+          dropOps(ops);
+        }
+      }
+      slots.release();
+    }
+  }
+
+  private GenerationResult run(
+      GenerationRequest request,
+      SearchListener user,
+      Cancellation cancellation,
+      ParticleOps ops,
+      OffsetDateTime startedAt,
+      long t0) {
+    SearchConfig config = request.search();
+    SearchMethod method = SearchMethods.of(config.method());
+    long deadlineAt = request.deadline().map(d -> t0 + d.toNanos()).orElse(Long.MAX_VALUE);
+    try (VelocityModel m = conditionModel(request);
+        Reward r = conditionReward(request)) {
+      if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
+        config = config.withFluxShiftTokens(m.timeShiftTokens());
+      }
+      SearchConfig c = config;
+      refuse(() -> method.validate(c), "");
+      refuse(() -> method.checkInputs(c, m, r), "");
+      SearchListener l = control(user, cancellation, deadlineAt);
+      SearchResult result;
+      try {
+        result = method.run(c, ops, m, r, l);
+      } catch (SearchStoppedException e) {
+        boolean byThread = e.reason() == SearchStoppedException.Reason.INTERRUPTED;
+        String why =
+            byThread
+                ? "interrupted"
+                : cancellation != null && cancellation.isCancelled()
+                    ? cancellation.reason()
+                    : System.nanoTime() >= deadlineAt ? "deadline" : "cancelled";
+        (byThread ? interrupted : cancelled).increment();
+        GenerationResult g =
+            finish(
+                byThread ? RunStatus.INTERRUPTED : RunStatus.CANCELLED,
+                why,
+                request,
+                e.partial().orElse(null),
+                startedAt,
+                t0,
+                ops);
+        LOG.log(Level.DEBUG, () -> "generation stopped (" + why + "): " + g);
+        return g;
+      } catch (SearchFailedException e) {
+        failed.increment();
+        GenerationResult partial =
+            e.partial()
+                .map(p -> finish(RunStatus.FAILED, null, request, p, startedAt, t0, ops))
+                .orElse(null);
+        FlowscaleException f = failure(e, partial);
+        LOG.log(Level.WARNING, () -> "generation failed: " + f.getMessage());
+        throw f;
+      }
+      completed.increment();
+      return finish(RunStatus.COMPLETED, null, request, result, startedAt, t0, ops);
+    } catch (ConfigurationException e) {
+      failed.increment();
+      throw e;
+    }
+  }
+
+  private VelocityModel conditionModel(GenerationRequest request) {
+    try {
+      return model.condition(request.prompt());
+    } catch (IllegalArgumentException e) {
+      failed.increment();
+      throw new ConfigurationException(
+          "model '" + modelName + "': " + Text.oneLine(e.getMessage()), e);
+    } catch (RuntimeException e) {
+      failed.increment();
+      throw classify(
+          SearchFailedException.Source.MODEL, e, "model '" + modelName + "' failed", null);
+    }
+  }
+
+  private Reward conditionReward(GenerationRequest request) {
+    try {
+      return reward.condition(request.prompt());
+    } catch (IllegalArgumentException e) {
+      failed.increment();
+      throw new ConfigurationException(
+          "reward_score '" + rewardName + "': " + Text.oneLine(e.getMessage()), e);
+    } catch (RuntimeException e) {
+      failed.increment();
+      throw classify(
+          SearchFailedException.Source.REWARD, e, "reward '" + rewardName + "' failed", null);
+    }
+  }
+
+  /** The user's listener with the cancellation and the deadline folded into its stop requests. */
+  private static SearchListener control(
+      SearchListener user, Cancellation cancellation, long deadlineAt) {
+    return new SearchListener() {
+      @Override
+      public void onProgress(long nfe, long maxNfe) {
+        user.onProgress(nfe, maxNfe);
+      }
+
+      @Override
+      public void onStep(int step, double time, float[] tweedies, int rows, double[] rewards) {
+        user.onStep(step, time, tweedies, rows, rewards);
+      }
+
+      @Override
+      public boolean wantsIntermediates() {
+        return user.wantsIntermediates();
+      }
+
+      @Override
+      public boolean stopRequested() {
+        return (cancellation != null && cancellation.isCancelled())
+            || System.nanoTime() >= deadlineAt
+            || user.stopRequested();
+      }
+    };
+  }
+
+  private GenerationResult finish(
+      RunStatus status,
+      String reason,
+      GenerationRequest request,
+      SearchResult result,
+      OffsetDateTime startedAt,
+      long t0,
+      ParticleOps ops) {
+    Image image = null;
+    if (result != null) {
+      nfe.add(result.nfe());
+      modelNanos.add(result.time().modelNanos());
+      rewardNanos.add(result.time().rewardNanos());
+      engineNanos.add(result.time().engineNanos());
+      if (decoder.isPresent()) {
+        ImageDecoder d = decoder.get();
+        image = new Image(d.height(), d.width(), d.decode(result.sample(), 0));
+      }
+    }
+    return new GenerationResult(
+        status,
+        reason,
+        request,
+        result,
+        image,
+        startedAt,
+        Duration.ofNanos(System.nanoTime() - t0),
+        ops.name());
+  }
+
+  private FlowscaleException failure(SearchFailedException e, GenerationResult partial) {
+    Throwable cause = e.getCause() == null ? e : e.getCause();
+    String what =
+        switch (e.source()) {
+          case MODEL -> "model '" + modelName + "' failed";
+          case REWARD -> "reward '" + rewardName + "' failed";
+          case ENGINE -> "the search failed";
+        };
+    return classify(e.source(), cause, what, partial);
+  }
+
+  private FlowscaleException classify(
+      SearchFailedException.Source source, Throwable cause, String what, GenerationResult p) {
+    String message =
+        what
+            + ": "
+            + (cause.getMessage() == null
+                ? cause.getClass().getSimpleName()
+                : Text.oneLine(cause.getMessage()));
+    if (cause instanceof NativeFailure nf) {
+      String component =
+          switch (source) {
+            case MODEL -> "model";
+            case REWARD -> "reward";
+            case ENGINE -> "backend";
+          };
+      return new NativeException(component, message, !nf.contextLost(), cause, p);
+    }
+    return switch (source) {
+      case MODEL -> new ModelException(modelName, message, cause, p);
+      case REWARD ->
+          new RewardException(rewardName, message, cause instanceof TransientFailure, cause, p);
+      case ENGINE -> new FlowscaleException(message, cause, p);
+    };
+  }
+
+  private ParticleOps takeOps() {
+    ParticleOps ops = idle.poll();
+    if (ops != null) {
+      return ops;
+    }
+    ParticleOps made;
+    try {
+      made = Backends.create(backendSpec);
+    } catch (RuntimeException e) {
+      throw classify(
+          SearchFailedException.Source.ENGINE, e, "backend '" + backendSpec + "' failed", null);
+    }
+    synchronized (allOps) {
+      allOps.add(made);
+    }
+    return made;
+  }
+
+  private void dropOps(ParticleOps ops) {
+    synchronized (allOps) {
+      allOps.remove(ops);
+    }
+    closeQuietly(ops);
+  }
+
+  /** The model's config name. */
+  public String modelName() {
+    return modelName;
+  }
+
+  /** The reward's config name. */
+  public String rewardName() {
+    return rewardName;
+  }
+
+  /** The backend spec ({@code cpu}, {@code cuda:1}). */
+  public String backend() {
+    return backendSpec;
+  }
+
+  /** The most generations that run at once. */
+  public int concurrency() {
+    return concurrency;
+  }
+
+  /** What the model's samples are: their size, shape and image form. */
+  public org.flowscale.engine.model.SampleSpace sampleSpace() {
+    return model;
+  }
+
+  /** A snapshot of the pipeline's counters. */
+  public PipelineMetrics metrics() {
+    return new PipelineMetrics(
+        requests.sum(),
+        completed.sum(),
+        cancelled.sum(),
+        interrupted.sum(),
+        failed.sum(),
+        nfe.sum(),
+        modelNanos.sum(),
+        rewardNanos.sum(),
+        engineNanos.sum(),
+        active.get());
+  }
+
+  /**
+   * Waits for running generations to finish, then frees the model, the reward and the backends.
+   * Later calls of {@link #generate} throw {@link IllegalStateException}. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    slots.acquireUninterruptibly(concurrency);
+    try {
+      closeQuietly(reward);
+      closeQuietly(model);
+      synchronized (allOps) {
+        for (ParticleOps o : allOps) {
+          closeQuietly(o);
+        }
+        allOps.clear();
+      }
+      idle.clear();
+    } finally {
+      slots.release(concurrency);
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      LOG.log(Level.WARNING, () -> "closing " + c + " failed: " + e.getMessage());
+    }
+  }
+
+  /** Work that may refuse the request with an IllegalArgumentException. */
+  private static void refuse(Runnable work, String prefix) {
+    try {
+      work.run();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigurationException(prefix + Text.oneLine(e.getMessage()), e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Pipeline[model " + modelName + ", reward " + rewardName + ", " + backendSpec + "]";
+  }
+
+  /** Says what a {@link Pipeline} loads. */
+  public static final class Builder {
+    private String model = "toy";
+    private Map<String, Object> modelSettings = Map.of();
+    private String reward = "counting";
+    private Map<String, Object> rewardSettings = Map.of();
+    private String backend = "cpu";
+    private int concurrency = 1;
+
+    private Builder() {}
+
+    /** The model ({@code model}) with default settings. */
+    public Builder model(String name) {
+      return model(name, Map.of());
+    }
+
+    /** The model ({@code model}) and its own keys (e.g. {@code beta} for the toy world). */
+    public Builder model(String name, Map<String, ?> settings) {
+      this.model = name;
+      this.modelSettings = widen(settings);
+      return this;
+    }
+
+    /** The reward ({@code reward_score}) with default settings. */
+    public Builder reward(String name) {
+      return reward(name, Map.of());
+    }
+
+    /** The reward ({@code reward_score}) and its own keys. */
+    public Builder reward(String name, Map<String, ?> settings) {
+      this.reward = name;
+      this.rewardSettings = widen(settings);
+      return this;
+    }
+
+    /** Where particle operations run: {@code cpu}, {@code cuda}, {@code cuda:1}. */
+    public Builder backend(String spec) {
+      this.backend = spec;
+      return this;
+    }
+
+    /** The most generations that run at once (default 1); more callers wait. */
+    public Builder concurrency(int n) {
+      if (n < 1 || n > 1024) {
+        throw new IllegalArgumentException("concurrency must be in [1, 1024], got " + n);
+      }
+      this.concurrency = n;
+      return this;
+    }
+
+    /** Settings as factories take them: Long and Double, not Integer. */
+    private static Map<String, Object> widen(Map<String, ?> settings) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      if (settings != null) {
+        settings.forEach((k, v) -> out.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
+      }
+      return out;
+    }
+
+    /**
+     * Loads the model and the reward and starts one backend instance.
+     *
+     * @throws ConfigurationException when a name is unknown or a factory refuses its settings
+     * @throws ModelException when the model fails to load
+     * @throws RewardException when the reward fails to load
+     * @throws NativeException when native code fails while loading
+     */
+    public Pipeline build() {
+      ModelFactory mf = factory(() -> Factories.model(model));
+      RewardFactory rf = factory(() -> Factories.reward(reward));
+      ParticleOps ops = null;
+      FlowModel m = null;
+      RewardModel r = null;
+      try {
+        long t0 = System.nanoTime();
+        try {
+          ops = Backends.create(backend);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+          throw new ConfigurationException("backend: " + Text.oneLine(e.getMessage()), e);
+        }
+        m = load("model '" + model + "'", () -> mf.load(modelSettings), true);
+        FlowModel space = m;
+        r =
+            load(
+                "reward_score '" + reward + "'",
+                () -> rf.load(reward, rewardSettings, space),
+                false);
+        Pipeline p = new Pipeline(this, m, r, ops);
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        LOG.log(Level.INFO, () -> "loaded " + p + " in " + ms + " ms");
+        ops = null;
+        m = null;
+        r = null;
+        return p;
+      } finally {
+        closeQuietly(r);
+        closeQuietly(m);
+        closeQuietly(ops);
+      }
+    }
+
+    private static <T> T factory(java.util.function.Supplier<T> lookup) {
+      try {
+        return lookup.get();
+      } catch (IllegalArgumentException e) {
+        throw new ConfigurationException(Text.oneLine(e.getMessage()), e);
+      }
+    }
+
+    private <T> T load(String what, java.util.function.Supplier<T> work, boolean isModel) {
+      try {
+        return work.get();
+      } catch (IllegalArgumentException e) {
+        throw new ConfigurationException(what + ": " + Text.oneLine(e.getMessage()), e);
+      } catch (RuntimeException e) {
+        String message = what + " failed to load: " + Text.oneLine(String.valueOf(e.getMessage()));
+        if (e instanceof NativeFailure nf) {
+          throw new NativeException(
+              isModel ? "model" : "reward", message, !nf.contextLost(), e, null);
+        }
+        if (isModel) {
+          throw new ModelException(model, message, e, null);
+        }
+        throw new RewardException(reward, message, e instanceof TransientFailure, e, null);
+      }
+    }
+  }
+}

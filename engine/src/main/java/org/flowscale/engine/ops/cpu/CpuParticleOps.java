@@ -26,8 +26,12 @@ public final class CpuParticleOps implements ParticleOps {
   /** Below this many elements an operation runs on the calling thread. */
   private static final long PARALLEL_THRESHOLD = 1 << 15;
 
-  /** Columns per chunk of a row: the row's draws are made a chunk at a time (a multiple of 4). */
-  private static final int CHUNK = 1024;
+  /**
+   * Columns per chunk of a row: the row's draws are made a chunk at a time (a multiple of 4), then
+   * combined. Short enough that drawing (arithmetic) and combining (memory) alternate quickly: with
+   * the vectorised draws, 512 measured 10-20% faster than 1024 and than 256 (StepCpuTime).
+   */
+  private static final int CHUNK = 512;
 
   /** The u or z operand of a term whose coefficient is 0: adding -0.0 changes no float. */
   private static final float[] NEG_ZEROS = new float[CHUNK];

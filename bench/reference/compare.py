@@ -11,9 +11,10 @@ clock and CPU (user + system of all its threads, from wait4). The ratio CLI / re
 per round (paired: both ran within seconds of each other), then its median and range are
 reported; on a shared machine the pairs cancel much of the load swings.
 
-In process: each side then runs the search 10 times in one process (rbf_reference.py --repeat,
-org.flowscale.bench.nfe.RepeatSearch): the first search (cold) against the later ones (warm), in
-wall and in the calling thread's CPU time, and the time per NFE outside the model.
+In process: each side then runs the search 20 times in one process (rbf_reference.py --repeat,
+org.flowscale.bench.nfe.RepeatSearch), sides alternating, 3 rounds: the first search (cold)
+against the second half (warm), in wall and in the calling thread's CPU time, and the time per
+NFE outside the model.
 
 Both sides: one torch thread (OMP_NUM_THREADS=1, MKL_NUM_THREADS=1; the Python loop also calls
 torch.set_num_threads(1)), the same TorchScript model and reward files, 2 chains x 25, 500 NFE,
@@ -78,7 +79,8 @@ def main():
     ap.add_argument("--shim", required=True)
     ap.add_argument("--java", default="java")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--inproc-rounds", type=int, default=3)
     ap.add_argument("--shapes", nargs="+", default=["64", "64x64"], choices=sorted(SHAPES))
     ap.add_argument("--out")
     args = ap.parse_args()
@@ -122,21 +124,29 @@ def main():
         print("compare: round %d/%d done (load %s)" % (r + 1, args.rounds, load()),
               file=sys.stderr, flush=True)
 
-    # In process: first search and later ones.
-    inproc = {}
-    for shape in args.shapes:
-        model, reward, dims = files(shape)
-        _, _, text = run(["/usr/bin/python3", os.path.join(root, "bench/reference/rbf_reference.py"),
-                          "--model", model, "--reward", reward, "--shape"] + [str(d) for d in dims]
-                         + ["--repeat", str(args.repeat), "--json"], env, root)
-        inproc[(shape, "reference")] = [json.loads(l) for l in text.splitlines() if l.startswith("{")]
-        _, _, text = run([args.java, "--enable-native-access=ALL-UNNAMED", "-Xss8m",
-                          "-Dflowscale.shim=" + args.shim, "-cp",
-                          os.path.join(root, "bench/target/benchmarks.jar"),
-                          "org.flowscale.bench.nfe.RepeatSearch", "--config",
-                          os.path.join(root, "config/torchscript/rbf.yaml"),
-                          "--repeat", str(args.repeat)] + overrides(shape), env, root)
-        inproc[(shape, "flowscale")] = [json.loads(l) for l in text.splitlines() if l.startswith("{")]
+    # In process: first search and later ones, alternating sides, several rounds.
+    inproc = {(shape, side): [] for shape in args.shapes for side in ("reference", "flowscale")}
+    for r in range(args.inproc_rounds):
+        for shape in args.shapes:
+            model, reward, dims = files(shape)
+            ref = ["/usr/bin/python3", os.path.join(root, "bench/reference/rbf_reference.py"),
+                   "--model", model, "--reward", reward, "--shape"] + [str(d) for d in dims] + [
+                       "--repeat", str(args.repeat), "--json"]
+            java = [args.java, "--enable-native-access=ALL-UNNAMED", "-Xss8m",
+                    "-Dflowscale.shim=" + args.shim, "-cp",
+                    os.path.join(root, "bench/target/benchmarks.jar"),
+                    "org.flowscale.bench.nfe.RepeatSearch", "--config",
+                    os.path.join(root, "config/torchscript/rbf.yaml"),
+                    "--repeat", str(args.repeat)] + overrides(shape)
+            sides = [("reference", ref), ("flowscale", java)]
+            if r % 2:
+                sides.reverse()
+            for side, cmd in sides:
+                _, _, text = run(cmd, env, root)
+                inproc[(shape, side)].append(
+                    [json.loads(l) for l in text.splitlines() if l.startswith("{")])
+        print("compare: in-process round %d/%d done (load %s)" % (r + 1, args.inproc_rounds, load()),
+              file=sys.stderr, flush=True)
     shutil.rmtree(runs, ignore_errors=True)
 
     lines = []
@@ -161,24 +171,32 @@ def main():
                 shape.replace("x", ", "), name, statistics.median(walls), min(walls), max(walls),
                 statistics.median(cpus), ratio))
     lines.append("")
-    lines.append("In one process, %d searches each: search 1 (cold) and the median of searches "
-                 "%d-%d (warm)" % (args.repeat, args.repeat // 2 + 1, args.repeat))
+    warm_from = args.repeat // 2
+    lines.append("In one process, %d searches each, %d rounds alternating sides: search 1 (cold) "
+                 "and searches %d-%d (warm); medians over rounds of each round's median"
+                 % (args.repeat, args.inproc_rounds, warm_from + 1, args.repeat))
     lines.append("")
     lines.append("| shape | side | search | wall ms | thread CPU ms | model ms | outside model "
                  "us/NFE | engine us/NFE (outside model and reward) |")
     lines.append("|---|---|---|---|---|---|---|---|")
     for shape in args.shapes:
         for side in ("reference", "flowscale"):
-            rows = inproc[(shape, side)]
-            warm = rows[args.repeat // 2:]
-            for label, pick in (("1 (cold)", [rows[0]]), ("warm", warm)):
+            rounds = inproc[(shape, side)]
+            for label, lo, hi in (("1 (cold)", 0, 1), ("warm", warm_from, args.repeat)):
                 def med(key):
-                    return statistics.median(r[key] for r in pick)
+                    return statistics.median(statistics.median(r[key] for r in rows[lo:hi])
+                                             for rows in rounds)
+                def engine_s(row):
+                    return row["engine_s"] if "engine_s" in row else (
+                        row["wall_s"] - row["model_s"] - row["reward_s"])
                 nfe = med("nfe")
-                outside = (med("wall_s") - med("model_s")) / nfe * 1e6
-                engine = ("%.1f" % (med("engine_s") / nfe * 1e6)) if "engine_s" in pick[0] else (
-                    "%.1f" % ((med("wall_s") - med("model_s") - med("reward_s")) / nfe * 1e6))
-                lines.append("| [%s] | %s | %s | %.1f | %.1f | %.1f | %.1f | %s |" % (
+                outside = statistics.median(
+                    statistics.median(r["wall_s"] - r["model_s"] for r in rows[lo:hi])
+                    for rows in rounds) / nfe * 1e6
+                engine = statistics.median(
+                    statistics.median(engine_s(r) for r in rows[lo:hi])
+                    for rows in rounds) / nfe * 1e6
+                lines.append("| [%s] | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f |" % (
                     shape.replace("x", ", "), side, label, 1e3 * med("wall_s"),
                     1e3 * med("thread_cpu_s"), 1e3 * med("model_s"), outside, engine))
     text = "\n".join(lines)

@@ -59,6 +59,9 @@ for cu in "$src"/*.cu; do
     echo "[flowscale-kernels] ERROR: register spills in $name (see above)" >&2
     exit 1
   fi
+  # Which source the PTX came from: the emulated driver (a test fixture that runs the kernels'
+  # host build) refuses PTX of another source than its own. A comment, so drivers ignore it.
+  printf '\n// flowscale source sha256 %s\n' "$(sha256sum "$cu" | cut -c1-64)" >> "$dest/$name.ptx"
   echo "[flowscale-kernels] $name.ptx: $(grep -c '^\.visible \.entry' "$dest/$name.ptx") kernels; ptxas sm_90:"
   grep -E "Compiling entry|registers" "$tmp/$name.log" | paste - - | sed -E "s/ptxas info *: Compiling entry function '([^']*)' for 'sm_90'.*Used ([0-9]+) registers.*/  \1: \2 registers/"
   built+=("$name.ptx")

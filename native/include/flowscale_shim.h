@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the Java side refuses others. */
-#define FS_ABI_VERSION 1
+#define FS_ABI_VERSION 2
 
 #define FS_OK 0
 #define FS_ERROR 1
@@ -44,8 +44,19 @@ enum fs_dtype {
   FS_BF16 = 2,
   FS_F16 = 3,
   FS_I32 = 4,
-  FS_I64 = 5
+  FS_I64 = 5,
+  /* Since ABI 2: the remaining types a checkpoint may hold. FP8 needs libtorch >= 2.1
+     (fs_dtype_supported says whether this build has it). */
+  FS_F8_E4M3 = 6,
+  FS_F8_E5M2 = 7,
+  FS_U8 = 8,
+  FS_I8 = 9,
+  FS_I16 = 10,
+  FS_BOOL = 11
 };
+
+/* The dtype code reported for a tensor whose type has no fs_dtype (e.g. complex). */
+#define FS_OTHER_DTYPE (-2)
 
 #define FS_MAX_DIMS 8
 #define FS_NO_DTYPE (-1)
@@ -70,6 +81,7 @@ typedef struct fs_tensor_desc {
 
 typedef struct fs_module fs_module; /* a loaded TorchScript module */
 typedef struct fs_tensor fs_tensor; /* a tensor owned by the shim */
+typedef struct fs_slots fs_slots;   /* a listing of a module's parameters and buffers */
 
 /* ---- versions and errors ---- */
 
@@ -95,6 +107,8 @@ FS_API int32_t fs_cuda_get_stream(int32_t device, void** out_stream);
  * stream) libtorch's current stream of `device` for this thread.
  */
 FS_API int32_t fs_cuda_set_stream(int32_t device, void* stream);
+/* 1 when this libtorch has the fs_dtype `code` (FP8 needs libtorch >= 2.1), else 0. */
+FS_API int32_t fs_dtype_supported(int32_t code);
 /* Waits for the work queued on libtorch's current stream of `device` (this thread). */
 FS_API int32_t fs_cuda_synchronize(int32_t device);
 
@@ -116,6 +130,13 @@ FS_API int32_t fs_module_load(const char* path, int32_t device, fs_module** out)
 FS_API void fs_module_free(fs_module* module);
 /* The module's device (-1 host). */
 FS_API int32_t fs_module_device(const fs_module* module);
+/*
+ * Whether TorchScript's graph optimizer (profiling runs, specialisation per input shape, fusion)
+ * works on this module's calls: on (1) by default, as libtorch does. Off (0) runs the graph op by
+ * op as eager PyTorch does: no multi-second warm-up per new input shape, which large models called
+ * with varying batch sizes (FLUX) want. Since ABI 2.
+ */
+FS_API int32_t fs_module_set_optimize(fs_module* module, int32_t enabled);
 
 /*
  * Runs forward(inputs...) without autograd and writes its result(s) into `outputs`: a tensor
@@ -143,6 +164,71 @@ FS_API int32_t fs_module_forward_owned(fs_module* module, const fs_tensor_desc* 
 FS_API int32_t fs_module_vjp(fs_module* module, const fs_tensor_desc* inputs, int32_t n_inputs,
                       int32_t wrt, const fs_tensor_desc* cotangent,
                       const fs_tensor_desc* out_value, const fs_tensor_desc* out_grad);
+
+/*
+ * Like fs_module_forward, for any method of the module (e.g. a VAE's "decode", or a method marked
+ * @torch.jit.export). Fails naming the method when the module has none of that name.
+ */
+FS_API int32_t fs_module_run_method(fs_module* module, const char* method,
+                                    const fs_tensor_desc* inputs, int32_t n_inputs,
+                                    const fs_tensor_desc* outputs, int32_t n_outputs);
+/* 1 when the module has a method of that name, else 0. */
+FS_API int32_t fs_module_has_method(const fs_module* module, const char* method);
+
+/* ---- weights: parameters, buffers and attributes by dotted name (since ABI 2) ----
+ *
+ * These load real weights into an architecture file scripted at a tiny width: list what the
+ * module holds, replace each parameter or buffer from caller memory (one tensor at a time, so peak
+ * host memory stays one tensor above the model), set the few integer attributes the widths cannot
+ * tell (heads, rope axes), and move or cast the rest. Names are dotted paths through submodules
+ * ("double_blocks.0.img_attn.qkv.weight"), as PyTorch's state_dict() spells them.
+ */
+
+/* Lists every parameter and buffer of the module and its submodules, in registration order. */
+FS_API int32_t fs_module_slots(const fs_module* module, fs_slots** out);
+/* The number of entries of a listing. */
+FS_API int32_t fs_slots_count(const fs_slots* slots);
+/*
+ * Entry i of a listing: its dotted name (valid while the listing lives), *is_buffer (1 buffer, 0
+ * parameter) and its current tensor in *desc (shape, dtype or FS_OTHER_DTYPE, device; data
+ * points at the module's storage at listing time).
+ */
+FS_API int32_t fs_slots_get(const fs_slots* slots, int32_t i, const char** name,
+                            int32_t* is_buffer, fs_tensor_desc* desc);
+/* Frees a listing; NULL is ignored. */
+FS_API void fs_slots_free(fs_slots* slots);
+
+/*
+ * Replaces the parameter or buffer `name` with a copy of `src` (host or device memory, read during
+ * the call only), converted to `dtype` (FS_NO_DTYPE keeps src's dtype) on `device` (-1 host, else
+ * the CUDA ordinal). The shape may differ from the old tensor's (the caller checks shapes against
+ * its architecture). A parameter stays a parameter, with requires_grad off (inference). Memory
+ * crossing to a device is copied first and converted there. Fails naming `name` when it is not a
+ * parameter or buffer of the module.
+ */
+FS_API int32_t fs_module_set_tensor(fs_module* module, const char* name,
+                                    const fs_tensor_desc* src, int32_t dtype, int32_t device);
+
+/*
+ * Sets the attribute `name` (dotted) to values[0] when it is an int, or to values[0..n) when it is
+ * a List[int]. The attribute must exist with that type in the scripted class (an attribute marked
+ * Final is a constant compiled into the code and cannot be set).
+ */
+FS_API int32_t fs_module_set_ints(fs_module* module, const char* name, const int64_t* values,
+                                  int32_t n);
+/*
+ * Reads the int or List[int] attribute `name`: writes up to `capacity` values and their count to
+ * *n (a count above capacity means the list was cut).
+ */
+FS_API int32_t fs_module_get_ints(const fs_module* module, const char* name, int64_t* values,
+                                  int32_t capacity, int32_t* n);
+
+/*
+ * Moves every parameter and buffer to `device` (-1 host) and converts the floating-point ones to
+ * `dtype` (FS_NO_DTYPE: keep); integer tensors keep their type. The module's device becomes
+ * `device`.
+ */
+FS_API int32_t fs_module_to(fs_module* module, int32_t device, int32_t dtype);
 
 /* ---- owned tensors ---- */
 

@@ -8,6 +8,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 
 #ifdef FS_WITH_CUDA
 #include <c10/cuda/CUDAStream.h>
@@ -27,11 +28,27 @@
 struct fs_module {
   torch::jit::Module module;
   int32_t device;
+  bool optimize = true;  // TorchScript's profiling optimizer on this module's calls
 };
 
 struct fs_tensor {
   torch::Tensor tensor;
 };
+
+struct fs_slot_entry {
+  std::string name;
+  torch::Tensor tensor;
+  bool buffer;
+};
+
+struct fs_slots {
+  std::vector<fs_slot_entry> entries;
+};
+
+// FP8 types arrived in libtorch 2.1.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+#define FS_HAVE_FP8 1
+#endif
 
 namespace {
 
@@ -85,11 +102,24 @@ c10::ScalarType scalar_type(int32_t dtype) {
     case FS_F16: return torch::kFloat16;
     case FS_I32: return torch::kInt32;
     case FS_I64: return torch::kInt64;
+    case FS_U8: return torch::kUInt8;
+    case FS_I8: return torch::kInt8;
+    case FS_I16: return torch::kInt16;
+    case FS_BOOL: return torch::kBool;
+#ifdef FS_HAVE_FP8
+    case FS_F8_E4M3: return torch::kFloat8_e4m3fn;
+    case FS_F8_E5M2: return torch::kFloat8_e5m2;
+#else
+    case FS_F8_E4M3:
+    case FS_F8_E5M2:
+      fail("FP8 tensors need libtorch 2.1 or newer; this shim was built against libtorch " TORCH_VERSION);
+#endif
     default: fail("unknown dtype code " + std::to_string(dtype));
   }
 }
 
-int32_t dtype_code(c10::ScalarType t) {
+// The fs_dtype of a libtorch type, or FS_OTHER_DTYPE.
+int32_t dtype_code_or_other(c10::ScalarType t) {
   switch (t) {
     case torch::kFloat32: return FS_F32;
     case torch::kFloat64: return FS_F64;
@@ -97,8 +127,24 @@ int32_t dtype_code(c10::ScalarType t) {
     case torch::kFloat16: return FS_F16;
     case torch::kInt32: return FS_I32;
     case torch::kInt64: return FS_I64;
-    default: fail(std::string("tensor dtype ") + c10::toString(t) + " has no fs_dtype code");
+    case torch::kUInt8: return FS_U8;
+    case torch::kInt8: return FS_I8;
+    case torch::kInt16: return FS_I16;
+    case torch::kBool: return FS_BOOL;
+#ifdef FS_HAVE_FP8
+    case torch::kFloat8_e4m3fn: return FS_F8_E4M3;
+    case torch::kFloat8_e5m2: return FS_F8_E5M2;
+#endif
+    default: return FS_OTHER_DTYPE;
   }
+}
+
+int32_t dtype_code(c10::ScalarType t) {
+  int32_t code = dtype_code_or_other(t);
+  if (code == FS_OTHER_DTYPE) {
+    fail(std::string("tensor dtype ") + c10::toString(t) + " has no fs_dtype code");
+  }
+  return code;
 }
 
 torch::Device device_of(int32_t device) {
@@ -193,6 +239,66 @@ void store(const torch::Tensor& value, const fs_tensor_desc& d, const char* role
          shape_text(dst.sizes()));
   }
   dst.copy_(value.reshape(dst.sizes()));
+}
+
+// Runs `method` of the module on caller memory and stores its result(s) (fs_module_forward).
+void run_into(fs_module* module, const std::string& method, const fs_tensor_desc* inputs,
+              int32_t n_inputs, const fs_tensor_desc* outputs, int32_t n_outputs) {
+  if (module == nullptr) fail("module is null");
+  if (n_outputs < 1 || outputs == nullptr) fail("at least one output buffer is needed");
+  torch::NoGradGuard no_grad;
+  torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
+  std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
+  torch::jit::IValue result;
+  if (method == "forward") {
+    result = module->module.forward(std::move(args));
+  } else {
+    auto m = module->module.find_method(method);
+    if (!m) fail("the module has no method '" + method + "'");
+    result = (*m)(std::move(args));
+  }
+  std::vector<torch::Tensor> results = tensors_of(result);
+  if (static_cast<int32_t>(results.size()) != n_outputs) {
+    fail(method + " returned " + std::to_string(results.size()) + " tensor(s), the caller expects " +
+         std::to_string(n_outputs));
+  }
+  for (int32_t i = 0; i < n_outputs; i++) {
+    store(results[i], outputs[i], "output", i);
+  }
+}
+
+std::vector<std::string> split_name(const char* name) {
+  if (name == nullptr || *name == '\0') fail("the name is empty");
+  std::vector<std::string> parts;
+  std::string cur;
+  for (const char* p = name; *p; p++) {
+    if (*p == '.') {
+      if (cur.empty()) fail(std::string("bad dotted name '") + name + "'");
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += *p;
+    }
+  }
+  if (cur.empty()) fail(std::string("bad dotted name '") + name + "'");
+  parts.push_back(cur);
+  return parts;
+}
+
+// The submodule owning the last component of a dotted name, and that component.
+std::pair<torch::jit::Module, std::string> owner_of(const torch::jit::Module& root,
+                                                     const char* name) {
+  std::vector<std::string> parts = split_name(name);
+  torch::jit::Module m = root;
+  std::string path;
+  for (size_t i = 0; i + 1 < parts.size(); i++) {
+    path += (i ? "." : "") + parts[i];
+    if (!m.hasattr(parts[i])) fail("the module has no submodule '" + path + "'");
+    torch::jit::IValue v = m.attr(parts[i]);
+    if (!v.isModule()) fail("'" + path + "' is not a submodule");
+    m = v.toModule();
+  }
+  return {m, parts.back()};
 }
 
 }  // namespace
@@ -297,21 +403,204 @@ void fs_module_free(fs_module* module) {
 
 int32_t fs_module_device(const fs_module* module) { return module ? module->device : -1; }
 
+int32_t fs_module_set_optimize(fs_module* module, int32_t enabled) {
+  return guard("set optimize", [&] {
+    if (module == nullptr) fail("module is null");
+    module->optimize = enabled != 0;
+  });
+}
+
 int32_t fs_module_forward(fs_module* module, const fs_tensor_desc* inputs, int32_t n_inputs,
                           const fs_tensor_desc* outputs, int32_t n_outputs) {
-  return guard("forward", [&] {
+  return guard("forward", [&] { run_into(module, "forward", inputs, n_inputs, outputs, n_outputs); });
+}
+
+int32_t fs_module_run_method(fs_module* module, const char* method, const fs_tensor_desc* inputs,
+                             int32_t n_inputs, const fs_tensor_desc* outputs, int32_t n_outputs) {
+  std::string name = method ? method : "(null)";
+  return guard(name.c_str(), [&] {
+    if (method == nullptr) fail("method is null");
+    run_into(module, name, inputs, n_inputs, outputs, n_outputs);
+  });
+}
+
+int32_t fs_module_has_method(const fs_module* module, const char* method) {
+  int32_t has = 0;
+  guard("find method", [&] {
+    if (module != nullptr && method != nullptr) {
+      has = module->module.find_method(method).has_value() ? 1 : 0;
+    }
+  });
+  return has;
+}
+
+int32_t fs_dtype_supported(int32_t code) {
+  int32_t ok = 0;
+  guard("dtype", [&] {
+    scalar_type(code);
+    ok = 1;
+  });
+  last_error.clear();
+  return ok;
+}
+
+int32_t fs_module_slots(const fs_module* module, fs_slots** out) {
+  return guard("list parameters", [&] {
+    if (module == nullptr || out == nullptr) fail("null argument");
+    *out = nullptr;
+    auto list = std::make_unique<fs_slots>();
+    for (const auto& p : module->module.named_parameters(/*recurse=*/true)) {
+      list->entries.push_back({p.name, p.value, false});
+    }
+    for (const auto& b : module->module.named_buffers(/*recurse=*/true)) {
+      list->entries.push_back({b.name, b.value, true});
+    }
+    *out = list.release();
+  });
+}
+
+int32_t fs_slots_count(const fs_slots* slots) {
+  return slots ? static_cast<int32_t>(slots->entries.size()) : 0;
+}
+
+int32_t fs_slots_get(const fs_slots* slots, int32_t i, const char** name, int32_t* is_buffer,
+                     fs_tensor_desc* desc) {
+  return guard("list parameters", [&] {
+    if (slots == nullptr || name == nullptr || is_buffer == nullptr || desc == nullptr) {
+      fail("null argument");
+    }
+    if (i < 0 || i >= static_cast<int32_t>(slots->entries.size())) {
+      fail("entry " + std::to_string(i) + " of " + std::to_string(slots->entries.size()));
+    }
+    const fs_slot_entry& e = slots->entries[i];
+    const torch::Tensor& t = e.tensor;
+    if (t.dim() > FS_MAX_DIMS) fail(e.name + " has " + std::to_string(t.dim()) + " dimensions");
+    fs_tensor_desc d{};
+    d.data = t.defined() ? t.data_ptr() : nullptr;
+    d.ndim = static_cast<int32_t>(t.dim());
+    for (int64_t k = 0; k < t.dim(); k++) d.shape[k] = t.size(k);
+    d.dtype = dtype_code_or_other(t.scalar_type());
+    d.device = t.is_cuda() ? t.get_device() : -1;
+    d.as_dtype = FS_NO_DTYPE;
+    *name = e.name.c_str();
+    *is_buffer = e.buffer ? 1 : 0;
+    *desc = d;
+  });
+}
+
+void fs_slots_free(fs_slots* slots) {
+  guard("free listing", [&] { delete slots; });
+}
+
+int32_t fs_module_set_tensor(fs_module* module, const char* name, const fs_tensor_desc* src,
+                             int32_t dtype, int32_t device) {
+  std::string where = std::string("set '") + (name ? name : "(null)") + "'";
+  return guard(where.c_str(), [&] {
+    if (module == nullptr || src == nullptr) fail("null argument");
+    auto owner = owner_of(module->module, name);
+    torch::jit::Module& m = owner.first;
+    const std::string& leaf = owner.second;
+    auto slot = m.type()->findAttributeSlot(leaf);
+    if (!slot || !(m.type()->is_parameter(*slot) || m.type()->is_buffer(*slot))) {
+      fail("the module has no parameter or buffer of that name");
+    }
+    torch::Device target = device_of(device);
+    if (device >= 0 && static_cast<int64_t>(device) >=
+                           static_cast<int64_t>(torch::cuda::device_count())) {
+      fail("CUDA device " + std::to_string(device) + " requested, but libtorch sees " +
+           std::to_string(torch::cuda::device_count()));
+    }
+    torch::Tensor s = wrap(*src, "source", 0);
+    c10::ScalarType type = dtype == FS_NO_DTYPE ? s.scalar_type() : scalar_type(dtype);
+    torch::Tensor t;
+    if (s.device() != target) {
+      // Cross first (in the checkpoint's usually smaller type), convert on the target.
+      t = s.to(target).to(type);
+    } else {
+      t = s.to(type, /*non_blocking=*/false, /*copy=*/true);
+    }
+    t = t.contiguous();
+    if (m.type()->is_parameter(*slot)) {
+      t.set_requires_grad(false);
+    }
+    m.setattr(leaf, t);
+  });
+}
+
+int32_t fs_module_set_ints(fs_module* module, const char* name, const int64_t* values, int32_t n) {
+  std::string where = std::string("set attribute '") + (name ? name : "(null)") + "'";
+  return guard(where.c_str(), [&] {
+    if (module == nullptr || (n > 0 && values == nullptr) || n < 0) fail("bad arguments");
+    auto owner = owner_of(module->module, name);
+    torch::jit::Module& m = owner.first;
+    const std::string& leaf = owner.second;
+    if (m.type()->hasConstant(leaf)) {
+      fail("it is a constant (Final) compiled into the code; declare it as a plain attribute");
+    }
+    auto slot = m.type()->findAttributeSlot(leaf);
+    if (!slot) fail("the module has no such attribute");
+    c10::TypePtr type = m.type()->getAttribute(*slot);
+    if (type->kind() == c10::TypeKind::IntType) {
+      if (n != 1) fail("it is an int: give exactly one value, got " + std::to_string(n));
+      m.setattr(leaf, torch::jit::IValue(values[0]));
+    } else if (type->kind() == c10::TypeKind::ListType &&
+               type->containedTypes().size() == 1 &&
+               type->containedTypes()[0]->kind() == c10::TypeKind::IntType) {
+      c10::List<int64_t> list;
+      for (int32_t i = 0; i < n; i++) list.push_back(values[i]);
+      m.setattr(leaf, torch::jit::IValue(list));
+    } else {
+      fail("it is a " + type->repr_str() + ", not an int or List[int]");
+    }
+  });
+}
+
+int32_t fs_module_get_ints(const fs_module* module, const char* name, int64_t* values,
+                           int32_t capacity, int32_t* n) {
+  std::string where = std::string("read attribute '") + (name ? name : "(null)") + "'";
+  return guard(where.c_str(), [&] {
+    if (module == nullptr || n == nullptr || (capacity > 0 && values == nullptr)) {
+      fail("bad arguments");
+    }
+    auto owner = owner_of(module->module, name);
+    torch::jit::Module& m = owner.first;
+    const std::string& leaf = owner.second;
+    if (!m.hasattr(leaf)) fail("the module has no such attribute");
+    torch::jit::IValue v = m.attr(leaf);
+    std::vector<int64_t> out;
+    if (v.isInt()) {
+      out.push_back(v.toInt());
+    } else if (v.isIntList()) {
+      out = v.toIntVector();
+    } else {
+      fail("it is a " + v.tagKind() + ", not an int or List[int]");
+    }
+    for (size_t i = 0; i < out.size() && static_cast<int32_t>(i) < capacity; i++) values[i] = out[i];
+    *n = static_cast<int32_t>(out.size());
+  });
+}
+
+int32_t fs_module_to(fs_module* module, int32_t device, int32_t dtype) {
+  return guard("move module", [&] {
     if (module == nullptr) fail("module is null");
-    if (n_outputs < 1 || outputs == nullptr) fail("at least one output buffer is needed");
+    torch::Device target = device_of(device);
+    if (device >= 0 && static_cast<int64_t>(device) >=
+                           static_cast<int64_t>(torch::cuda::device_count())) {
+      fail("CUDA device " + std::to_string(device) + " requested, but libtorch sees " +
+           std::to_string(torch::cuda::device_count()));
+    }
+    c10::optional<c10::ScalarType> type;
+    if (dtype != FS_NO_DTYPE) type = scalar_type(dtype);
     torch::NoGradGuard no_grad;
-    std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
-    std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
-    if (static_cast<int32_t>(results.size()) != n_outputs) {
-      fail("forward returned " + std::to_string(results.size()) + " tensor(s), the caller expects " +
-           std::to_string(n_outputs));
-    }
-    for (int32_t i = 0; i < n_outputs; i++) {
-      store(results[i], outputs[i], "output", i);
-    }
+    auto move = [&](torch::Tensor t) {
+      c10::ScalarType st = type && t.is_floating_point() ? *type : t.scalar_type();
+      if (t.device() != target || t.scalar_type() != st) {
+        t.set_data(t.to(target, st));
+      }
+    };
+    for (torch::Tensor t : module->module.parameters(/*recurse=*/true)) move(t);
+    for (torch::Tensor t : module->module.buffers(/*recurse=*/true)) move(t);
+    module->device = device < 0 ? -1 : device;
   });
 }
 
@@ -322,6 +611,7 @@ int32_t fs_module_forward_owned(fs_module* module, const fs_tensor_desc* inputs,
     if (n_out == nullptr || (max_outputs > 0 && out_tensors == nullptr)) fail("null out pointers");
     *n_out = 0;
     torch::NoGradGuard no_grad;
+    torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
     std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
     std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
     if (static_cast<int32_t>(results.size()) > max_outputs) {
@@ -351,6 +641,7 @@ int32_t fs_module_vjp(fs_module* module, const fs_tensor_desc* inputs, int32_t n
            std::to_string(n_inputs - 1) + ")");
     }
     torch::AutoGradMode grad_mode(true);
+    torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
     std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
     // A leaf of our own over the same memory (no copy): autograd only reads it, and a module
     // that writes into it in place is refused by autograd's leaf check.

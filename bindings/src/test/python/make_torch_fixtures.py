@@ -10,6 +10,9 @@ Writes to OUT_DIR:
   reward_cnn.pt       forward(images[N,3,8,8]) -> scores[N]
   tuple_out.pt        forward(x) -> (x * 2, x.sum(1)): two outputs
   add_one_in_place.pt forward(x) -> [sum(x + 1)], adding 1 to x in place
+  widthless.pt        forward(x[N,D]) -> [N,heads]: reads its widths from its weights and the int
+                      attributes heads (int) and split (List[int]); a float buffer, an int
+                      buffer, a Final constant, and an exported method twice(x) (TorchWeights)
   corrupt.pt          bytes that are not a TorchScript archive
   NAME.bin            reference tensors, raw little-endian
   manifest.txt        one line per tensor: "tensor NAME DTYPE DIM0 DIM1 ...", one per number:
@@ -23,7 +26,7 @@ error of the Java -> shim -> libtorch path, not float32 rounding of the referenc
 import os
 import struct
 import sys
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 
@@ -92,6 +95,44 @@ class AddOneInPlace(torch.nn.Module):
         return x.sum().reshape(1)
 
 
+class Scale(torch.nn.Module):
+    def __init__(self, n: int):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.ones(n))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class Widthless(torch.nn.Module):
+    """An architecture scripted at one width that runs at any: h = norm(lin(x) + offset), summed per
+    head, times split[0] + split[1] + count."""
+
+    heads: int
+    split: List[int]
+    version: torch.jit.Final[int]
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 6)
+        self.norm = Scale(6)
+        self.register_buffer("offset", torch.zeros(6))
+        self.register_buffer("count", torch.zeros(1, dtype=torch.int64))
+        self.heads = 2
+        self.split = [1, 2]
+        self.version = 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(self.lin(x) + self.offset)
+        n = x.shape[0]
+        factor = self.split[0] + self.split[1] + self.count.to(h.dtype)
+        return h.reshape(n, self.heads, -1).sum(2) * factor
+
+    @torch.jit.export
+    def twice(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 2
+
+
 class TupleOut(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         return x * 2, x.sum(1)
@@ -122,6 +163,7 @@ def main():
     torch.jit.script(gaussian).save(os.path.join(out, "gaussian_velocity.pt"))
     torch.jit.script(TupleOut()).save(os.path.join(out, "tuple_out.pt"))
     torch.jit.script(AddOneInPlace()).save(os.path.join(out, "add_one_in_place.pt"))
+    torch.jit.script(Widthless().eval()).save(os.path.join(out, "widthless.pt"))
     with open(os.path.join(out, "corrupt.pt"), "wb") as f:
         f.write(b"PK\x03\x04 this is not a TorchScript archive" + bytes(range(256)))
 

@@ -19,8 +19,9 @@
 // offset draw.
 //
 // Errors found on the device (an index out of range, a negative noise id, a coefficient that
-// needs a missing operand, non-finite weights) are recorded in a small error record in mapped
-// pinned memory (first error wins) and raised by the host at its next synchronisation point.
+// needs a missing operand, non-finite weights) are recorded in a small error record in device
+// memory (first error wins, by atomicCAS: atomics on mapped host memory are not atomic across
+// PCIe); the host copies the record back and raises it at its next synchronisation point.
 
 typedef unsigned int u32;
 typedef unsigned short u16;
@@ -64,7 +65,6 @@ __device__ __forceinline__ void fs_fail(int* err, int code, int row, int value) 
   if (atomicCAS(err, 0, code) == 0) {
     err[1] = row;
     err[2] = value;
-    __threadfence_system();
   }
 }
 
@@ -498,7 +498,8 @@ extern "C" __global__ void __launch_bounds__(FS_RED_THREADS, 1) fs_ess(const dou
 
 // Resampling as CpuParticleOps.resample: cdf_i = sum_{k<=i} exp(v_k - lse), total = cdf_{n-1};
 // position k = u_k total (multinomial) or (k + u_0) / m total (systematic); the index is the
-// first cdf entry above the position. cdf is scratch of n doubles. One block.
+// first cdf entry above the position, never a particle of weight 0 (as on the CPU). cdf is
+// scratch of n doubles. One block.
 extern "C" __global__ void __launch_bounds__(FS_RED_THREADS, 1) fs_resample(const double* values, int n, int m, int systematic,
                                        u64 seed, u64 stream, const u64* counter, double* cdf,
                                        int* out, int* err) {
@@ -555,6 +556,20 @@ extern "C" __global__ void __launch_bounds__(FS_RED_THREADS, 1) fs_resample(cons
       } else {
         a = mid + 1;
       }
+    }
+    // A chunk starts from the scan of the chunk totals, not from the previous chunk's running
+    // sum, so the two can differ by an ulp: a particle of weight 0 can then own [cdf[a-1],
+    // cdf[a]) and be drawn (about 1e-16 per draw), which the CPU never does. Step past such
+    // particles to the next one with weight, or back to the last one at the end (there is one:
+    // the largest weight is at least 1/n).
+    if (exp(values[a] - l) == 0.0) {
+      int c = a + 1;
+      while (c < n && exp(values[c] - l) == 0.0) c++;
+      if (c == n) {
+        c = a - 1;
+        while (c > 0 && exp(values[c] - l) == 0.0) c--;
+      }
+      a = c;
     }
     out[k] = a;
   }

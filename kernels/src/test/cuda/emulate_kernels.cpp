@@ -42,7 +42,7 @@ using std::min; using std::isinf; using std::isfinite;
 // The launch shape of CudaParticleOps.launchRows (keep in step).
 template <class F> static void launchRows(int rows, int units, int sms, F body) {
   int BLOCK=256; int hob=1; int u1=std::max(1,units-1); while (hob*2<=u1) hob*=2;
-  int bx = std::min(BLOCK, std::max(32, hob<<1)); int by=BLOCK/bx;
+  int bx = units<=1 ? 1 : std::min(BLOCK, hob<<1); int by=BLOCK/bx;
   long gy = std::min((long)(rows+by-1)/by, 65535L);
   long need=((long)units+bx-1)/bx; long gx=std::max(1L,std::min(need,std::max(1L,(long)(sms*32)/gy)));
   blockDim.x=bx; blockDim.y=by; gridDim.x=gx; gridDim.y=gy;

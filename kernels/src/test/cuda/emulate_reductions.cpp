@@ -1,68 +1,26 @@
-// Runs the reduction kernels (group argmax, log-sum-exp, ESS, resampling) on the host: each GPU
-// thread of a block is an OS thread; __syncthreads is a block barrier and the warp shuffles
-// exchange through per-warp slots between warp barriers. Results are compared with a port of the
-// CPU backend's loops (CpuParticleOps): argmax and resampled indices exactly, log-sum-exp and ESS
-// to 1e-12. Run by KernelEmulationTest.
-#include <barrier>
+// Runs the reduction kernels (group argmax, log-sum-exp, ESS, resampling) on the host with the
+// built-ins of host_device.h: each block's threads run as fibers, __syncthreads is a block
+// barrier and the warp shuffles exchange through per-warp slots between warp barriers. Results
+// are compared with a port of the CPU backend's loops (CpuParticleOps): argmax and resampled
+// indices exactly, log-sum-exp and ESS to 1e-12. Run by KernelEmulationTest.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <random>
-#include <thread>
+#include <string>
 #include <vector>
 #include <algorithm>
-struct dim3 { unsigned x = 1, y = 1, z = 1; };
-static thread_local dim3 blockIdx, threadIdx;
-static dim3 blockDim, gridDim;
-#define __global__
-#define __device__
-#define __host__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
-#define __shared__ static
-struct float4 { float x, y, z, w; };
-struct uint2 { unsigned x, y; };
-struct uint4 { unsigned x, y, z, w; };
-static inline float4 make_float4(float a, float b, float c, float d) { return {a, b, c, d}; }
-static inline float __fmul_rn(float a, float b) { return a * b; }
-static inline float __fadd_rn(float a, float b) { return a + b; }
-static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
-static inline float __uint_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
-static inline unsigned __float_as_uint(float f) { unsigned i; memcpy(&i, &f, 4); return i; }
-static inline double __longlong_as_double(long long i) { double f; memcpy(&f, &i, 8); return f; }
-static inline void sincospif(float x, float* s, float* c) { *s = (float)sin(M_PI * x); *c = (float)cos(M_PI * x); }
-static std::mutex atomic_mu;
-static int atomicCAS(int* p, int cmp, int v) { std::lock_guard<std::mutex> g(atomic_mu); int o = *p; if (o == cmp) *p = v; return o; }
-static void __threadfence_system() {}
-static std::unique_ptr<std::barrier<>> block_bar;
-static std::vector<std::unique_ptr<std::barrier<>>> warp_bar;
-static uint64_t xch[32][32];
-static void __syncthreads() { block_bar->arrive_and_wait(); }
-template <class T> static T shfl(T v, int src_lane) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  uint64_t b = 0; memcpy(&b, &v, sizeof(T)); xch[warp][lane] = b;
-  warp_bar[warp]->arrive_and_wait();
-  uint64_t o = xch[warp][(src_lane >= 0 && src_lane < 32) ? src_lane : lane];
-  warp_bar[warp]->arrive_and_wait();
-  T r; memcpy(&r, &o, sizeof(T)); return r;
-}
-template <class T> static T __shfl_down_sync(unsigned, T v, int off) { int l = (threadIdx.x & 31) + off; return shfl(v, l < 32 ? l : -1); }
-template <class T> static T __shfl_up_sync(unsigned, T v, int off) { int l = (threadIdx.x & 31) - off; return shfl(v, l >= 0 ? l : -1); }
-using std::min; using std::isinf; using std::isfinite; using std::fmax;
+#include "host_device.h"
 #include "../../main/cuda/particle_ops.cu"
 
 template <class F> static void launch(unsigned grid, unsigned block, F body) {
-  blockDim.x = block; gridDim.x = grid;
-  for (unsigned b = 0; b < grid; b++) {
-    block_bar = std::make_unique<std::barrier<>>(block);
-    warp_bar.clear();
-    for (unsigned w = 0; w < block / 32; w++) warp_bar.push_back(std::make_unique<std::barrier<>>(32));
-    std::vector<std::thread> ts;
-    for (unsigned t = 0; t < block; t++) ts.emplace_back([=] { blockIdx.x = b; threadIdx.x = t; body(); });
-    for (auto& t : ts) t.join();
+  std::string why;
+  if (!hostdev::launch("kernel", {grid, 1, 1}, {block, 1, 1}, true,
+                       [](void* f) { (*static_cast<F*>(f))(); }, &body, &why)) {
+    printf("launch failed: %s\n", why.c_str());
+    exit(1);
   }
 }
 

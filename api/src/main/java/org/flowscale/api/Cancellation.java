@@ -12,17 +12,25 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Cancellation {
   private final AtomicReference<String> reason = new AtomicReference<>();
 
+  /** A token not yet cancelled. */
+  public Cancellation() {}
+
   /** Asks the run to stop, with the reason {@code cancelled}. Idempotent. */
   public void cancel() {
     cancel("cancelled");
   }
 
-  /** Asks the run to stop, recording {@code why} as the result's stop reason (first one wins). */
+  /**
+   * Asks the run to stop, recording {@code why} as the result's {@link
+   * GenerationResult#stopReason()} (the first reason given wins). Safe from any thread.
+   *
+   * @param why the stop reason, e.g. {@code client went away}; null means {@code cancelled}
+   */
   public void cancel(String why) {
     reason.compareAndSet(null, why == null ? "cancelled" : why);
   }
 
-  /** Whether {@link #cancel} was called. */
+  /** {@return whether {@link #cancel} was called} */
   public boolean isCancelled() {
     return reason.get() != null;
   }

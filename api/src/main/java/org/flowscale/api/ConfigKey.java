@@ -31,7 +31,9 @@ record ConfigKey(
     DOUBLE,
     BOOL,
     STRING,
-    CHOICE
+    CHOICE,
+    /** A list of mappings, each one reward of a weighted sum ({@code rewards}). */
+    REWARDS
   }
 
   ConfigKey {
@@ -64,12 +66,15 @@ record ConfigKey(
           case BOOL -> "true or false";
           case STRING -> "text";
           case CHOICE -> "one of " + String.join(", ", choices);
+          case REWARDS -> "a list of mappings such as {score: NAME, weight: 1.0, ...}";
         };
     return nullable ? base + " (or null)" : base;
   }
 
   /**
-   * The value as this key's Java type: Integer, Long, Double, Boolean or String (or null).
+   * The value as this key's Java type: Integer, Long, Double, Boolean or String (or null); for
+   * {@link Kind#REWARDS} a list of mappings from names to raw values (checked further by the
+   * resolver, which knows the factories).
    *
    * @param raw the value from YAML (String, Long, BigInteger, Double, Boolean, List, Map or null)
    * @param rawText the override's text when the value came from the command line, else null; a text
@@ -130,7 +135,32 @@ record ConfigKey(
         String near = Suggest.nearest(lower, choices);
         throw bad(raw, near == null ? null : "did you mean '" + near + "'?");
       }
+      case REWARDS -> rewards(raw);
     };
+  }
+
+  private List<Map<String, Object>> rewards(Object raw) {
+    if (!(raw instanceof List<?> list)) {
+      throw bad(raw, null);
+    }
+    if (list.isEmpty()) {
+      throw bad(raw, "it needs at least one reward (or leave it out and set reward_score)");
+    }
+    List<Map<String, Object>> out = new java.util.ArrayList<>();
+    for (int i = 0; i < list.size(); i++) {
+      if (!(list.get(i) instanceof Map<?, ?> m)) {
+        throw bad(raw, "entry " + (i + 1) + " is " + describeType(list.get(i)) + ", not a mapping");
+      }
+      Map<String, Object> entry = new java.util.LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        if (!(e.getKey() instanceof String k) || k.isBlank()) {
+          throw bad(raw, "entry " + (i + 1) + " has a key that is not a name: " + e.getKey());
+        }
+        entry.put(k, e.getValue());
+      }
+      out.add(java.util.Collections.unmodifiableMap(entry));
+    }
+    return List.copyOf(out);
   }
 
   private long wholeNumber(Object raw) {

@@ -21,6 +21,8 @@ import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.ParticleOpsProvider;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.search.FilteringMethod;
+import org.flowscale.engine.search.ParticleSchedule;
+import org.flowscale.engine.search.RbfOutput;
 import org.flowscale.engine.search.SearchConfig;
 
 /**
@@ -74,6 +76,7 @@ final class ConfigResolver {
     private final boolean promptRequired;
     private final List<String> problems = new ArrayList<>();
     private final Map<String, Object> values = new LinkedHashMap<>();
+    private boolean weighted;
 
     Run(Map<String, Given> given, boolean promptRequired) {
       this.given = given;
@@ -108,7 +111,27 @@ final class ConfigResolver {
       String modelName = (String) values.get(ConfigSchema.MODEL);
       ModelFactory model = findModel(models, modelName);
       String rewardName = (String) values.get(ConfigSchema.REWARD_SCORE);
-      RewardFactory reward = findReward(rewards, rewardName);
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> entries =
+          (List<Map<String, Object>>) values.get(ConfigSchema.REWARDS);
+      RewardFactory reward = null;
+      weighted = entries != null;
+      if (weighted) {
+        Given g = given.get(ConfigSchema.REWARD_SCORE);
+        if (g != null && g.value() != null) {
+          problems.add(
+              "set either reward_score or rewards, not both (with rewards, leave reward_score out"
+                  + " or set it to null; "
+                  + Text.oneLine(g.origin())
+                  + ")");
+        }
+        rewardName = null;
+        values.put(ConfigSchema.REWARD_SCORE, null);
+      } else if (rewardName == null) {
+        problems.add("reward_score must be set (a reward's name), or rewards (a weighted sum)");
+      } else {
+        reward = findReward(rewards, rewardName);
+      }
       checkBackend((String) values.get(ConfigSchema.BACKEND));
 
       Set<String> modelKeys = model == null ? Set.of() : model.keys();
@@ -131,7 +154,14 @@ final class ConfigResolver {
           putSetting(rewardSettings, k, g);
         }
         if (!known) {
-          unknownKey(k, g, models, rewards, model == null || reward == null, modelKeys, rewardKeys);
+          unknownKey(
+              k,
+              g,
+              models,
+              rewards,
+              model == null || (!weighted && reward == null),
+              modelKeys,
+              rewardKeys);
         }
       }
       // Keys of the command line that a factory also reads (height, width) are passed on.
@@ -145,6 +175,8 @@ final class ConfigResolver {
         }
       }
 
+      List<RewardTerm> terms = weighted ? terms(entries, rewards) : List.of();
+
       Path rootDir = path((String) values.get("root_dir"));
       String tag = (String) values.get("tag");
       checkTag(tag);
@@ -153,6 +185,14 @@ final class ConfigResolver {
       positiveOrNull("height", height);
       positiveOrNull("width", width);
       java.time.Duration deadline = deadline((Double) values.get("deadline_s"));
+      checkGuidance();
+      if (values.get("reward_batch_size") != null
+          && (Integer) values.get("reward_batch_size") < 1) {
+        problems.add(
+            "bad value for reward_batch_size: got "
+                + values.get("reward_batch_size")
+                + ", expected a whole number >= 1");
+      }
 
       SearchConfig search = null;
       if (problems.isEmpty()) {
@@ -183,6 +223,7 @@ final class ConfigResolver {
           modelSettings,
           rewardName,
           rewardSettings,
+          terms,
           (String) values.get(ConfigSchema.BACKEND),
           rootDir,
           tag != null ? tag : search.method().configName(),
@@ -194,9 +235,137 @@ final class ConfigResolver {
           resolved);
     }
 
+    /** cfg_scale must be finite; negative_prompt means nothing without guidance. */
+    private void checkGuidance() {
+      double cfg = (Double) values.get("cfg_scale");
+      if (!Double.isFinite(cfg) || cfg < 0 || cfg > 100) {
+        problems.add("bad value for cfg_scale: got " + cfg + ", expected a number in [0, 100]");
+      } else if (cfg == 1.0 && values.get("negative_prompt") != null) {
+        problems.add(
+            "negative_prompt is set but cfg_scale is 1 (no guidance): set cfg_scale > 1 to steer"
+                + " away from it, or remove negative_prompt");
+      }
+    }
+
+    /**
+     * The entries of {@code rewards}: each names a reward factory ({@code score}), a {@code weight}
+     * (default 1) and that factory's keys. Their resolved form (weights filled in) replaces the
+     * given list in config.yaml.
+     */
+    private List<RewardTerm> terms(
+        List<Map<String, Object>> entries, List<RewardFactory> factories) {
+      List<RewardTerm> terms = new ArrayList<>();
+      List<Map<String, Object>> resolvedEntries = new ArrayList<>();
+      String origin = Text.oneLine(given.get(ConfigSchema.REWARDS).origin());
+      for (int i = 0; i < entries.size(); i++) {
+        Map<String, Object> e = entries.get(i);
+        String where = "rewards entry " + (i + 1);
+        Object score = e.get("score");
+        if (!(score instanceof String name) || name.isBlank()) {
+          problems.add(
+              where
+                  + " needs score: a reward's name, got "
+                  + ConfigKey.describeType(score)
+                  + " ("
+                  + origin
+                  + ")");
+          continue;
+        }
+        RewardFactory f = null;
+        for (RewardFactory c : factories) {
+          if (c.names().contains(name)) {
+            f = c;
+          }
+        }
+        if (f == null) {
+          List<String> names =
+              factories.stream().flatMap(c -> c.names().stream()).sorted().distinct().toList();
+          problems.add(where + ": " + unknownName("score", name, names) + " (" + origin + ")");
+          continue;
+        }
+        double weight = 1.0;
+        Object w = e.get("weight");
+        if (w != null) {
+          if (w instanceof Long l) {
+            weight = l;
+          } else if (w instanceof Double d && Double.isFinite(d)) {
+            weight = d;
+          } else {
+            problems.add(
+                where
+                    + ": bad value for weight: got "
+                    + ConfigKey.describeType(w)
+                    + ", expected a finite number ("
+                    + origin
+                    + ")");
+            continue;
+          }
+        }
+        Map<String, Object> settings = new TreeMap<>();
+        for (Map.Entry<String, Object> kv : e.entrySet()) {
+          String k = kv.getKey();
+          if (k.equals("score") || k.equals("weight")) {
+            continue;
+          }
+          if (!f.keys().contains(k)) {
+            Set<String> valid = new LinkedHashSet<>(List.of("score", "weight"));
+            valid.addAll(f.keys());
+            String near = Suggest.nearest(k, valid);
+            problems.add(
+                where
+                    + " (score: "
+                    + name
+                    + "): unknown key "
+                    + Text.quote(k)
+                    + (near != null ? ": did you mean '" + near + "'?" : "")
+                    + " (accepted: "
+                    + String.join(", ", valid)
+                    + "; "
+                    + origin
+                    + ")");
+            continue;
+          }
+          putSetting(settings, k, new Given(kv.getValue(), null, where + " " + origin));
+        }
+        for (String k : ConfigSchema.KEYS.keySet()) {
+          Object v = values.get(k);
+          if (v != null && f.keys().contains(k) && !settings.containsKey(k)) {
+            settings.put(k, widen(v));
+          }
+        }
+        terms.add(new RewardTerm(name, weight, settings));
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("score", name);
+        r.put("weight", weight);
+        r.putAll(settings);
+        resolvedEntries.add(r);
+      }
+      values.put(ConfigSchema.REWARDS, resolvedEntries);
+      return terms;
+    }
+
     private SearchConfig searchConfig() {
-      boolean convert = values.get("convert_scheduler") != null;
-      Interpolant sampling = convert ? new Interpolant.Vp() : new Interpolant.Linear();
+      String convertTo = (String) values.get("convert_scheduler");
+      Double n = (Double) values.get("scheduler_n");
+      boolean polynomial = "polynomial".equals(convertTo);
+      if (polynomial && n == null) {
+        throw new IllegalArgumentException(
+            "convert_scheduler polynomial needs scheduler_n, its exponent n >= 1"
+                + " (alpha = (1 - t)^n), e.g. scheduler_n=2");
+      }
+      if (!polynomial && n != null) {
+        throw new IllegalArgumentException(
+            "scheduler_n "
+                + n
+                + " is the exponent of convert_scheduler polynomial, not of "
+                + (convertTo == null ? "null (no conversion)" : convertTo)
+                + "; set convert_scheduler=polynomial or scheduler_n=null");
+      }
+      boolean convert = convertTo != null;
+      Interpolant sampling =
+          !convert
+              ? new Interpolant.Linear()
+              : polynomial ? new Interpolant.Polynomial(n) : new Interpolant.Vp();
       SamplingScheme scheme =
           new SamplingScheme(
               sampling,
@@ -205,22 +374,32 @@ final class ConfigResolver {
               DiffusionCoefficient.byName((String) values.get("diffusion_coefficient")),
               (Double) values.get("diffusion_norm"),
               (Double) values.get("exp_diff_coeff_sigma"));
-      return new SearchConfig(
-          FilteringMethod.byName((String) values.get("filtering_method")),
-          (Integer) values.get("batch_size"),
-          (Integer) values.get("n_particles"),
-          (Integer) values.get("block_size"),
-          (Integer) values.get("init_n_particles"),
-          (Long) values.get("max_nfe"),
-          (Integer) values.get("max_steps"),
-          TimeSchedule.byName((String) values.get("time_schedule")),
-          values.get("flux_shift_tokens") == null ? 0 : (Integer) values.get("flux_shift_tokens"),
-          scheme,
-          (Double) values.get("reward_weight"),
-          (Double) values.get("ess_threshold"),
-          Resampling.byName((String) values.get("resampling")),
-          (Double) values.get("dps_step_size"),
-          (Long) values.get("seed"));
+      return SearchConfig.builder()
+          .method(FilteringMethod.byName((String) values.get("filtering_method")))
+          .batchSize((Integer) values.get("batch_size"))
+          .nParticles((Integer) values.get("n_particles"))
+          .blockSize((Integer) values.get("block_size"))
+          .initNParticles((Integer) values.get("init_n_particles"))
+          .maxNfe((Long) values.get("max_nfe"))
+          .maxSteps((Integer) values.get("max_steps"))
+          .timeSchedule(TimeSchedule.byName((String) values.get("time_schedule")))
+          .timeShiftTokens(
+              values.get("time_shift") == null ? 0 : (Integer) values.get("time_shift"))
+          .scheme(scheme)
+          .rewardWeight((Double) values.get("reward_weight"))
+          .essThreshold((Double) values.get("ess_threshold"))
+          .resampling(Resampling.byName((String) values.get("resampling")))
+          .dpsStepSize((Double) values.get("dps_step_size"))
+          .seed((Long) values.get("seed"))
+          .rbfOutput(RbfOutput.byName((String) values.get("rbf_output")))
+          .nfePerEvaluation((Double) values.get("cfg_scale") == 1.0 ? 1 : 2)
+          .particleSchedule(ParticleSchedule.byName((String) values.get("particle_schedule")))
+          .sop(
+              (Integer) values.get("ode_step"),
+              (Double) values.get("ode_seed_t"),
+              (Double) values.get("forward_step"),
+              (Double) values.get("backward_step"))
+          .build();
     }
 
     private ModelFactory findModel(List<ModelFactory> models, String name) {
@@ -342,7 +521,16 @@ final class ConfigResolver {
       }
       for (RewardFactory f : rewards) {
         if (f.keys().contains(key)) {
-          if (!factoryUnknown) {
+          if (weighted) {
+            problems.add(
+                "key "
+                    + key
+                    + " is a setting of reward_score "
+                    + String.join("/", f.names().stream().sorted().toList())
+                    + ": with rewards, put it inside that reward's entry ("
+                    + Text.oneLine(g.origin())
+                    + ")");
+          } else if (!factoryUnknown) {
             problems.add(
                 "key "
                     + key

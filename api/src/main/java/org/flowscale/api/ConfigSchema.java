@@ -14,6 +14,8 @@ import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.search.FilteringMethod;
+import org.flowscale.engine.search.ParticleSchedule;
+import org.flowscale.engine.search.RbfOutput;
 
 /**
  * The command line's own config keys (the reference implementation's names), in the order {@code
@@ -26,6 +28,7 @@ final class ConfigSchema {
   static final String TEXT_PROMPT = "text_prompt";
   static final String MODEL = "model";
   static final String REWARD_SCORE = "reward_score";
+  static final String REWARDS = "rewards";
   static final String BACKEND = "backend";
 
   static final Map<String, ConfigKey> KEYS = build();
@@ -35,7 +38,17 @@ final class ConfigSchema {
         List.of(
             ConfigKey.of(TEXT_PROMPT, STRING, null, "the prompt the model and reward are given"),
             ConfigKey.of(MODEL, STRING, "toy", "the velocity model (a ModelFactory name)"),
-            ConfigKey.of(REWARD_SCORE, STRING, "counting", "the reward (a RewardFactory name)"),
+            ConfigKey.nullable(
+                REWARD_SCORE,
+                STRING,
+                "counting",
+                "the reward (a RewardFactory name); null when rewards is set"),
+            ConfigKey.nullable(
+                REWARDS,
+                ConfigKey.Kind.REWARDS,
+                null,
+                "instead of reward_score, a weighted sum: [{score: NAME, weight: 1.0, <its keys>},"
+                    + " ...]"),
             ConfigKey.choice(
                 "filtering_method",
                 false,
@@ -58,8 +71,14 @@ final class ConfigSchema {
                 "convert_scheduler",
                 true,
                 "vp",
-                List.of("vp"),
-                "sample on VP through the interpolant conversion, or null for the model's own"),
+                List.of("vp", "polynomial"),
+                "sample on VP or polynomial(scheduler_n) through the interpolant conversion, or"
+                    + " null for the model's own"),
+            ConfigKey.nullable(
+                "scheduler_n",
+                DOUBLE,
+                null,
+                "n >= 1 of convert_scheduler polynomial: alpha = (1 - t)^n (only read with it)"),
             ConfigKey.choice("sample_method", false, "sde", List.of("ode", "sde"), "ODE or SDE"),
             ConfigKey.choice(
                 "diffusion_coefficient",
@@ -83,11 +102,57 @@ final class ConfigSchema {
                 names(Resampling.values()),
                 "SMC's resampling scheme"),
             ConfigKey.of("dps_step_size", DOUBLE, 0.1, "eta: the DPS nudge size"),
+            ConfigKey.choice(
+                "rbf_output",
+                false,
+                "last_step",
+                names(RbfOutput.values()),
+                "RBF's output: the best proposal of the last step reached (the reference's rule)"
+                    + " or of the whole run"),
+            ConfigKey.choice(
+                "particle_schedule",
+                false,
+                "constant",
+                names(ParticleSchedule.values()),
+                "SVDD's and SMC's particles per step: constant, or shrinking linearly to add up to"
+                    + " max_nfe (MATH.md 6b)"),
+            ConfigKey.of("ode_step", INT, 4, "E: sop's Euler steps per ODE solve"),
+            ConfigKey.of(
+                "ode_seed_t", DOUBLE, 120.0, "s0: where sop's first ODE solve stops (t1000 units)"),
+            ConfigKey.of(
+                "forward_step",
+                DOUBLE,
+                780.0,
+                "df: how far each sop round noises forward (t1000 units)"),
+            ConfigKey.of(
+                "backward_step",
+                DOUBLE,
+                810.0,
+                "db > df: how far each sop round solves back (t1000 units)"),
             ConfigKey.nullable(
-                "flux_shift_tokens",
+                "time_shift",
                 INT,
                 null,
-                "image tokens for FLUX.1-dev's time shift (null: the model's own, 0: no shift)"),
+                "image tokens of FLUX.1-dev's time shift, applied to the step-mode methods only,"
+                    + " never to rbf's grid (null: the model's own, 0: no shift)"),
+            ConfigKey.of(
+                "cfg_scale",
+                DOUBLE,
+                1.0,
+                "classifier-free guidance (true CFG): u_neg + cfg_scale (u - u_neg), two velocity"
+                    + " evaluations per particle step, each counted as an NFE; 1 is off"),
+            ConfigKey.nullable(
+                "negative_prompt",
+                STRING,
+                null,
+                "the prompt guidance steers away from (null: the empty prompt); needs cfg_scale"
+                    + " != 1"),
+            ConfigKey.nullable(
+                "reward_batch_size",
+                INT,
+                null,
+                "latent models (FLUX): the most Tweedie latents decoded and scored at once (null:"
+                    + " 4); a reward that reads the key (remote) gets it too"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
             ConfigKey.of(
                 BACKEND,

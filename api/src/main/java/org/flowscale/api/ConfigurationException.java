@@ -8,12 +8,24 @@ import java.util.List;
  * written. The message names every problem (one line for one problem).
  */
 public final class ConfigurationException extends FlowscaleException {
+  /** Every problem found, one line each. */
   private final List<String> problems;
 
+  /**
+   * A configuration error with one problem.
+   *
+   * @param message the problem, on one line
+   */
   public ConfigurationException(String message) {
     this(message, null);
   }
 
+  /**
+   * A configuration error with one problem, caused by {@code cause}.
+   *
+   * @param message the problem, on one line
+   * @param cause what refused the input (may be null)
+   */
   public ConfigurationException(String message, Throwable cause) {
     this(message, List.of(message), cause);
   }
@@ -23,7 +35,7 @@ public final class ConfigurationException extends FlowscaleException {
     this.problems = List.copyOf(problems);
   }
 
-  /** Each problem found, one line each. */
+  /** {@return every problem found, one line each (one entry when there was one problem)} */
   public List<String> problems() {
     return problems;
   }

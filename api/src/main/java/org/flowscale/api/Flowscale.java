@@ -25,7 +25,9 @@ public final class Flowscale {
     }
   }
 
-  /** The Java runtime's version and vendor, e.g. {@code 25.0.3+9-LTS (Eclipse Adoptium)}. */
+  /**
+   * {@return the Java runtime's version and vendor, e.g. {@code 25.0.3+9-LTS (Eclipse Adoptium)}}
+   */
   public static String javaVersion() {
     return Runtime.version().toString() + " (" + System.getProperty("java.vendor", "?") + ")";
   }

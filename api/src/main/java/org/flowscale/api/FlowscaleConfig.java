@@ -42,6 +42,9 @@ public final class FlowscaleConfig {
    * The config of a run: a YAML file plus {@code key=value} overrides; {@code text_prompt} must be
    * set.
    *
+   * @param file the YAML config
+   * @param overrides {@code key=value} overrides (values typed as YAML) that win over the file
+   * @return the resolved, checked config
    * @throws ConfigurationException naming every problem (a file that cannot be read, broken YAML,
    *     unknown keys, bad values, a missing prompt)
    */
@@ -52,6 +55,11 @@ public final class FlowscaleConfig {
   /**
    * The config of a pipeline or service whose prompts come per request: like {@link #load}, but
    * {@code text_prompt} may be missing.
+   *
+   * @param file the YAML config
+   * @param overrides {@code key=value} overrides (values typed as YAML) that win over the file
+   * @return the resolved, checked config
+   * @throws ConfigurationException naming every problem
    */
   public static FlowscaleConfig loadWithoutPrompt(Path file, List<String> overrides) {
     return parse(read(file), file.toString(), overrides, false);
@@ -60,8 +68,12 @@ public final class FlowscaleConfig {
   /**
    * A config from YAML text.
    *
+   * @param yaml the config's YAML text (a flat mapping of keys to values)
    * @param source names the text in messages (a path, "the built-in demo config")
+   * @param overrides {@code key=value} overrides (values typed as YAML) that win over the text
    * @param promptRequired whether a missing {@code text_prompt} is a problem
+   * @return the resolved, checked config
+   * @throws ConfigurationException naming every problem
    */
   public static FlowscaleConfig parse(
       String yaml, String source, List<String> overrides, boolean promptRequired) {
@@ -73,11 +85,20 @@ public final class FlowscaleConfig {
    * A config from keys and values (as YAML would read them: String, Long or Integer, Double,
    * Boolean, List, or null), e.g. {@code Map.of("model", "toy", "max_nfe", 200)}; the prompt may be
    * missing.
+   *
+   * @param keys config keys and their values
+   * @return the resolved, checked config
+   * @throws ConfigurationException naming every problem
    */
   public static FlowscaleConfig of(Map<String, ?> keys) {
+    return resolve(widen(keys), "the given keys", List.of(), false);
+  }
+
+  /** Keys as a YAML document holds them: whole numbers as Long (resolved values are Integer). */
+  private static Map<String, Object> widen(Map<String, ?> keys) {
     Map<String, Object> doc = new LinkedHashMap<>();
     keys.forEach((k, v) -> doc.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
-    return resolve(doc, "the given keys", List.of(), false);
+    return doc;
   }
 
   private static FlowscaleConfig resolve(
@@ -89,15 +110,17 @@ public final class FlowscaleConfig {
   /**
    * This config with more {@code key=value} overrides (typed as YAML), checked again as a whole.
    *
+   * @param overrides {@code key=value} overrides
+   * @return a new config; this one is unchanged
    * @throws ConfigurationException naming every problem
    */
   public FlowscaleConfig withOverrides(List<String> overrides) {
+    Map<String, Object> doc = widen(settings.resolved());
+    if (settings.prompt() == null) {
+      doc.remove(ConfigSchema.TEXT_PROMPT); // missing, not null: a request will give it
+    }
     return new FlowscaleConfig(
-        ConfigResolver.resolve(
-            new LinkedHashMap<>(settings.resolved()),
-            source,
-            Overrides.parse(overrides),
-            settings.prompt() != null),
+        ConfigResolver.resolve(doc, source, Overrides.parse(overrides), settings.prompt() != null),
         source);
   }
 
@@ -125,7 +148,7 @@ public final class FlowscaleConfig {
     }
   }
 
-  /** What to run: the prompt and the search of this config. */
+  /** {@return what to run: the prompt and the search of this config} */
   public GenerationRequest request() {
     if (settings.prompt() == null) {
       throw new ConfigurationException(
@@ -134,79 +157,96 @@ public final class FlowscaleConfig {
     return GenerationRequest.of(settings);
   }
 
-  /** Where the config came from (a path, "the given keys"), for messages. */
+  /** {@return where the config came from (a path, "the given keys"), for messages} */
   public String source() {
     return source;
   }
 
-  /** {@code text_prompt}, or empty when a request will give it. */
+  /** {@return {@code text_prompt}, or empty when a request will give it} */
   public Optional<String> prompt() {
     return Optional.ofNullable(settings.prompt());
   }
 
-  /** The typed search config ({@code filtering_method}, budget, steps, sampling scheme, seed). */
+  /**
+   * {@return the typed search config ({@code filtering_method}, budget, steps, sampling scheme,
+   * seed)}
+   */
   public SearchConfig search() {
     return settings.search();
   }
 
-  /** {@code model}: the model factory's name. */
+  /** {@return {@code model}: the model factory's name} */
   public String model() {
     return settings.model();
   }
 
-  /** The model factory's own keys that the config sets. */
+  /** {@return the model factory's own keys that the config sets} */
   public Map<String, Object> modelSettings() {
     return settings.modelSettings();
   }
 
-  /** {@code reward_score}: the reward's name. */
+  /**
+   * {@return {@code reward_score}: the reward's name, or null when {@link #rewards()} names
+   * several}
+   */
   public String reward() {
     return settings.reward();
   }
 
-  /** The reward factory's own keys that the config sets. */
+  /**
+   * {@return {@code rewards}: the terms of a weighted sum of rewards, or empty with {@code
+   * reward_score}}
+   */
+  public List<RewardTerm> rewards() {
+    return settings.rewards();
+  }
+
+  /** {@return the reward factory's own keys that the config sets} */
   public Map<String, Object> rewardSettings() {
     return settings.rewardSettings();
   }
 
-  /** {@code backend}: where particle operations run ({@code cpu}, {@code cuda}, {@code cuda:1}). */
+  /**
+   * {@return {@code backend}: where particle operations run ({@code cpu}, {@code cuda}, {@code
+   * cuda:1})}
+   */
   public String backend() {
     return settings.backend();
   }
 
-  /** {@code root_dir}: the folder that holds run directories. */
+  /** {@return {@code root_dir}: the folder that holds run directories} */
   public Path rootDir() {
     return settings.rootDir();
   }
 
-  /** {@code tag}, or the method's name when the config leaves it unset. */
+  /** {@return {@code tag}, or the method's name when the config leaves it unset} */
   public String tag() {
     return settings.tag();
   }
 
-  /** {@code save_now}: whether run directories get a timestamp. */
+  /** {@return {@code save_now}: whether run directories get a timestamp} */
   public boolean saveNow() {
     return settings.saveNow();
   }
 
-  /** {@code save_intermediate}: whether runs write a grid of images after every step. */
+  /** {@return {@code save_intermediate}: whether runs write a grid of images after every step} */
   public boolean saveIntermediate() {
     return settings.saveIntermediate();
   }
 
-  /** {@code deadline_s}: a run's wall-clock limit, if set. */
+  /** {@return {@code deadline_s}: a run's wall-clock limit, if set} */
   public Optional<Duration> deadline() {
     return Optional.ofNullable(settings.deadline());
   }
 
-  /** Every key with its final value, in schema order (what {@code config.yaml} holds). */
+  /** {@return every key with its final value, in schema order (what {@code config.yaml} holds)} */
   public Map<String, Object> resolved() {
     return settings.resolved();
   }
 
   /**
-   * The resolved config as YAML, headed by a comment; {@link #load} reads it back to an equal
-   * config (the run directory's {@code config.yaml}).
+   * {@return the resolved config as YAML, headed by a comment} {@link #load} reads it back to an
+   * equal config (the run directory's {@code config.yaml}).
    */
   public String toYaml() {
     return yaml(settings);
@@ -235,8 +275,8 @@ public final class FlowscaleConfig {
   public record KeyInfo(String name, String expected, String defaultValue, String help) {}
 
   /**
-   * The keys every config knows, in schema order (a model's and a reward's own keys come from their
-   * factories).
+   * {@return the keys every config knows, in schema order} A model's and a reward's own keys come
+   * from their factories.
    */
   public static List<KeyInfo> commonKeys() {
     List<KeyInfo> out = new ArrayList<>();

@@ -24,6 +24,10 @@ public class FlowscaleException extends RuntimeException {
   private final transient GenerationResult partial;
 
   /**
+   * A library error.
+   *
+   * @param message what failed, on one line
+   * @param cause the underlying failure (may be null)
    * @param partial the run's best so far, or null when nothing ran
    */
   public FlowscaleException(String message, Throwable cause, GenerationResult partial) {
@@ -31,7 +35,9 @@ public class FlowscaleException extends RuntimeException {
     this.partial = partial;
   }
 
-  /** What the run had when it failed (status {@link RunStatus#FAILED}), if it had started. */
+  /**
+   * {@return what the run had when it failed (status {@link RunStatus#FAILED}), if it had started}
+   */
   public Optional<GenerationResult> partial() {
     return Optional.ofNullable(partial);
   }

@@ -27,7 +27,11 @@ import org.flowscale.engine.search.SearchMethods;
 public final class GenerationRequest {
   /** Keys a pipeline fixes once: a request cannot change them. */
   static final Set<String> PIPELINE_KEYS =
-      Set.of(ConfigSchema.MODEL, ConfigSchema.REWARD_SCORE, ConfigSchema.BACKEND);
+      Set.of(
+          ConfigSchema.MODEL,
+          ConfigSchema.REWARD_SCORE,
+          ConfigSchema.REWARDS,
+          ConfigSchema.BACKEND);
 
   private final String prompt;
   private final SearchConfig search;
@@ -60,7 +64,7 @@ public final class GenerationRequest {
             });
     validate(s.search());
     return new GenerationRequest(
-        s.prompt(), s.search(), s.resolved().get("flux_shift_tokens") == null, s.deadline(), k);
+        s.prompt(), s.search(), s.resolved().get("time_shift") == null, s.deadline(), k);
   }
 
   private static void validate(SearchConfig search) {
@@ -71,43 +75,68 @@ public final class GenerationRequest {
     }
   }
 
-  /** A builder with the defaults of a config file. */
+  /** {@return A builder with the defaults of a config file} */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** The prompt ({@code text_prompt}). */
+  /** {@return the prompt ({@code text_prompt})} */
   public String prompt() {
     return prompt;
   }
 
-  /** The typed search. */
+  /** {@return the typed search} */
   public SearchConfig search() {
     return search;
   }
 
   /**
-   * Whether the run takes the FLUX time shift's token count from the model ({@code
-   * flux_shift_tokens} left unset).
+   * {@return whether the run takes the FLUX time shift's token count from the model ({@code
+   * time_shift} left unset)}
    */
   public boolean timeShiftFromModel() {
     return timeShiftFromModel;
   }
 
-  /** The wall-clock limit of the run, if any; it then stops with the best sample so far. */
+  /**
+   * {@return the wall-clock limit of the run, if any; it then stops with the best sample so far}
+   */
   public Optional<Duration> deadline() {
     return Optional.ofNullable(deadline);
   }
 
-  /** The request's keys with their final values (every key a request may set). */
+  /** {@return {@code cfg_scale}: classifier-free guidance's scale; 1 is off} */
+  public double cfgScale() {
+    Object v = keys.get("cfg_scale");
+    return v instanceof Number n ? n.doubleValue() : 1.0;
+  }
+
+  /** {@return whether the run uses classifier-free guidance ({@code cfg_scale != 1})} */
+  public boolean guided() {
+    return cfgScale() != 1.0;
+  }
+
+  /** {@return {@code negative_prompt}, or the empty prompt when guidance runs without one} */
+  public String negativePrompt() {
+    return keys.get("negative_prompt") instanceof String s ? s : "";
+  }
+
+  /** {@return {@code reward_batch_size}: the most latents decoded and scored at once (unset: 4)} */
+  public int rewardBatchSize() {
+    Object v = keys.get("reward_batch_size");
+    return v instanceof Number n ? n.intValue() : 4;
+  }
+
+  /** {@return the request's keys with their final values (every key a request may set)} */
   public Map<String, Object> keys() {
     return keys;
   }
 
-  /** A builder starting from this request's keys. */
+  /** {@return A builder starting from this request's keys} */
   public Builder toBuilder() {
     Builder b = new Builder();
-    b.keys.putAll(keys);
+    // resolved values hold Integers; requests are read as YAML reads them (Long)
+    keys.forEach((k, v) -> b.keys.put(k, v instanceof Integer i ? (Object) i.longValue() : v));
     b.keys.put(ConfigSchema.TEXT_PROMPT, prompt);
     return b;
   }
@@ -133,74 +162,146 @@ public final class GenerationRequest {
 
     private Builder() {}
 
-    /** {@code text_prompt} (required). */
+    /**
+     * Sets {@code text_prompt} (required).
+     *
+     * @param prompt the prompt the model and the reward are conditioned on
+     * @return this builder
+     */
     public Builder prompt(String prompt) {
       return set(ConfigSchema.TEXT_PROMPT, prompt);
     }
 
-    /** {@code filtering_method}: rbf, bon, smc, code, svdd, dps, svdd_dps, rbf_dps, ... */
+    /**
+     * Sets {@code filtering_method}: rbf, bon, smc, code, svdd, dps, svdd_dps, rbf_dps, ...
+     *
+     * @param method the search method's config name
+     * @return this builder
+     */
     public Builder method(String method) {
       return set("filtering_method", method);
     }
 
-    /** {@code max_nfe}: the NFE budget, never exceeded. */
+    /**
+     * Sets {@code max_nfe}: the NFE budget, never exceeded.
+     *
+     * @param maxNfe model evaluations the search may spend (&gt; 0)
+     * @return this builder
+     */
     public Builder maxNfe(long maxNfe) {
       return set("max_nfe", maxNfe);
     }
 
-    /** {@code max_steps}: sampling steps. */
+    /**
+     * Sets {@code max_steps}: sampling steps.
+     *
+     * @param steps the number of steps of the time grid
+     * @return this builder
+     */
     public Builder steps(int steps) {
       return set("max_steps", steps);
     }
 
-    /** {@code batch_size}: independent chains. */
+    /**
+     * Sets {@code batch_size}: independent chains.
+     *
+     * @param chains the number of chains
+     * @return this builder
+     */
     public Builder chains(int chains) {
       return set("batch_size", chains);
     }
 
-    /** {@code n_particles}: particles per chain (CoDe, SVDD). */
+    /**
+     * Sets {@code n_particles}: particles per chain (CoDe, SVDD).
+     *
+     * @param particles particles per chain
+     * @return this builder
+     */
     public Builder particles(int particles) {
       return set("n_particles", particles);
     }
 
-    /** {@code init_n_particles}: RBF's initial particles per chain. */
+    /**
+     * Sets {@code init_n_particles}: RBF's initial particles per chain.
+     *
+     * @param particles initial particles per chain
+     * @return this builder
+     */
     public Builder initialParticles(int particles) {
       return set("init_n_particles", particles);
     }
 
-    /** The sampling mode ({@code convert_scheduler} and {@code sample_method}). */
+    /**
+     * Sets the sampling mode ({@code convert_scheduler} and {@code sample_method}).
+     *
+     * @param mode linear ODE, linear SDE or VP-SDE
+     * @return this builder
+     */
     public Builder samplingMode(SamplingMode mode) {
       set("convert_scheduler", mode == SamplingMode.VP_SDE ? "vp" : null);
       return set("sample_method", mode == SamplingMode.LINEAR_ODE ? "ode" : "sde");
     }
 
-    /** {@code seed}: same seed, same result. */
+    /**
+     * Sets {@code seed}: same seed, same result.
+     *
+     * @param seed the random seed
+     * @return this builder
+     */
     public Builder seed(long seed) {
       return set("seed", seed);
     }
 
-    /** A wall-clock limit ({@code deadline_s}); null for none. */
+    /**
+     * Sets classifier-free guidance ({@code cfg_scale}, 1 is off) away from a negative prompt.
+     *
+     * @param cfgScale the guidance scale; 1 turns guidance off
+     * @param negativePrompt the prompt guidance steers away from ({@code ""} for the empty one)
+     * @return this builder
+     */
+    public Builder guidance(double cfgScale, String negativePrompt) {
+      set("cfg_scale", cfgScale);
+      return set("negative_prompt", negativePrompt);
+    }
+
+    /**
+     * Sets a wall-clock limit ({@code deadline_s}); null for none.
+     *
+     * @param deadline the longest the run may take, counted from the call of {@link
+     *     Pipeline#generate} (waiting for a free slot included); null for none
+     * @return this builder
+     */
     public Builder deadline(Duration deadline) {
       return set("deadline_s", deadline == null ? null : deadline.toNanos() / 1e9);
     }
 
     /**
-     * Any other key a request may set ({@code diffusion_norm}, {@code reward_weight}, ...), with a
-     * value as YAML would read it. The model, reward and backend keys belong to the pipeline.
+     * Sets any other key a request may set ({@code diffusion_norm}, {@code reward_weight}, ...),
+     * with a value as YAML would read it. The model, reward and backend keys belong to the
+     * pipeline.
+     *
+     * @param key a config key ({@code flowscale keys} lists them)
+     * @param value its value: a String, Long or Integer, Double, Boolean, List, or null
+     * @return this builder
+     * @throws ConfigurationException for {@code model}, {@code reward_score} or {@code backend}
      */
     public Builder set(String key, Object value) {
       if (PIPELINE_KEYS.contains(key)) {
         throw new ConfigurationException(
-            "key " + key + " belongs to the pipeline, not to a request (build another pipeline)");
+            "key "
+                + Text.quote(key)
+                + " belongs to the pipeline, not to a request (build another pipeline)");
       }
       keys.put(key, value instanceof Integer i ? (Object) i.longValue() : value);
       return this;
     }
 
     /**
-     * The request, checked like a config file (every key known, every value in range, the method's
-     * budget rules).
+     * Builds the request, checked like a config file (every key known, every value in range, the
+     * method's budget rules).
      *
+     * @return the request
      * @throws ConfigurationException naming every problem
      */
     public GenerationRequest build() {

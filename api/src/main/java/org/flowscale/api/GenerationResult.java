@@ -43,70 +43,81 @@ public final class GenerationResult {
     this.backend = backend;
   }
 
-  /** How the run ended. */
+  /** {@return how the run ended} */
   public RunStatus status() {
     return status;
   }
 
-  /** Why a run stopped early ({@code cancelled}, {@code deadline}, {@code interrupted}). */
+  /**
+   * {@return why a run stopped early ({@code cancelled}, {@code deadline}, {@code interrupted})}
+   */
   public Optional<String> stopReason() {
     return Optional.ofNullable(stopReason);
   }
 
-  /** The request that ran. */
+  /** {@return the request that ran} */
   public GenerationRequest request() {
     return request;
   }
 
   /**
-   * The search's result: the chosen sample, its reward, NFE, trace and time split. Empty only for a
-   * run that stopped or failed before anything was scored.
+   * {@return the search's result: the chosen sample, its reward, NFE, trace and time split} Empty
+   * only for a run that stopped or failed before anything was scored.
    */
   public Optional<SearchResult> search() {
     return Optional.ofNullable(search);
   }
 
-  /** The chosen sample's reward (NaN when nothing was scored). */
+  /** {@return the chosen sample's reward (NaN when nothing was scored)} */
   public double reward() {
     return search == null ? Double.NaN : search.reward();
   }
 
-  /** Model evaluations spent (0 when nothing was scored). */
+  /**
+   * {@return the sampling time of the chosen sample's Tweedie estimate (NaN when nothing was
+   * scored)} The last nonzero time for the methods that end at {@code t = 0}, the chosen proposal's
+   * for RBF.
+   */
+  public double outputTime() {
+    return search == null ? Double.NaN : search.outputTime();
+  }
+
+  /** {@return model evaluations spent (0 when nothing was scored)} */
   public long nfe() {
     return search == null ? 0 : search.nfe();
   }
 
-  /** The chosen sample (its Tweedie estimate, in the model's data space), if any. */
+  /** {@return the chosen sample (its Tweedie estimate, in the model's data space), if any} */
   public Optional<float[]> sample() {
     return search == null ? Optional.empty() : Optional.of(search.sample().clone());
   }
 
-  /** The chosen sample as an image, when the model's samples are (or decode to) images. */
+  /** {@return the chosen sample as an image, when the model's samples are (or decode to) images} */
   public Optional<Image> image() {
     return Optional.ofNullable(image);
   }
 
-  /** The per-round trace (empty when nothing was scored). */
+  /** {@return the per-round trace (empty when nothing was scored)} */
   public List<TraceEntry> trace() {
     return search == null ? List.of() : search.trace();
   }
 
-  /** Where the search's time went: model, reward, engine. */
+  /** {@return where the search's time went: model, reward, engine} */
   public TimeSplit time() {
     return search == null ? new TimeSplit(0, 0, 0) : search.time();
   }
 
-  /** When the run started. */
+  /** {@return when the run started} */
   public OffsetDateTime startedAt() {
     return startedAt;
   }
 
-  /** The run's wall time, conditioning included. */
+  /** {@return the run's wall time, conditioning included} */
   public Duration wall() {
     return wall;
   }
 
-  /** The particle backend it ran on ({@code cpu}, {@code cuda}). */
+  /** {@return the particle backend it ran on ({@code cpu}, {@code cuda})} */
   public String backend() {
     return backend;
   }

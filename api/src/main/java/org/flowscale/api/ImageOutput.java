@@ -19,7 +19,6 @@ import org.flowscale.engine.model.SampleSpace;
  * image is viewable; a 1024x1024 image is written as is.
  */
 final class ImageOutput {
-  private static final int TARGET_PIXELS = 256;
   private static final int GRID_COLUMNS = 10;
 
   private final ImageDecoder decoder;
@@ -27,7 +26,7 @@ final class ImageOutput {
 
   private ImageOutput(ImageDecoder decoder) {
     this.decoder = decoder;
-    this.scale = Math.max(1, TARGET_PIXELS / Math.max(decoder.height(), decoder.width()));
+    this.scale = Image.viewScale(decoder.height(), decoder.width());
   }
 
   /** The model's image form, if its samples are images. */

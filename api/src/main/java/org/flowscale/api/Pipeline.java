@@ -12,15 +12,20 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import org.flowscale.engine.model.DecodedReward;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.GuidedVelocity;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.ModelFactory;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.RewardModel;
+import org.flowscale.engine.model.SampleDecoder;
+import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.model.TransientFailure;
 import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.model.WeightedRewardModel;
 import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.NativeFailure;
 import org.flowscale.engine.ops.ParticleOps;
@@ -76,6 +81,7 @@ public final class Pipeline implements AutoCloseable {
   private final FlowModel model;
   private final RewardModel reward;
   private final Optional<ImageDecoder> decoder;
+  private final Optional<SampleDecoder> sampleDecoder;
   private final int concurrency;
   private final Semaphore slots;
   private final ConcurrentLinkedDeque<ParticleOps> idle = new ConcurrentLinkedDeque<>();
@@ -100,13 +106,16 @@ public final class Pipeline implements AutoCloseable {
     this.model = model;
     this.reward = reward;
     this.decoder = model.imageDecoder();
+    this.sampleDecoder = model.decoder();
     this.concurrency = b.concurrency;
     this.slots = new Semaphore(b.concurrency, true);
     allOps.add(first);
     idle.add(first);
   }
 
-  /** A builder: model {@code toy}, reward {@code counting}, backend {@code cpu} by default. */
+  /**
+   * {@return A builder: model {@code toy}, reward {@code counting}, backend {@code cpu} by default}
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -115,15 +124,42 @@ public final class Pipeline implements AutoCloseable {
    * The pipeline a config describes: its model, reward and backend with their settings (its search
    * keys are for {@link FlowscaleConfig#request()}).
    *
+   * @param config a resolved config (its prompt may be missing)
+   * @return a pipeline; the caller closes it
    * @throws ConfigurationException when the config's model, reward or backend refuses
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
    */
   public static Pipeline fromConfig(FlowscaleConfig config) {
-    Pipeline p =
+    return fromConfig(config, 1);
+  }
+
+  /**
+   * The pipeline a config describes, running up to {@code concurrency} generations at once (a
+   * service's pipeline). See {@link #fromConfig(FlowscaleConfig)}.
+   *
+   * @param config a resolved config (its prompt may be missing)
+   * @param concurrency the most generations that run at once, in [1, 1024]
+   * @return a pipeline; the caller closes it
+   * @throws ConfigurationException when the config's model, reward or backend refuses
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
+   * @throws IllegalArgumentException when {@code concurrency} is out of range
+   */
+  public static Pipeline fromConfig(FlowscaleConfig config, int concurrency) {
+    Builder b =
         builder()
             .model(config.model(), config.modelSettings())
-            .reward(config.reward(), config.rewardSettings())
             .backend(config.backend())
-            .build();
+            .concurrency(concurrency);
+    if (config.rewards().isEmpty()) {
+      b.reward(config.reward(), config.rewardSettings());
+    } else {
+      b.rewards(config.rewards());
+    }
+    Pipeline p = b.build();
     try {
       p.checkImageSize(config.settings().height(), config.settings().width());
       return p;
@@ -131,6 +167,31 @@ public final class Pipeline implements AutoCloseable {
       p.close();
       throw e;
     }
+  }
+
+  /**
+   * Checks a config without running it ({@code --dry-run}): a model whose factory can plan (FLUX)
+   * is checked from its files' headers without loading a tensor, with the memory each device needs
+   * (a run that cannot fit is refused); other models are loaded and closed.
+   *
+   * @return lines for people: the model's parts and memory estimate per device (may be empty)
+   * @throws ConfigurationException when the config cannot run
+   */
+  public static List<String> dryRun(FlowscaleConfig config, GenerationRequest request) {
+    Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
+    if (config.rewards().isEmpty()) {
+      b.reward(config.reward(), config.rewardSettings());
+    } else {
+      b.rewards(config.rewards());
+    }
+    java.util.Optional<List<String>> planned = b.plan();
+    if (planned.isPresent()) {
+      return planned.get();
+    }
+    try (Pipeline p = fromConfig(config)) { // no plan: loading is the check
+      p.check(request);
+    }
+    return List.of();
   }
 
   private void checkImageSize(Integer height, Integer width) {
@@ -156,12 +217,37 @@ public final class Pipeline implements AutoCloseable {
 
   /**
    * Runs one generation. See {@link #generate(GenerationRequest, SearchListener, Cancellation)}.
+   *
+   * @param request what to generate
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
    */
   public GenerationResult generate(GenerationRequest request) {
     return generate(request, SearchListener.NONE, null);
   }
 
-  /** Runs one generation with a listener (progress, intermediate images, stop requests). */
+  /**
+   * Runs one generation that {@code cancellation} can stop from another thread. See {@link
+   * #generate(GenerationRequest, SearchListener, Cancellation)}.
+   *
+   * @param request what to generate
+   * @param cancellation stops the run from another thread (may be null)
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
+   */
+  public GenerationResult generate(GenerationRequest request, Cancellation cancellation) {
+    return generate(request, SearchListener.NONE, cancellation);
+  }
+
+  /**
+   * Runs one generation with a listener. See {@link #generate(GenerationRequest, SearchListener,
+   * Cancellation)}.
+   *
+   * @param request what to generate
+   * @param listener progress, intermediate images and stop requests (may be null)
+   * @return the result; {@link GenerationResult#status()} says whether it completed or stopped
+   *     early
+   */
   public GenerationResult generate(GenerationRequest request, SearchListener listener) {
     return generate(request, listener, null);
   }
@@ -170,6 +256,7 @@ public final class Pipeline implements AutoCloseable {
    * Runs one generation: conditions the model and reward on the request's prompt (cached per
    * prompt), runs the search on a free backend, and decodes the chosen sample to an image.
    *
+   * @param request what to generate
    * @param listener progress and intermediate images; its {@link SearchListener#stopRequested} can
    *     stop the run (may be null)
    * @param cancellation stops the run from another thread (may be null)
@@ -185,6 +272,9 @@ public final class Pipeline implements AutoCloseable {
       GenerationRequest request, SearchListener listener, Cancellation cancellation) {
     if (request == null) {
       throw new IllegalArgumentException("request must not be null");
+    }
+    if (closed) {
+      throw new IllegalStateException("the pipeline is closed");
     }
     SearchListener user = listener == null ? SearchListener.NONE : listener;
     OffsetDateTime startedAt = OffsetDateTime.now();
@@ -209,10 +299,16 @@ public final class Pipeline implements AutoCloseable {
     boolean opsUsable = true;
     active.incrementAndGet();
     try {
-      if (closed) {
+      if (closed) { // closed while this call waited for a slot: it started, so it failed
+        failed.increment();
         throw new IllegalStateException("the pipeline is closed");
       }
-      ops = takeOps();
+      try {
+        ops = takeOps();
+      } catch (FlowscaleException e) {
+        failed.increment();
+        throw e;
+      }
       return run(request, user, cancellation, ops, startedAt, t0);
     } catch (NativeException e) {
       opsUsable = e.pipelineUsable();
@@ -242,12 +338,7 @@ public final class Pipeline implements AutoCloseable {
     long deadlineAt = request.deadline().map(d -> t0 + d.toNanos()).orElse(Long.MAX_VALUE);
     try (VelocityModel m = conditionModel(request);
         Reward r = conditionReward(request)) {
-      if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
-        config = config.withFluxShiftTokens(m.timeShiftTokens());
-      }
-      SearchConfig c = config;
-      refuse(() -> method.validate(c), "");
-      refuse(() -> method.checkInputs(c, m, r), "");
+      SearchConfig c = prepare(config, method, request, m, r);
       SearchListener l = control(user, cancellation, deadlineAt);
       SearchResult result;
       try {
@@ -290,11 +381,71 @@ public final class Pipeline implements AutoCloseable {
     }
   }
 
+  /**
+   * The request's search config on this model (its time shift, when the request leaves it to the
+   * model), checked against the method's budget rules and what it needs of the model and reward.
+   */
+  private static SearchConfig prepare(
+      SearchConfig config,
+      SearchMethod method,
+      GenerationRequest request,
+      VelocityModel m,
+      Reward r) {
+    if (request.timeShiftFromModel() && m.timeShiftTokens() > 0) {
+      config = config.withTimeShiftTokens(m.timeShiftTokens());
+    }
+    SearchConfig c = config;
+    refuse(() -> method.validate(c), "");
+    refuse(() -> method.checkInputs(c, m, r), "");
+    return c;
+  }
+
+  /**
+   * Checks that {@code request} can run on this pipeline, without running it: the model and the
+   * reward are conditioned on its prompt (and keep that conditioning cached for the run that
+   * follows), and the method's budget rules and needs are checked (a DPS method needs a
+   * differentiable reward and a model with a vector-Jacobian product). A caller that writes outputs
+   * calls this first, so a request that cannot run leaves nothing behind.
+   *
+   * @param request the request to check
+   * @throws ConfigurationException when the request cannot run on this pipeline
+   * @throws IllegalStateException when the pipeline is closed
+   */
+  public void check(GenerationRequest request) {
+    if (closed) {
+      throw new IllegalStateException("the pipeline is closed");
+    }
+    SearchMethod method = SearchMethods.of(request.search().method());
+    try (VelocityModel m = conditionModel(request);
+        Reward r = conditionReward(request)) {
+      prepare(request.search(), method, request, m, r);
+    }
+  }
+
   private VelocityModel conditionModel(GenerationRequest request) {
-    try {
-      return model.condition(request.prompt());
-    } catch (IllegalArgumentException e) {
+    if (request.guided() && !model.promptConditioned()) {
       failed.increment();
+      throw new ConfigurationException(
+          "cfg_scale "
+              + request.cfgScale()
+              + " needs a model conditioned on the prompt, and model '"
+              + modelName
+              + "' ignores prompts (both guided velocities would be the same); set cfg_scale 1");
+    }
+    try {
+      VelocityModel positive = model.condition(request.prompt());
+      if (!request.guided()) {
+        return positive;
+      }
+      try {
+        return new GuidedVelocity(
+            positive, model.condition(request.negativePrompt()), request.cfgScale());
+      } catch (RuntimeException e) {
+        positive.close();
+        throw e;
+      }
+    } catch (IllegalArgumentException e) {
+      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "model '" + modelName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
@@ -306,9 +457,14 @@ public final class Pipeline implements AutoCloseable {
 
   private Reward conditionReward(GenerationRequest request) {
     try {
-      return reward.condition(request.prompt());
+      Reward r = reward.condition(request.prompt());
+      if (sampleDecoder.isEmpty()) {
+        return r;
+      }
+      // a latent model: the reward judges decoded images, in chunks
+      return new DecodedReward(sampleDecoder.get(), r, model.dim(), request.rewardBatchSize());
     } catch (IllegalArgumentException e) {
-      failed.increment();
+      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "reward_score '" + rewardName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
@@ -437,32 +593,32 @@ public final class Pipeline implements AutoCloseable {
     closeQuietly(ops);
   }
 
-  /** The model's config name. */
+  /** {@return the model's config name} */
   public String modelName() {
     return modelName;
   }
 
-  /** The reward's config name. */
+  /** {@return the reward's config name} */
   public String rewardName() {
     return rewardName;
   }
 
-  /** The backend spec ({@code cpu}, {@code cuda:1}). */
+  /** {@return the backend spec ({@code cpu}, {@code cuda:1})} */
   public String backend() {
     return backendSpec;
   }
 
-  /** The most generations that run at once. */
+  /** {@return the most generations that run at once} */
   public int concurrency() {
     return concurrency;
   }
 
-  /** What the model's samples are: their size, shape and image form. */
+  /** {@return what the model's samples are: their size, shape and image form} */
   public org.flowscale.engine.model.SampleSpace sampleSpace() {
     return model;
   }
 
-  /** A snapshot of the pipeline's counters. */
+  /** {@return A snapshot of the pipeline's counters} */
   public PipelineMetrics metrics() {
     return new PipelineMetrics(
         requests.sum(),
@@ -534,42 +690,97 @@ public final class Pipeline implements AutoCloseable {
     private Map<String, Object> modelSettings = Map.of();
     private String reward = "counting";
     private Map<String, Object> rewardSettings = Map.of();
+    private List<RewardTerm> rewards = List.of();
     private String backend = "cpu";
     private int concurrency = 1;
 
     private Builder() {}
 
-    /** The model ({@code model}) with default settings. */
+    /**
+     * Sets the model ({@code model}), with its default settings.
+     *
+     * @param name a model factory's name ({@code toy}, {@code torchscript}, ...)
+     * @return this builder
+     */
     public Builder model(String name) {
       return model(name, Map.of());
     }
 
-    /** The model ({@code model}) and its own keys (e.g. {@code beta} for the toy world). */
+    /**
+     * Sets the model ({@code model}) and its own keys.
+     *
+     * @param name a model factory's name ({@code toy}, {@code torchscript}, ...)
+     * @param settings the factory's own keys, e.g. {@code beta} for the toy world (values as YAML
+     *     would read them)
+     * @return this builder
+     */
     public Builder model(String name, Map<String, ?> settings) {
       this.model = name;
       this.modelSettings = widen(settings);
       return this;
     }
 
-    /** The reward ({@code reward_score}) with default settings. */
+    /**
+     * Sets the reward ({@code reward_score}), with its default settings.
+     *
+     * @param name a reward factory's name ({@code counting}, {@code torchscript}, ...)
+     * @return this builder
+     */
     public Builder reward(String name) {
       return reward(name, Map.of());
     }
 
-    /** The reward ({@code reward_score}) and its own keys. */
+    /**
+     * Sets the reward ({@code reward_score}) and its own keys.
+     *
+     * @param name a reward factory's name ({@code counting}, {@code torchscript}, ...)
+     * @param settings the factory's own keys (values as YAML would read them)
+     * @return this builder
+     */
     public Builder reward(String name, Map<String, ?> settings) {
       this.reward = name;
       this.rewardSettings = widen(settings);
+      this.rewards = List.of();
       return this;
     }
 
-    /** Where particle operations run: {@code cpu}, {@code cuda}, {@code cuda:1}. */
+    /**
+     * Several rewards as one weighted sum ({@code rewards} in a config), each loaded once; the sum
+     * is differentiable when every term is. Replaces {@link #reward}.
+     *
+     * @param terms the rewards and their weights (at least one)
+     * @return this builder
+     * @throws IllegalArgumentException when {@code terms} is empty
+     */
+    public Builder rewards(List<RewardTerm> terms) {
+      if (terms == null || terms.isEmpty()) {
+        throw new IllegalArgumentException("rewards needs at least one reward");
+      }
+      this.rewards = List.copyOf(terms);
+      this.reward = "weighted";
+      this.rewardSettings = Map.of();
+      return this;
+    }
+
+    /**
+     * Sets where particle operations run.
+     *
+     * @param spec a backend ({@code cpu}, {@code cuda}) with an optional device ({@code cuda:1})
+     * @return this builder
+     */
     public Builder backend(String spec) {
       this.backend = spec;
       return this;
     }
 
-    /** The most generations that run at once (default 1); more callers wait. */
+    /**
+     * Sets the most generations that run at once (default 1); more callers wait. Each running
+     * generation has its own backend instance (particle memory); the model and reward are shared.
+     *
+     * @param n in [1, 1024]
+     * @return this builder
+     * @throws IllegalArgumentException when {@code n} is out of range
+     */
     public Builder concurrency(int n) {
       if (n < 1 || n > 1024) {
         throw new IllegalArgumentException("concurrency must be in [1, 1024], got " + n);
@@ -588,8 +799,47 @@ public final class Pipeline implements AutoCloseable {
     }
 
     /**
+     * Checks what {@link #build} would load without loading the model, when its factory can plan
+     * (FLUX: from its files' headers, with the memory each device needs); the reward is loaded
+     * against the samples it would judge and closed. Empty when the model cannot plan.
+     *
+     * @throws ConfigurationException when the config cannot run (a part missing, a device too
+     *     small, a bad reward setting)
+     */
+    java.util.Optional<List<String>> plan() {
+      ModelFactory mf = factory(() -> Factories.model(model));
+      java.util.Optional<org.flowscale.engine.model.ModelPlan> plan =
+          load("model '" + model + "'", () -> mf.plan(modelSettings), true);
+      if (plan.isEmpty()) {
+        return java.util.Optional.empty();
+      }
+      SampleSpace space = plan.get().space();
+      RewardModel r = null;
+      try {
+        if (rewards.isEmpty()) {
+          RewardFactory rf = factory(() -> Factories.reward(reward));
+          r =
+              load(
+                  "reward_score '" + reward + "'",
+                  () -> rf.load(reward, rewardSettings, space),
+                  false);
+        } else {
+          List<RewardFactory> rfs = new ArrayList<>();
+          for (RewardTerm t : rewards) {
+            rfs.add(factory(() -> Factories.reward(t.score())));
+          }
+          r = weighted(rfs, space);
+        }
+      } finally {
+        closeQuietly(r);
+      }
+      return java.util.Optional.of(plan.get().report());
+    }
+
+    /**
      * Loads the model and the reward and starts one backend instance.
      *
+     * @return the pipeline; the caller closes it
      * @throws ConfigurationException when a name is unknown or a factory refuses its settings
      * @throws ModelException when the model fails to load
      * @throws RewardException when the reward fails to load
@@ -597,7 +847,11 @@ public final class Pipeline implements AutoCloseable {
      */
     public Pipeline build() {
       ModelFactory mf = factory(() -> Factories.model(model));
-      RewardFactory rf = factory(() -> Factories.reward(reward));
+      RewardFactory rf = rewards.isEmpty() ? factory(() -> Factories.reward(reward)) : null;
+      List<RewardFactory> rfs = new ArrayList<>();
+      for (RewardTerm t : rewards) {
+        rfs.add(factory(() -> Factories.reward(t.score())));
+      }
       ParticleOps ops = null;
       FlowModel m = null;
       RewardModel r = null;
@@ -609,12 +863,15 @@ public final class Pipeline implements AutoCloseable {
           throw new ConfigurationException("backend: " + Text.oneLine(e.getMessage()), e);
         }
         m = load("model '" + model + "'", () -> mf.load(modelSettings), true);
-        FlowModel space = m;
+        // A latent model's rewards judge its decoded images (SampleDecoder's layout).
+        SampleSpace space = m.decoder().map(SampleDecoder::imageSpace).orElse(m);
         r =
-            load(
-                "reward_score '" + reward + "'",
-                () -> rf.load(reward, rewardSettings, space),
-                false);
+            rf != null
+                ? load(
+                    "reward_score '" + reward + "'",
+                    () -> rf.load(reward, rewardSettings, space),
+                    false)
+                : weighted(rfs, space);
         Pipeline p = new Pipeline(this, m, r, ops);
         long ms = (System.nanoTime() - t0) / 1_000_000;
         LOG.log(Level.INFO, () -> "loaded " + p + " in " + ms + " ms");
@@ -626,6 +883,30 @@ public final class Pipeline implements AutoCloseable {
         closeQuietly(r);
         closeQuietly(m);
         closeQuietly(ops);
+      }
+    }
+
+    /** Loads every term (each once) and owns them in one weighted sum. */
+    private RewardModel weighted(List<RewardFactory> factories, SampleSpace space) {
+      List<WeightedRewardModel.Term> loaded = new ArrayList<>();
+      try {
+        for (int i = 0; i < rewards.size(); i++) {
+          RewardTerm t = rewards.get(i);
+          RewardFactory f = factories.get(i);
+          RewardModel rm =
+              load(
+                  "rewards entry " + (i + 1) + " (score: " + t.score() + ")",
+                  () -> f.load(t.score(), t.settings(), space),
+                  false);
+          Object served = t.settings().get("reward_model");
+          String label = t.score() + (served == null ? "" : " '" + served + "'");
+          loaded.add(new WeightedRewardModel.Term(rm, t.weight(), label));
+        }
+        WeightedRewardModel w = WeightedRewardModel.of(loaded);
+        loaded = List.of();
+        return w;
+      } finally {
+        loaded.forEach(t -> closeQuietly(t.model()));
       }
     }
 

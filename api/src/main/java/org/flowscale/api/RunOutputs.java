@@ -37,8 +37,10 @@ public final class RunOutputs {
   /**
    * Makes the run directory for {@code config} and writes its {@code config.yaml}.
    *
+   * @param config the run's config
    * @param space the model's samples (for their image form), e.g. {@link Pipeline#sampleSpace()}
    * @param now names the directory ({@code _yyyyMMdd-HHmmss} with {@code save_now})
+   * @return the run's outputs, with {@code config.yaml} written
    * @throws ConfigurationException when the directory exists and {@code save_now} is off
    * @throws FlowscaleException when the directory cannot be made or written
    */
@@ -61,12 +63,12 @@ public final class RunOutputs {
     }
   }
 
-  /** The run directory. */
+  /** {@return the run directory} */
   public Path directory() {
     return dir.path();
   }
 
-  /** The files written so far, relative to the directory, in the order written. */
+  /** {@return the files written so far, relative to the directory, in the order written} */
   public List<String> files() {
     return List.copyOf(files);
   }
@@ -75,6 +77,10 @@ public final class RunOutputs {
    * {@code delegate} plus, with {@code save_intermediate} and an image model, a grid of the
    * particles' images after every step ({@code steps/step_NNN.png}). A grid that cannot be written
    * stops the search with an {@link UncheckedIOException}.
+   *
+   * @param delegate the caller's listener (may be null)
+   * @return a listener to pass to {@link Pipeline#generate(GenerationRequest, SearchListener,
+   *     Cancellation)}
    */
   public SearchListener listener(SearchListener delegate) {
     SearchListener d = delegate == null ? SearchListener.NONE : delegate;
@@ -112,6 +118,7 @@ public final class RunOutputs {
    * Writes a finished generation's outputs: {@code final.png} for a completed run, {@code
    * best_so_far.png} for one that stopped early (when it scored anything), and {@code report.json}.
    *
+   * @param result the generation's result
    * @throws FlowscaleException when the outputs cannot be written
    */
   public void complete(GenerationResult result) {
@@ -131,6 +138,8 @@ public final class RunOutputs {
    * Writes what a failed generation had: {@code best_so_far.png} when it scored anything, and
    * {@code report.json} with status {@code failed} and the error.
    *
+   * @param error the generation's failure (its {@link FlowscaleException#partial()} is kept)
+   * @param backend the backend it ran on ({@link Pipeline#backend()})
    * @throws FlowscaleException when the outputs cannot be written
    */
   public void fail(FlowscaleException error, String backend) {
@@ -145,6 +154,49 @@ public final class RunOutputs {
         Text.oneLine(error.getMessage()),
         backend,
         wall);
+  }
+
+  /**
+   * {@return the {@code report.json} text of a finished generation that has no run directory} (a
+   * service's reply): the fields of a run's report, with an empty file list.
+   *
+   * @param config the config the request was made from ({@link FlowscaleConfig#request()}): the
+   *     report names its prompt, method, model and seed
+   * @param result the generation's result
+   */
+  public static String report(FlowscaleConfig config, GenerationResult result) {
+    return RunReport.json(
+        config.settings(),
+        result.status(),
+        result.stopReason().orElse(null),
+        null,
+        result.search().orElse(null),
+        result.backend(),
+        result.startedAt(),
+        result.wall().toNanos(),
+        List.of());
+  }
+
+  /**
+   * {@return the {@code report.json} text of a failed generation that has no run directory}: status
+   * {@code failed}, the error, and what the run had found (its partial result).
+   *
+   * @param config the config the request was made from
+   * @param error the failure
+   * @param backend the backend it ran on ({@link Pipeline#backend()})
+   */
+  public static String report(FlowscaleConfig config, FlowscaleException error, String backend) {
+    Optional<GenerationResult> partial = error.partial();
+    return RunReport.json(
+        config.settings(),
+        RunStatus.FAILED,
+        null,
+        Text.oneLine(error.getMessage()),
+        partial.flatMap(GenerationResult::search).orElse(null),
+        partial.map(GenerationResult::backend).orElse(backend),
+        partial.map(GenerationResult::startedAt).orElse(OffsetDateTime.now()),
+        partial.map(p -> p.wall().toNanos()).orElse(0L),
+        List.of());
   }
 
   private void write(

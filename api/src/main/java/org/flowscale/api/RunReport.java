@@ -69,6 +69,17 @@ final class RunReport {
     root.put("text_prompt", settings.prompt());
     root.put("model", settings.model());
     root.put("reward_score", settings.reward());
+    if (!settings.rewards().isEmpty()) {
+      ArrayNode terms = root.putArray("rewards");
+      for (RewardTerm t : settings.rewards()) {
+        ObjectNode n = terms.addObject();
+        n.put("score", t.score());
+        n.put("weight", t.weight());
+        if (t.settings().get("reward_model") instanceof String served) {
+          n.put("reward_model", served);
+        }
+      }
+    }
     root.put("backend", backend);
     root.put("seed", settings.search().seed());
     root.put("max_nfe", settings.search().maxNfe());
@@ -83,6 +94,8 @@ final class RunReport {
     root.put("gradient_passes", result.gradientPasses());
     root.put("reward_calls", result.rewardCalls());
     number(root, "best_reward", result.reward());
+    // The time of the output's Tweedie estimate: how sharp it is (RBF's rbf_output decides it).
+    number(root, "output_time", result.outputTime());
 
     TimeSplit t = result.time();
     ObjectNode time = root.putObject("time_seconds");

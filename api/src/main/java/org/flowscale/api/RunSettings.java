@@ -1,6 +1,7 @@
 package org.flowscale.api;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.flowscale.engine.search.SearchConfig;
 
@@ -11,8 +12,10 @@ import org.flowscale.engine.search.SearchConfig;
  * @param prompt {@code text_prompt}
  * @param model {@code model}: the ModelFactory's name
  * @param modelSettings the model factory's own keys that the config sets
- * @param reward {@code reward_score}: the reward's name
+ * @param reward {@code reward_score}: the reward's name, or null when {@code rewards} is set
  * @param rewardSettings the reward factory's own keys that the config sets
+ * @param rewards the terms of {@code rewards} (a weighted sum), or empty when {@code reward_score}
+ *     names the reward
  * @param backend {@code backend}: the ParticleOps provider's name
  * @param rootDir {@code root_dir}
  * @param tag {@code tag}, or the method's name when the config leaves it null
@@ -30,6 +33,7 @@ record RunSettings(
     Map<String, Object> modelSettings,
     String reward,
     Map<String, Object> rewardSettings,
+    List<RewardTerm> rewards,
     String backend,
     Path rootDir,
     String tag,
@@ -41,6 +45,7 @@ record RunSettings(
     Map<String, Object> resolved) {
 
   RunSettings {
+    rewards = List.copyOf(rewards);
     modelSettings =
         java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(modelSettings));
     rewardSettings =

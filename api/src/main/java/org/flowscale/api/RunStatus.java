@@ -15,7 +15,7 @@ public enum RunStatus {
   /** Failed; the error says why, and the best sample so far is kept where there was one. */
   FAILED;
 
-  /** The lower-case name used in reports and JSON ({@code completed}, ...). */
+  /** {@return the lower-case name used in reports and JSON ({@code completed}, ...)} */
   public String configName() {
     return name().toLowerCase(Locale.ROOT);
   }

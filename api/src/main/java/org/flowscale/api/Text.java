@@ -12,6 +12,9 @@ public final class Text {
   /**
    * {@code s} in single quotes with control characters escaped and long input cut, so that echoing
    * any user input keeps an error message on one readable line.
+   *
+   * @param s any text (may be null)
+   * @return the quoted text ({@code null} for null)
    */
   public static String quote(String s) {
     if (s == null) {
@@ -52,7 +55,12 @@ public final class Text {
         || type == Character.PRIVATE_USE;
   }
 
-  /** A message made safe for one line (exception messages may hold newlines). */
+  /**
+   * {@return a message made safe for one line} Line breaks (exception messages may hold them)
+   * become {@code "; "}.
+   *
+   * @param s a message (may be null)
+   */
   public static String oneLine(String s) {
     if (s == null || s.isBlank()) {
       return "(no message)";

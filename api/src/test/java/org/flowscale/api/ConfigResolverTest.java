@@ -13,6 +13,10 @@ import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.Interpolant;
 import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.search.FilteringMethod;
+import org.flowscale.engine.search.ParticleSchedule;
+import org.flowscale.engine.search.RbfOutput;
+import org.flowscale.engine.search.SearchConfig;
+import org.flowscale.engine.search.SopSettings;
 import org.junit.jupiter.api.Test;
 
 class ConfigResolverTest {
@@ -51,6 +55,53 @@ class ConfigResolverTest {
     assertTrue(s.saveNow());
     assertFalse(s.saveIntermediate());
     assertEquals("cpu", s.backend());
+    assertEquals(SearchConfig.builder().build(), c, "the builder's defaults are the CLI's");
+  }
+
+  @Test
+  void searchKeysOfIssue13ReachTheSearchConfig() {
+    var c =
+        resolve(
+                BASE,
+                "filtering_method=sop",
+                "n_particles=31",
+                "batch_size=1",
+                "ode_step=2",
+                "ode_seed_t=100",
+                "forward_step=700.5",
+                "backward_step=750",
+                "rbf_output=run_best",
+                "particle_schedule=linear",
+                "time_shift=4096",
+                "convert_scheduler=polynomial",
+                "scheduler_n=2")
+            .search();
+    assertEquals(FilteringMethod.SOP, c.method());
+    assertEquals(new SopSettings(2, 100, 700.5, 750), c.sop());
+    assertEquals(RbfOutput.RUN_BEST, c.rbfOutput());
+    assertEquals(ParticleSchedule.LINEAR, c.particleSchedule());
+    assertEquals(4096, c.timeShiftTokens());
+    assertEquals(new Interpolant.Polynomial(2), c.scheme().sampling());
+    assertTrue(c.scheme().convert());
+    var d = resolve(BASE).search();
+    assertEquals(RbfOutput.LAST_STEP, d.rbfOutput());
+    assertEquals(ParticleSchedule.CONSTANT, d.particleSchedule());
+    assertEquals(SopSettings.DEFAULT, d.sop());
+    assertEquals(0, d.timeShiftTokens());
+  }
+
+  @Test
+  void badValuesOfIssue13sKeysAreRefusedByName() {
+    String m = problem(BASE, "convert_scheduler=polynomial");
+    assertTrue(m.contains("convert_scheduler polynomial needs scheduler_n"), m);
+    String n = problem(BASE, "scheduler_n=2");
+    assertTrue(n.contains("scheduler_n 2.0 is the exponent of convert_scheduler polynomial"), n);
+    String slow = problem(BASE, "convert_scheduler=polynomial", "scheduler_n=0.5");
+    assertTrue(slow.contains("use scheduler_n >= 1"), slow);
+    String back = problem(BASE, "backward_step=700");
+    assertTrue(back.contains("backward_step 700.0 must be finite and > forward_step 780.0"), back);
+    assertTrue(problem(BASE, "rbf_output=best").contains("last_step, run_best"));
+    assertTrue(problem(BASE, "particle_schedule=square").contains("constant, linear"));
   }
 
   @Test

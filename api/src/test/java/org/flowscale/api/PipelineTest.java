@@ -89,6 +89,32 @@ class PipelineTest {
   }
 
   @Test
+  void guidanceCostsTwoNfePerEvaluationAndNeedsAPromptConditionedModel() {
+    GenerationRequest plain =
+        GenerationRequest.builder().prompt("a").method("bon").chains(2).steps(3).maxNfe(12).build();
+    GenerationRequest guided = plain.toBuilder().guidance(3.0, "b").build();
+    assertTrue(guided.guided());
+    assertEquals(2, guided.search().nfePerEvaluation());
+    try (Pipeline p = Pipeline.builder().model("test_gaussian").reward("test_norm").build()) {
+      assertEquals(6, p.generate(plain).nfe());
+      assertEquals(12, p.generate(guided).nfe());
+    }
+    try (Pipeline p =
+        Pipeline.builder()
+            .model("test_gaussian", Map.of("prompt_free", true))
+            .reward("test_norm")
+            .build()) {
+      var e = assertThrows(ConfigurationException.class, () -> p.generate(guided));
+      assertTrue(e.getMessage().contains("ignores prompts"), e.getMessage());
+    }
+    var e =
+        assertThrows(
+            ConfigurationException.class,
+            () -> plain.toBuilder().set("negative_prompt", "b").build());
+    assertTrue(e.getMessage().contains("cfg_scale is 1"), e.getMessage());
+  }
+
+  @Test
   void aGradientMethodNeedsADifferentiableReward() {
     FlowscaleConfig c = config("reward_score=test_flat", "filtering_method=dps");
     try (Pipeline p = Pipeline.fromConfig(c)) {

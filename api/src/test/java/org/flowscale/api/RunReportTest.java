@@ -28,6 +28,7 @@ class RunReportTest {
             new float[12],
             new float[12],
             -0.25,
+            0.436,
             480,
             500,
             0,
@@ -46,6 +47,7 @@ class RunReportTest {
     assertEquals(500, n.get("max_nfe").asLong());
     assertEquals(480, n.get("nfe").asLong());
     assertEquals(-0.25, n.get("best_reward").asDouble());
+    assertEquals(0.436, n.get("output_time").asDouble());
     assertEquals(2.75, n.get("time_seconds").get("search_total").asDouble(), 1e-9);
     assertEquals(3.0, n.get("time_seconds").get("wall").asDouble(), 1e-9);
     assertEquals(2, n.get("reward_trace").size());

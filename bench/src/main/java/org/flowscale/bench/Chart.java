@@ -23,7 +23,11 @@ final class Chart {
     new Color(0xff7f0e),
     new Color(0x2ca02c),
     new Color(0x9467bd),
-    new Color(0xd62728)
+    new Color(0xd62728),
+    new Color(0x8c564b),
+    new Color(0xe377c2),
+    new Color(0x17becf),
+    new Color(0xbcbd22)
   };
   private static final int PANEL_W = 360;
   private static final int PANEL_H = 260;

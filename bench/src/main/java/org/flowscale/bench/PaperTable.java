@@ -17,17 +17,18 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.flowscale.engine.search.FilteringMethod;
+import org.flowscale.engine.search.ParticleSchedule;
+import org.flowscale.engine.search.RbfOutput;
 import org.flowscale.engine.search.SearchConfig;
 import org.flowscale.engine.search.SearchListener;
 import org.flowscale.engine.search.SearchMethods;
 import org.flowscale.engine.search.SearchResult;
+import org.flowscale.engine.search.SopSettings;
 
 /**
  * The paper's table on the toy world: search methods x sampling modes {linear ODE, linear SDE,
@@ -38,10 +39,14 @@ import org.flowscale.engine.search.SearchResult;
  * <p>Settings follow the paper's (section 7 of MATH.md), scaled with the budget {@code N} at {@code
  * S = 10} steps on the exp time grid: BoN and SMC {@code N / S} particles; CoDe (block 2) and SVDD
  * 2 chains x {@code N / (2 S)} particles; RBF 2 chains with {@code K0 = N / 20} initial particles
- * (25 at 500 NFE, as in the paper). The base row is one plain sample ({@code S} NFE). SDE modes use
- * the paper's diffusion, {@code square} with norm 3. SMC's {@code reward_weight} is 1 for counting
- * (integer rewards) and 0.1 for compositional (rewards in [0, 1], like VQAScore). The DPS methods
- * are left out: the counting and compositional rewards are not differentiable.
+ * (25 at 500 NFE, as in the paper), with the reference's {@code last_step} output and, as {@code
+ * rbf-run_best}, the whole run's best; SMC and SVDD with the linear particle schedule (SMC one
+ * population adding up to {@code N}, SVDD 2 chains of {@code N / 2}); Search over Paths one chain
+ * of {@code floor((N - 4) / 16)} copies at the reference's rounds. The base row is one plain sample
+ * ({@code S} NFE). SDE modes use the paper's diffusion, {@code square} with norm 3. SMC's {@code
+ * reward_weight} is 1 for counting (integer rewards) and 0.1 for compositional (rewards in [0, 1],
+ * like VQAScore). The DPS methods are left out: the counting and compositional rewards are not
+ * differentiable.
  *
  * <p>Usage: {@code PaperTable [--out DIR] [--prompts N] [--seeds N] [--nfe 50,500,1000] [--threads
  * N]}. Runs are independent and deterministic, so the threads change only the time.
@@ -90,8 +95,23 @@ public final class PaperTable {
   /** A prompt set with its reward. */
   record PromptSet(String reward, List<String> prompts, double smcLambda) {}
 
-  /** Table rows: the base sample, then the methods. */
-  static final List<String> ROWS = List.of("base", "bon", "smc", "code", "svdd", "rbf");
+  /**
+   * Table rows: the base sample, then the methods; {@code -linear} is the adaptive particle
+   * schedule, {@code rbf-run_best} RBF with the whole run's best proposal as output (the engine's
+   * rule before the reference's {@code last_step} became the default).
+   */
+  static final List<String> ROWS =
+      List.of(
+          "base",
+          "bon",
+          "smc",
+          "smc-linear",
+          "code",
+          "svdd",
+          "svdd-linear",
+          "rbf",
+          "rbf-run_best",
+          "sop");
 
   /** The config of one table cell's runs. */
   static SearchConfig config(String row, long nfe, Mode mode, PromptSet set, long seed) {
@@ -101,6 +121,8 @@ public final class PaperTable {
     int k0 = 1;
     FilteringMethod m;
     long budget = nfe;
+    ParticleSchedule schedule = ParticleSchedule.CONSTANT;
+    RbfOutput output = RbfOutput.LAST_STEP;
     switch (row) {
       case "base" -> {
         m = FilteringMethod.BON;
@@ -111,39 +133,56 @@ public final class PaperTable {
         m = FilteringMethod.byName(row);
         b = (int) (nfe / STEPS);
       }
+      case "smc-linear" -> {
+        m = FilteringMethod.SMC;
+        b = 1;
+        schedule = ParticleSchedule.LINEAR;
+      }
       case "code", "svdd" -> {
         m = FilteringMethod.byName(row);
         b = 2;
         k = (int) Math.max(1, nfe / (2 * STEPS));
         block = row.equals("code") ? 2 : 1;
       }
-      case "rbf" -> {
+      case "svdd-linear" -> {
+        m = FilteringMethod.SVDD;
+        b = 2;
+        schedule = ParticleSchedule.LINEAR;
+      }
+      case "rbf", "rbf-run_best" -> {
         m = FilteringMethod.RBF;
         b = 2;
         k0 = (int) Math.max(1, nfe / 20);
+        output = row.equals("rbf") ? RbfOutput.LAST_STEP : RbfOutput.RUN_BEST;
+      }
+      case "sop" -> {
+        // The reference's rounds (E 4, 4 rounds): one chain, as many copies as fit.
+        m = FilteringMethod.SOP;
+        b = 1;
+        SopSettings d = SopSettings.DEFAULT;
+        k = (int) Math.max(1, (nfe - d.odeStep()) / (d.odeStep() * d.rounds()));
       }
       default -> throw new IllegalArgumentException("unknown row " + row);
     }
-    return new SearchConfig(
-        m,
-        b,
-        k,
-        block,
-        k0,
-        budget,
-        STEPS,
-        TimeSchedule.EXP,
-        0,
-        mode.scheme(),
-        set.smcLambda(),
-        0.5,
-        Resampling.MULTINOMIAL,
-        0,
-        seed);
+    return SearchConfig.builder()
+        .method(m)
+        .batchSize(b)
+        .nParticles(k)
+        .blockSize(block)
+        .initNParticles(k0)
+        .maxNfe(budget)
+        .maxSteps(STEPS)
+        .scheme(mode.scheme())
+        .rewardWeight(set.smcLambda())
+        .dpsStepSize(0)
+        .seed(seed)
+        .particleSchedule(schedule)
+        .rbfOutput(output)
+        .build();
   }
 
-  /** One run's outcome. */
-  record Outcome(double reward, long nfe, long nanos) {}
+  /** One run's outcome; {@code outputTime} is the time of the output's Tweedie estimate. */
+  record Outcome(double reward, long nfe, long nanos, double outputTime) {}
 
   /** One cell: all runs of a (set, row, mode, nfe). */
   record Cell(String set, String row, String mode, long nfe, List<Outcome> runs) {
@@ -165,6 +204,10 @@ public final class PaperTable {
       return runs.stream().mapToLong(Outcome::nfe).average().orElse(Double.NaN);
     }
 
+    double meanOutputTime() {
+      return runs.stream().mapToDouble(Outcome::outputTime).average().orElse(Double.NaN);
+    }
+
     double meanMillis() {
       return runs.stream().mapToLong(Outcome::nanos).average().orElse(Double.NaN) / 1e6;
     }
@@ -177,7 +220,7 @@ public final class PaperTable {
         CpuParticleOps ops = new CpuParticleOps()) {
       long t0 = System.nanoTime();
       SearchResult r = SearchMethods.of(c.method()).run(c, ops, model, reward, SearchListener.NONE);
-      return new Outcome(r.reward(), r.nfe(), System.nanoTime() - t0);
+      return new Outcome(r.reward(), r.nfe(), System.nanoTime() - t0, r.outputTime());
     }
   }
 
@@ -323,18 +366,21 @@ public final class PaperTable {
     }
     sb.append(
         "\nwall s: the method's summed run time over the whole row (all modes and budgets). The"
-            + " base row is one sample at 10 NFE in every column.\n");
+            + " base row is one sample at 10 NFE in every column. sop's solves are ODEs in every"
+            + " mode (its linear ODE and linear SDE columns are the same runs' settings) and it"
+            + " spends B E + B K E R <= N (36 of 50, 500 of 500, 996 of 1000).\n");
     return sb.toString();
   }
 
   static void writeCsv(List<Cell> cells, Path file) throws IOException {
     try (PrintStream p = new PrintStream(Files.newOutputStream(file), false, "UTF-8")) {
       p.println(
-          "prompt_set,method,mode,nfe_budget,runs,mean_reward,se_reward,mean_nfe_spent,mean_wall_ms");
+          "prompt_set,method,mode,nfe_budget,runs,mean_reward,se_reward,mean_nfe_spent,mean_wall_ms,"
+              + "mean_output_time");
       for (Cell c : cells) {
         p.printf(
             Locale.ROOT,
-            "%s,%s,%s,%d,%d,%.6f,%.6f,%.1f,%.2f%n",
+            "%s,%s,%s,%d,%d,%.6f,%.6f,%.1f,%.2f,%.4f%n",
             c.set(),
             c.row(),
             c.mode(),
@@ -343,7 +389,8 @@ public final class PaperTable {
             c.mean(),
             c.se(),
             c.meanNfe(),
-            c.meanMillis());
+            c.meanMillis(),
+            c.meanOutputTime());
       }
     }
   }

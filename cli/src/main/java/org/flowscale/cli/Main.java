@@ -26,7 +26,14 @@ import picocli.CommandLine.Spec;
     sortOptions = false,
     usageHelpAutoWidth = true,
     description = "Inference-time scaling of flow models: search (RBF, BoN, SMC, CoDe, SVDD, DPS)",
-    subcommands = {DemoCommand.class, RunCommand.class, KeysCommand.class},
+    subcommands = {
+      DemoCommand.class,
+      RunCommand.class,
+      BatchCommand.class,
+      ServeCommand.class,
+      SummarizeCommand.class,
+      KeysCommand.class
+    },
     footer = {
       "",
       "Exit codes: 0 success, 2 bad usage or config (nothing ran), 1 failure during the" + " run.",

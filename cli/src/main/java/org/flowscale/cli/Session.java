@@ -26,12 +26,19 @@ final class Session {
   /** Runs a resolved config; returns the exit code. */
   static int run(FlowscaleConfig config, RunOptions options, PrintStream out, PrintStream err) {
     GenerationRequest request = config.request();
-    try (Pipeline pipeline = Pipeline.fromConfig(config)) {
-      if (options.dryRun) {
-        out.print(config.toYaml());
-        err.println("flowscale: the config is valid (dry run: nothing ran)");
-        return Main.EXIT_OK;
+    if (options.dryRun) {
+      // A model that can plan (FLUX) is checked from its files' headers, loading no tensor; the
+      // others are loaded and the request checked on them.
+      List<String> plan = Pipeline.dryRun(config, request);
+      out.print(config.toYaml());
+      for (String line : plan) {
+        err.println("flowscale: " + line);
       }
+      err.println("flowscale: the config is valid (dry run: nothing ran)");
+      return Main.EXIT_OK;
+    }
+    try (Pipeline pipeline = Pipeline.fromConfig(config)) {
+      pipeline.check(request);
       RunOutputs outputs = RunOutputs.create(config, pipeline.sampleSpace(), LocalDateTime.now());
       GenerationResult result;
       try (Progress progress = Progress.create(options.progress, err, config.search().maxNfe())) {

@@ -98,6 +98,14 @@ class MainTest {
   }
 
   @Test
+  void aMethodThatNeedsWhatTheRewardLacksIsRefusedBeforeWork() throws IOException {
+    String c = runConfig("dps");
+    refused("needs a differentiable reward", "run", "-c", c, "reward_score=test_flat");
+    assertTrue(Files.notExists(tmp.resolve("runs")), "nothing written");
+    refused("needs a differentiable reward", "run", "-c", c, "reward_score=test_flat", "--dry-run");
+  }
+
+  @Test
   void aBudgetThatDoesNotFitIsRefusedBeforeWork() throws IOException {
     String c = runConfig("bon");
     Cli r =

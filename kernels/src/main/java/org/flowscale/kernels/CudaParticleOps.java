@@ -8,11 +8,17 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.flowscale.bindings.cuda.CudaContext;
 import org.flowscale.bindings.cuda.CudaDevice;
 import org.flowscale.bindings.cuda.CudaDriver;
+import org.flowscale.bindings.cuda.CudaEvent;
+import org.flowscale.bindings.cuda.CudaException;
 import org.flowscale.bindings.cuda.CudaFunction;
 import org.flowscale.bindings.cuda.CudaGraph;
 import org.flowscale.bindings.cuda.CudaGraphExec;
@@ -40,7 +46,12 @@ import org.flowscale.engine.ops.TensorChecks;
  * weights without a finite entry) are found by the kernels and thrown as {@link
  * IllegalArgumentException} at the next synchronising call ({@link #synchronize}, {@link
  * #download}, {@link #logSumExp}, {@link #effectiveSampleSize}, {@link StreamCounter#value}); the
- * affected rows hold NaN (or the index -1, or are left untouched for gather).
+ * affected rows hold NaN (or the index -1, or are left untouched for gather). The kernels record
+ * such errors in device memory; each synchronising call copies the record back.
+ *
+ * <p>Closing a tensor or stream counter is stream-ordered: its memory is freed once the work queued
+ * before the close has run (an event marks the point), so closing right after queuing work that
+ * uses it is safe and does not wait.
  *
  * <p>One restriction beyond the CPU backend: the tensors of one {@link #affine} call (x, u, out)
  * share a dtype, F32 or BF16 (the kernels are specialised per dtype; the CPU also mixes them).
@@ -53,7 +64,8 @@ import org.flowscale.engine.ops.TensorChecks;
  * #capture(StreamCounter, long, Runnable)}, which ends the round by advancing the counter on the
  * device: replay {@code k} draws what eager calls with stream {@code base + k * perRound + offset}
  * draw. {@link #capture(Runnable)} records the work as it is, for rounds without noise or with
- * deliberately repeated draws.
+ * deliberately repeated draws. A {@link CapturedWork} refuses to launch once a tensor or counter it
+ * uses has been closed, and closing the backend destroys the graphs still open.
  *
  * <p>Methods are serialised on the instance; use one instance per host thread for concurrency.
  */
@@ -62,12 +74,28 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
   private static final int REDUCE_THREADS = 1024;
   private static final int MAX_GRID_Y = 65535;
 
+  /** Device-side record: the error record {code, row, value, 0}, then two reduction results. */
+  private static final long RECORD_BYTES = 32;
+
+  private static final long SCALARS = 16;
+
+  /** Host copy of the record, plus 8 bytes for reading a stream counter. */
+  private static final long HOST_RECORD_BYTES = 40;
+
+  /** Freed memory the stream may still use, beyond which a free waits for the oldest. */
+  private static final long MAX_PENDING_FREE_BYTES = 256L << 20;
+
   private final CudaContext context;
   private final CudaDevice device;
   private final CudaStream stream;
   private final CudaModule module;
-  private final PinnedBuffer errors;
-  private final PinnedBuffer scalars;
+
+  /** The kernels' error record and reduction results, in device memory. */
+  private final DeviceBuffer record;
+
+  /** Where each synchronising call copies {@link #record} to. */
+  private final PinnedBuffer hostRecord;
+
   private final KernelArgs args;
   private final Kernels k;
   private final int maxBlocks;
@@ -76,6 +104,22 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
   private DeviceBuffer scratch;
 
   private final Deque<AutoCloseable> retired = new ArrayDeque<>();
+
+  /** A buffer to free once the stream has passed {@code fence} (null: at the next sync). */
+  private record PendingFree(DeviceBuffer buffer, CudaEvent fence) {}
+
+  private final Deque<PendingFree> pendingFrees = new ArrayDeque<>();
+  private long pendingFreeBytes;
+  private final Deque<CudaEvent> spareFences = new ArrayDeque<>();
+
+  /** Graphs not yet closed; closing the backend destroys them first. */
+  private final Set<CapturedWork> graphs = Collections.newSetFromMap(new IdentityHashMap<>());
+
+  /** What the capture in progress touches: its graph must not outlive any of it. */
+  private final Set<CudaTensor> capturedTensors = new LinkedHashSet<>();
+
+  private final Set<StreamCounter> capturedCounters = new LinkedHashSet<>();
+
   private boolean capturing;
 
   /** The counter of a {@link #capture(StreamCounter, long, Runnable)} in progress, else null. */
@@ -134,10 +178,12 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       this.stream = track(acquired, CudaStream.create(true));
       this.module = track(acquired, CudaModule.load(Ptx.read(Ptx.PARTICLE_OPS)));
       this.k = Kernels.of(module);
-      this.errors = track(acquired, PinnedBuffer.allocate(16));
-      this.errors.segment().fill((byte) 0);
-      this.scalars = track(acquired, PinnedBuffer.allocate(16));
+      this.record = track(acquired, DeviceBuffer.allocate(RECORD_BYTES));
+      CudaDriver.cuMemsetD32Async(record.address(), 0, RECORD_BYTES / 4, stream.handle());
+      this.hostRecord = track(acquired, PinnedBuffer.allocate(HOST_RECORD_BYTES));
+      this.hostRecord.segment().fill((byte) 0);
       this.args = track(acquired, new KernelArgs());
+      stream.synchronize();
       this.scratch = track(acquired, DeviceBuffer.allocate(64 * 1024));
       this.maxBlocks = device.multiprocessors() * 32;
     } catch (RuntimeException | Error e) {
@@ -205,23 +251,109 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     if (dtype == null) {
       throw new IllegalArgumentException("dtype must not be null");
     }
-    DeviceBuffer b = DeviceBuffer.allocate((long) rows * cols * dtype.bytes());
-    return new CudaTensor(this, b, rows, cols, dtype);
+    return new CudaTensor(
+        this, deviceMemory((long) rows * cols * dtype.bytes()), rows, cols, dtype);
   }
 
+  /**
+   * Device memory; frees what the stream has finished with first, and on OOM waits for the rest.
+   */
+  private DeviceBuffer deviceMemory(long bytes) {
+    reclaim(false);
+    try {
+      return DeviceBuffer.allocate(bytes);
+    } catch (CudaException e) {
+      if (e.code() != CudaDriver.CUDA_ERROR_OUT_OF_MEMORY || pendingFrees.isEmpty() || capturing) {
+        throw e;
+      }
+      stream.synchronize();
+      reclaim(true);
+      return DeviceBuffer.allocate(bytes);
+    }
+  }
+
+  /**
+   * Frees {@code b} once the work queued so far on the stream has run (it may still use it): an
+   * event marks the point, and the memory goes when a later call finds the event passed. Never
+   * waits, unless more than {@link #MAX_PENDING_FREE_BYTES} are waiting.
+   */
   synchronized void free(DeviceBuffer b) {
-    if (!closed) {
-      context.makeCurrent();
-      b.close();
+    if (closed) {
+      // The backend's context retain is gone: the memory went with the context, or (if libtorch
+      // still holds it) is leaked as the ParticleOps contract says. Either way, nothing to raise.
+      try {
+        b.close();
+      } catch (RuntimeException ignored) {
+        // see above
+      }
       return;
     }
-    // The backend's context retain is gone: the memory went with the context, or (if libtorch
-    // still holds it) is leaked as the ParticleOps contract says. Either way, nothing to raise.
-    try {
-      b.close();
-    } catch (RuntimeException ignored) {
-      // see above
+    context.makeCurrent();
+    if (capturing) {
+      // An event recorded now would become a node of the graph: free at the next sync instead.
+      pendingFree(b, null);
+      return;
     }
+    CudaEvent fence = spareFences.isEmpty() ? CudaEvent.createWithoutTiming() : spareFences.pop();
+    try {
+      fence.record(stream);
+    } catch (RuntimeException e) {
+      // The context is unusable: no work of it runs any more, so the memory can go now.
+      for (AutoCloseable c : List.of(fence, b)) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+    pendingFree(b, fence);
+    while (pendingFreeBytes > MAX_PENDING_FREE_BYTES && pendingFrees.peekFirst().fence() != null) {
+      pendingFrees.peekFirst().fence().synchronize();
+      reclaim(false);
+    }
+    reclaim(false);
+  }
+
+  private void pendingFree(DeviceBuffer b, CudaEvent fence) {
+    pendingFrees.addLast(new PendingFree(b, fence));
+    pendingFreeBytes += b.byteSize();
+  }
+
+  /**
+   * Frees the pending buffers the stream is done with: all of them when it is idle (just
+   * synchronised), else those whose fence has passed (fences pass in stream order).
+   */
+  private void reclaim(boolean streamIdle) {
+    while (!pendingFrees.isEmpty()) {
+      PendingFree p = pendingFrees.peekFirst();
+      if (!streamIdle && (p.fence() == null || !p.fence().isComplete())) {
+        return;
+      }
+      pendingFrees.pollFirst();
+      pendingFreeBytes -= p.buffer().byteSize();
+      if (p.fence() != null) {
+        spareFences.push(p.fence());
+      }
+      p.buffer().close();
+    }
+  }
+
+  /**
+   * Waits for the stream, frees what it was using, and throws the first error the kernels recorded
+   * since the last check.
+   */
+  private void syncAndRaise() {
+    hostRecordCopy();
+    stream.synchronize();
+    reclaim(true);
+    raiseDeviceErrors();
+  }
+
+  /** Queues the copy of the device record to the host (read after the next stream sync). */
+  private void hostRecordCopy() {
+    record.copyToHostAsync(hostRecord.segment(), RECORD_BYTES, stream);
   }
 
   @Override
@@ -256,19 +388,18 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     if (s.byteSize() > 0) {
       if (dst.isNative()) {
         s.buffer().copyToHostAsync(dst, s.byteSize(), stream);
-        stream.synchronize();
+        syncAndRaise();
       } else {
         try (Arena a = Arena.ofConfined()) {
           MemorySegment tmp = a.allocate(s.byteSize(), 64);
           s.buffer().copyToHostAsync(tmp, s.byteSize(), stream);
-          stream.synchronize();
+          syncAndRaise();
           MemorySegment.copy(tmp, 0, dst, 0, s.byteSize());
         }
       }
     } else {
-      stream.synchronize();
+      syncAndRaise();
     }
-    raiseDeviceErrors();
   }
 
   @Override
@@ -387,7 +518,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
         .i64(8, os.address())
         .i32(9, xs.rows())
         .i32(10, xs.cols())
-        .i64(11, errors.address());
+        .i64(11, record.address());
     launchRows(
         xs.dtype() == DType.F32 ? k.affineF32() : k.affineBf16(), xs.rows(), groups4(xs.cols()));
   }
@@ -431,7 +562,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
         .i64(4, os.address())
         .i32(5, os.rows())
         .i32(6, os.cols())
-        .i64(7, errors.address());
+        .i64(7, record.address());
     launchRows(
         os.dtype() == DType.F32 ? k.gaussianF32() : k.gaussianBf16(),
         os.rows(),
@@ -474,7 +605,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
         .i32(3, s.rows())
         .i32(4, d.rows())
         .i32(5, (int) units)
-        .i64(6, errors.address());
+        .i64(6, record.address());
     launchRows(f, d.rows(), (int) units);
   }
 
@@ -505,12 +636,11 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       return Double.NEGATIVE_INFINITY;
     }
     poisonScalars();
-    args.i64(0, v.address()).i32(1, v.rows()).i64(2, scalars.address());
+    args.i64(0, v.address()).i32(1, v.rows()).i64(2, record.address() + SCALARS);
     context.makeCurrent();
     k.logSumExp().launch(1, 1, REDUCE_THREADS, 1, 0, stream, args);
-    stream.synchronize();
-    raiseDeviceErrors();
-    return scalars.segment().getAtIndex(JAVA_DOUBLE, 0);
+    syncAndRaise();
+    return scalar(0);
   }
 
   @Override
@@ -522,18 +652,17 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       throw new IllegalArgumentException("logWeights must not be empty");
     }
     poisonScalars();
-    args.i64(0, v.address()).i32(1, v.rows()).i64(2, scalars.address());
+    args.i64(0, v.address()).i32(1, v.rows()).i64(2, record.address() + SCALARS);
     context.makeCurrent();
     k.ess().launch(1, 1, REDUCE_THREADS, 1, 0, stream, args);
-    stream.synchronize();
-    raiseDeviceErrors();
-    double lse = scalars.segment().getAtIndex(JAVA_DOUBLE, 0);
+    syncAndRaise();
+    double lse = scalar(0);
     if (!Double.isFinite(lse)) {
       throw new IllegalArgumentException(
           "logWeights must be finite or -inf with at least one finite entry; log-sum-exp is "
               + lse);
     }
-    return 1 / scalars.segment().getAtIndex(JAVA_DOUBLE, 1);
+    return 1 / scalar(1);
   }
 
   @Override
@@ -587,7 +716,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
         .i64(6, counter)
         .i64(7, cdf.address())
         .i64(8, o.address())
-        .i64(9, errors.address());
+        .i64(9, record.address());
     context.makeCurrent();
     k.resample().launch(1, 1, REDUCE_THREADS, 1, 0, this.stream, args);
   }
@@ -597,8 +726,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     open();
     notCapturing("synchronize");
     context.makeCurrent();
-    stream.synchronize();
-    raiseDeviceErrors();
+    syncAndRaise();
   }
 
   // ---- noise-stream counters ----
@@ -610,7 +738,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
    */
   public synchronized StreamCounter streamCounter(long initial) {
     open();
-    StreamCounter c = new StreamCounter(this, DeviceBuffer.allocate(Long.BYTES));
+    StreamCounter c = new StreamCounter(this, deviceMemory(Long.BYTES));
     try {
       writeCounter(c, initial);
     } catch (RuntimeException | Error e) {
@@ -641,10 +769,13 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     open();
     notCapturing("reading a stream counter");
     long address = counterAddress(counter, "value");
-    CudaDriver.cuMemcpyDtoHAsync(scalars.segment(), address, Long.BYTES, stream.handle());
-    stream.synchronize();
-    raiseDeviceErrors();
-    return scalars.segment().get(JAVA_LONG, 0);
+    CudaDriver.cuMemcpyDtoHAsync(
+        hostRecord.segment().asSlice(RECORD_BYTES, Long.BYTES),
+        address,
+        Long.BYTES,
+        stream.handle());
+    syncAndRaise();
+    return hostRecord.segment().get(JAVA_LONG, RECORD_BYTES);
   }
 
   synchronized void writeCounter(StreamCounter counter, long value) {
@@ -719,6 +850,8 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       capturing = true;
       captureCounter = counter;
       captureStreams = streamsPerRound;
+      capturedTensors.clear();
+      capturedCounters.clear();
     }
     try {
       work.run();
@@ -727,8 +860,7 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       }
     } catch (RuntimeException | Error e) {
       synchronized (this) {
-        capturing = false;
-        captureCounter = null;
+        endCaptureState();
         try {
           stream.endCapture().close();
         } catch (RuntimeException suppressed) {
@@ -737,25 +869,68 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       }
       throw e;
     }
+    List<CudaTensor> tensors;
+    List<StreamCounter> counters;
     synchronized (this) {
-      capturing = false;
-      captureCounter = null;
+      tensors = List.copyOf(capturedTensors);
+      counters = List.copyOf(capturedCounters);
+      endCaptureState();
       graph = stream.endCapture();
     }
     try (graph) {
-      return new CapturedWork(this, graph.instantiate(), counter);
+      CudaGraphExec exec = graph.instantiate();
+      synchronized (this) {
+        CapturedWork w = new CapturedWork(this, exec, tensors, counters);
+        graphs.add(w);
+        return w;
+      }
     }
   }
 
-  synchronized void launchGraph(CudaGraphExec exec, StreamCounter counter) {
+  private void endCaptureState() {
+    capturing = false;
+    captureCounter = null;
+    capturedTensors.clear();
+    capturedCounters.clear();
+  }
+
+  /**
+   * Replays captured work, unless something it uses has been closed: the graph holds raw device
+   * addresses, and a replay touching freed memory would fault with a sticky error that loses the
+   * context.
+   */
+  synchronized void launchGraph(CapturedWork w) {
     open();
-    if (counter != null && counter.isClosed()) {
-      throw new IllegalStateException(
-          "the graph's stream counter has been closed; the replay would write freed memory");
+    if (w.isClosed()) {
+      throw new IllegalStateException("the captured work has been closed");
+    }
+    for (StreamCounter c : w.counters()) {
+      if (c.isClosed()) {
+        throw new IllegalStateException(
+            "the graph's stream counter has been closed; the replay would write freed memory");
+      }
+    }
+    for (CudaTensor t : w.tensors()) {
+      if (t.isClosed()) {
+        throw new IllegalStateException(
+            "the captured work uses "
+                + t
+                + ", which has been closed; the replay would touch freed memory");
+      }
     }
     notCapturing("launching a captured graph");
     context.makeCurrent();
-    exec.launch(stream);
+    w.exec().launch(stream);
+  }
+
+  /** Destroys a graph (safe while launches of it are still queued: the driver defers it). */
+  synchronized void closeGraph(CapturedWork w) {
+    graphs.remove(w);
+    if (closed) {
+      return; // destroyed with the backend
+    }
+    context.makeCurrent();
+    w.exec().close();
   }
 
   // ---- lifecycle ----
@@ -774,12 +949,27 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     } catch (RuntimeException e) {
       first = e;
     }
+    // Graphs first: destroying one after its module and context are gone is undefined behaviour.
     List<AutoCloseable> all = new ArrayList<>();
+    for (CapturedWork w : graphs) {
+      all.add(w.exec());
+    }
+    graphs.clear();
+    for (PendingFree p : pendingFrees) {
+      all.add(p.buffer());
+      if (p.fence() != null) {
+        all.add(p.fence());
+      }
+    }
+    pendingFrees.clear();
+    pendingFreeBytes = 0;
+    all.addAll(spareFences);
+    spareFences.clear();
     all.add(scratch);
     all.addAll(retired);
     all.add(args);
-    all.add(scalars);
-    all.add(errors);
+    all.add(hostRecord);
+    all.add(record);
     all.add(module);
     all.add(stream);
     all.add(context);
@@ -801,15 +991,26 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
 
   // ---- helpers ----
 
-  /** 2-D launch: x over {@code units} per row, y over rows, grid-stride loops in the kernel. */
+  /**
+   * 2-D launch: x over {@code units} per row, y over rows, grid-stride loops in the kernel. A row
+   * of fewer than 32 units gets a block as wide as the row (the next power of two), so one warp
+   * spans several rows instead of idling lanes past the end of one.
+   */
   private void launchRows(CudaFunction f, int rows, int units) {
-    int bx = Math.min(BLOCK, Math.max(32, Integer.highestOneBit(Math.max(1, units - 1)) << 1));
-    int by = BLOCK / bx;
+    int[] shape = rowsBlock(units);
+    int bx = shape[0];
+    int by = shape[1];
     int gy = (int) Math.min((rows + (long) by - 1) / by, MAX_GRID_Y);
     long gxNeeded = (units + (long) bx - 1) / bx;
     int gx = (int) Math.max(1, Math.min(gxNeeded, Math.max(1, maxBlocks / gy)));
     context.makeCurrent();
     f.launch(gx, gy, bx, by, 0, stream, args);
+  }
+
+  /** Block (x, y) for rows of {@code units}: x the next power of two >= units, x * y = 256. */
+  static int[] rowsBlock(int units) {
+    int bx = units <= 1 ? 1 : Math.min(BLOCK, Integer.highestOneBit(units - 1) << 1);
+    return new int[] {bx, BLOCK / bx};
   }
 
   private static int groups4(int cols) {
@@ -821,27 +1022,35 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     if (scratch.byteSize() < bytes) {
       retired.push(scratch);
       context.makeCurrent();
-      scratch = DeviceBuffer.allocate(Math.max(bytes, 2 * scratch.byteSize()));
+      scratch = deviceMemory(Math.max(bytes, 2 * scratch.byteSize()));
     }
     return scratch;
   }
 
   /** NaN in the reduction outputs, so a result the kernel did not write can never pass. */
   private void poisonScalars() {
-    scalars.segment().setAtIndex(JAVA_DOUBLE, 0, Double.NaN);
-    scalars.segment().setAtIndex(JAVA_DOUBLE, 1, Double.NaN);
+    CudaDriver.cuMemsetD32Async(record.address() + SCALARS, 0xFFFFFFFF, 4, stream.handle());
   }
 
-  /** Throws the first error a kernel recorded since the last check, and clears it. */
+  /** Reduction result {@code i} of the record copied at the last sync. */
+  private double scalar(int i) {
+    return hostRecord.segment().get(JAVA_DOUBLE, SCALARS + 8L * i);
+  }
+
+  /**
+   * Throws the first error a kernel recorded, as copied at the last sync, and clears it (on the
+   * device too, ordered before any later kernel).
+   */
   private void raiseDeviceErrors() {
-    MemorySegment e = errors.segment();
+    MemorySegment e = hostRecord.segment();
     int code = e.getAtIndex(JAVA_INT, 0);
     if (code == 0) {
       return;
     }
     int row = e.getAtIndex(JAVA_INT, 1);
     int value = e.getAtIndex(JAVA_INT, 2);
-    e.fill((byte) 0);
+    e.asSlice(0, SCALARS).fill((byte) 0);
+    CudaDriver.cuMemsetD32Async(record.address(), 0, SCALARS / 4, stream.handle());
     String what =
         switch (code) {
           case 1 -> "gather: index[" + row + "] = " + value + " is outside src's rows";
@@ -885,6 +1094,9 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
       throw new IllegalArgumentException(
           name + " lives on cuda:" + c.deviceIndex() + ", this backend on cuda:" + deviceIndex());
     }
+    if (capturing) {
+      capturedTensors.add(c);
+    }
     return c;
   }
 
@@ -899,6 +1111,9 @@ public final class CudaParticleOps implements ParticleOps, CudaStreamSource {
     }
     if (counter.isClosed()) {
       throw new IllegalStateException(what + ": stream counter has been closed");
+    }
+    if (capturing) {
+      capturedCounters.add(counter);
     }
     return counter.address();
   }

@@ -14,6 +14,7 @@ public final class CudaTensor implements NativeTensor {
   private final int rows;
   private final int cols;
   private final DType dtype;
+  private volatile boolean closed;
 
   CudaTensor(CudaParticleOps owner, DeviceBuffer buffer, int rows, int cols, DType dtype) {
     this.owner = owner;
@@ -26,7 +27,7 @@ public final class CudaTensor implements NativeTensor {
   /** The device pointer of element 0. */
   @Override
   public long address() {
-    if (buffer.isClosed()) {
+    if (closed) {
       throw new IllegalStateException("tensor " + this + " has been closed");
     }
     return buffer.address();
@@ -53,19 +54,26 @@ public final class CudaTensor implements NativeTensor {
   }
 
   boolean isClosed() {
-    return buffer.isClosed();
+    return closed;
   }
 
   DeviceBuffer buffer() {
     return buffer;
   }
 
-  /** Frees the device memory (waits for work queued on the backend's stream first). */
+  /**
+   * Frees the device memory once the work queued on the backend's stream so far has run (it does
+   * not wait for it). Graphs captured with this tensor can no longer be launched.
+   */
   @Override
   public void close() {
-    if (!buffer.isClosed()) {
-      owner.free(buffer);
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
     }
+    owner.free(buffer);
   }
 
   @Override

@@ -16,6 +16,7 @@ import org.flowscale.bindings.cuda.DeviceBuffer;
 public final class StreamCounter implements AutoCloseable {
   private final CudaParticleOps owner;
   private final DeviceBuffer buffer;
+  private volatile boolean closed;
 
   StreamCounter(CudaParticleOps owner, DeviceBuffer buffer) {
     this.owner = owner;
@@ -40,7 +41,7 @@ public final class StreamCounter implements AutoCloseable {
 
   /** The device pointer of the counter. */
   long address() {
-    if (buffer.isClosed()) {
+    if (closed) {
       throw new IllegalStateException("stream counter has been closed");
     }
     return buffer.address();
@@ -51,18 +52,22 @@ public final class StreamCounter implements AutoCloseable {
   }
 
   boolean isClosed() {
-    return buffer.isClosed();
+    return closed;
   }
 
   /**
-   * Frees the counter (after the work queued on the backend's stream). A graph recorded with it
-   * must not be launched afterwards.
+   * Frees the counter once the work queued on the backend's stream so far has run. Graphs recorded
+   * with it can no longer be launched.
    */
   @Override
   public void close() {
-    if (!buffer.isClosed()) {
-      owner.free(buffer);
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
     }
+    owner.free(buffer);
   }
 
   @Override

@@ -17,6 +17,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.flowscale.bindings.cuda.EmulatedDriver;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.ParticleOps;
@@ -30,8 +31,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Every CUDA operation against the CPU reference on fresh random inputs, with GPU outputs poisoned
- * (all-ones bits: NaN) before each run so an unwritten element can never pass. Needs a GPU; on
- * other machines each test is reported as skipped with the reason.
+ * (all-ones bits: NaN) before each run so an unwritten element can never pass. Needs a GPU, or the
+ * emulated driver (a test fixture) named by -Dflowscale.cuda.driver as bin/test does; elsewhere
+ * each test is reported as skipped with the reason.
  */
 class CudaParticleOpsTest {
   static final double F32_TOL = 1e-5;
@@ -46,8 +48,7 @@ class CudaParticleOpsTest {
 
   @BeforeEach
   void needsGpu() {
-    var why = new CudaParticleOpsProvider().unavailableReason();
-    assumeTrue(why.isEmpty(), () -> "needs a CUDA GPU: " + why.orElse(""));
+    EmulatedDriver.assumeUsable(new CudaParticleOpsProvider().unavailableReason());
     if (gpu == null) {
       gpu = new CudaParticleOps(CudaParticleOpsProvider.ordinal());
     }
@@ -239,6 +240,103 @@ class CudaParticleOpsTest {
     }
   }
 
+  /**
+   * The resampler never draws a particle of weight 0, as the CPU never does. The log-weights were
+   * constructed (src/test/cuda/zero_weight_draw.cpp) so that the kernel's chunked CDF before the
+   * fix gave particle 23 (weight 0) a one-ulp slice of [0, total), and draw 24747 of seed 20251127,
+   * stream 8804 landed in it: exactly so with the host's exp and log (the emulated driver); a GPU
+   * rounds exp differently, where the case only checks that nothing else changed.
+   */
+  @Test
+  void resamplingNeverDrawsAParticleOfWeightZero() {
+    double ninf = Double.NEGATIVE_INFINITY;
+    double[] v = {
+      -0x1.f68d0ef542cf4p+4,
+      -0x1.2a58d4fa64a61p+5,
+      ninf,
+      -0x1.ca208accd5a84p+0,
+      -0x1.16566e4f52861p+0,
+      -0x1.1235211ba135fp+5,
+      -0x1.19904f349c118p+5,
+      -0x1.08861addee0b6p+5,
+      -0x1.1022efcc97e2p+5,
+      ninf,
+      ninf,
+      ninf,
+      -0x1.07c113c100995p+5,
+      -0x1.59ec9668bb54bp-2,
+      -0x1.0a59156526dcbp-5,
+      -0x1.01639e5c7ec7dp+5,
+      -0x1.2dee4711519bdp+5,
+      ninf,
+      -0x1.27971a50ba32ep+5,
+      -0x1.a6aff1fc942fdp-1,
+      ninf,
+      -0x1.37442465a001dp+5,
+      -0x1.3c7c486e0133ep+5,
+      ninf,
+      -0x1.f25fbf8345fdfp-6,
+      -0x1.4e8f8f2ac3b89p-3,
+      -0x1.f9d598886ab28p+4,
+      0x0p+0,
+      ninf
+    };
+    Pair w = f64(v);
+    int m = 65536;
+    for (Resampling scheme : Resampling.values()) {
+      Pair out = output(m, 1, DType.I32);
+      gpu.resample(w.g, scheme, 20251127, 8804, out.g);
+      cpu.resample(w.c, scheme, 20251127, 8804, out.c);
+      double[] got = values(gpu, out.g);
+      double[] want = values(cpu, out.c);
+      int differ = 0;
+      for (int k = 0; k < m; k++) {
+        int i = (int) got[k];
+        assertTrue(v[i] != ninf, scheme + " draw " + k + " picked particle " + i + ", of weight 0");
+        differ += got[k] == want[k] ? 0 : 1;
+      }
+      // Away from a rounding gap the GPU draws what the CPU draws.
+      assertTrue(differ <= 1, scheme + ": " + differ + " draws differ from the CPU's");
+    }
+  }
+
+  /**
+   * Rows of fewer than 32 units (state 64: 16 groups of 4 columns) get blocks as wide as the row,
+   * so a warp covers several rows instead of idling half its lanes. Reads the launch shapes from
+   * the emulated driver.
+   */
+  @Test
+  void shortRowsAreLaunchedWithBlocksAsWideAsTheRow() {
+    assumeTrue(EmulatedDriver.active(), "launch shapes are read from the emulated driver");
+    Pair x = random(100, 64, DType.F32);
+    Pair coef = coefficients(100, false, false);
+    Pair out = output(100, 64, DType.F32);
+    gpu.affine(x.g, null, coef.g, null, out.g);
+    assertBlock("fs_affine_f32", 16);
+    Pair z = output(100, 8, DType.BF16);
+    gpu.gaussian(new Noise(1, 2, null), z.g);
+    assertBlock("fs_gaussian_bf16", 2);
+    Pair src = random(10, 16, DType.F32); // 64-byte rows: 4 units of 16 bytes
+    Pair dst = output(100, 16, DType.F32);
+    gpu.gather(src.g, indices(100, 10).g, dst.g);
+    assertBlock("fs_gather_16", 4);
+    Pair one = output(100, 4, DType.F32); // one group per row
+    gpu.gaussian(new Noise(1, 2, null), one.g);
+    assertBlock("fs_gaussian_f32", 1);
+    Pair wide = output(3, 4096, DType.F32); // 1024 groups: full-width blocks
+    gpu.gaussian(new Noise(1, 2, null), wide.g);
+    assertBlock("fs_gaussian_f32", 256);
+    gpu.synchronize();
+  }
+
+  private static void assertBlock(String kernel, int x) {
+    int[] d = EmulatedDriver.lastLaunch(kernel);
+    assertTrue(d != null, kernel + " was never launched");
+    String shape = kernel + ": block (" + d[3] + ", " + d[4] + ", " + d[5] + ")";
+    assertEquals(x, d[3], shape);
+    assertEquals(256, d[3] * d[4] * d[5], shape);
+  }
+
   @Test
   void copyUploadDownloadRoundTrip() {
     Pair a = random(19, 33, DType.BF16);
@@ -333,6 +431,10 @@ class CudaParticleOpsTest {
     gpu.synchronize();
     gpu.gaussian(new Noise(1, 2, null), out.g);
     gpu.synchronize();
+    if (EmulatedDriver.active()) {
+      // The kernels' error record is device memory: no atomic touched host memory.
+      assertEquals(null, EmulatedDriver.fault());
+    }
   }
 
   // ---- graphs ----

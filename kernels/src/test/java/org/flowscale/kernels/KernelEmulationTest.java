@@ -36,14 +36,14 @@ class KernelEmulationTest {
   }
 
   /**
-   * The reductions (group argmax, log-sum-exp, ESS, resampling) with one OS thread per GPU thread,
-   * barriers for __syncthreads and the warp shuffles: argmax and resampled indices must equal the
-   * CPU backend's, log-sum-exp and ESS agree to 1e-12; resampling replayed with a stream counter
-   * picks, on replay k, the eager indices of stream base + k.
+   * The reductions (group argmax, log-sum-exp, ESS, resampling) with each block's threads as fibers
+   * (src/test/cuda/host_device.h), barriers for __syncthreads and the warp shuffles: argmax and
+   * resampled indices must equal the CPU backend's, log-sum-exp and ESS agree to 1e-12; resampling
+   * replayed with a stream counter picks, on replay k, the eager indices of stream base + k.
    */
   @Test
   void reductionKernelsMatchTheCpuBackendOnTheHost() throws Exception {
-    emulate("emulate_reductions", "-std=c++20", "-pthread");
+    emulate("emulate_reductions", "-std=c++17");
   }
 
   private static void emulate(String name, String... flags) throws Exception {

@@ -23,7 +23,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
 
   @Override
   public Set<String> keys() {
-    return Set.of("mean", "variance", "fail_after");
+    return Set.of("mean", "variance", "fail_after", "prompt_free");
   }
 
   /** How many times a model was loaded in this JVM (tests of reuse count it). */
@@ -42,7 +42,13 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     GaussianModel g = new GaussianModel(m, variance);
     long failAfter = settings.get("fail_after") instanceof Long l ? l : Long.MAX_VALUE;
     LOADS.incrementAndGet();
+    boolean promptFree = Boolean.TRUE.equals(settings.get("prompt_free"));
     return new FlowModel() {
+      @Override
+      public boolean promptConditioned() {
+        return !promptFree;
+      }
+
       @Override
       public int dim() {
         return g.dim();

@@ -5,8 +5,14 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,10 +37,15 @@ import org.flowscale.kernels.StreamCounter;
  *
  * <p>Bytes counted per operation are the ideal traffic: every input element read once, every output
  * element written once (the Philox noise is computed, not read).
+ *
+ * <p>Usage: {@code CudaBench [--out DIR] [--seconds N] [--quick]}. Each row is printed and appended
+ * to {@code DIR/ops.md} or {@code DIR/rounds.md} as soon as it is measured, so a run cut short
+ * still leaves its rows; {@code DIR/table.md} gets the whole table at the end and {@code
+ * DIR/summary.txt} a few lines for a one-screen summary. After {@code --seconds} (default 240) no
+ * new shape is started. {@code --quick} measures small shapes briefly: a smoke test of the flow
+ * (e.g. on the emulated driver, whose timings are host times, not speed numbers).
  */
 public final class CudaBench {
-  private static final double TARGET_MS = 60;
-
   /** Cap on repetitions per measurement; lowered only to smoke-test the benchmark itself. */
   private static final int MAX_REPS = Integer.getInteger("flowscale.bench.maxReps", 20000);
 
@@ -43,28 +54,85 @@ public final class CudaBench {
   private final CudaEvent end;
   private final Random rnd = new Random(1);
   private final List<String> rows = new ArrayList<>();
+  private final List<String> rounds = new ArrayList<>();
+  private final List<String> summary = new ArrayList<>();
   private final List<Tensor> open = new ArrayList<>();
+  private final Path out;
+  private final boolean quick;
+  private final long deadline;
+  private final double targetMs;
 
-  private CudaBench(CudaParticleOps ops) {
+  private CudaBench(CudaParticleOps ops, Path out, boolean quick, long seconds) {
     this.ops = ops;
+    this.out = out;
+    this.quick = quick;
+    this.deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    this.targetMs = quick ? 5 : 60;
     this.start = CudaEvent.create();
     this.end = CudaEvent.create();
   }
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws IOException {
+    Path out = null;
+    boolean quick = false;
+    long seconds = 240;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--out" -> out = Path.of(args[++i]);
+        case "--seconds" -> seconds = Long.parseLong(args[++i]);
+        case "--quick" -> quick = true;
+        default -> {
+          System.err.println("usage: CudaBench [--out DIR] [--seconds N] [--quick]");
+          System.exit(2);
+        }
+      }
+    }
     var why = new org.flowscale.kernels.CudaParticleOpsProvider().unavailableReason();
     if (why.isPresent()) {
       System.err.println("CudaBench: the cuda backend cannot run here: " + why.get());
       System.exit(1);
     }
+    if (out != null) {
+      Files.createDirectories(out);
+      for (String f : List.of("ops.md", "rounds.md", "table.md", "summary.txt")) {
+        Files.deleteIfExists(out.resolve(f));
+      }
+    }
     try (CudaParticleOps ops = new CudaParticleOps(0)) {
-      CudaBench b = new CudaBench(ops);
+      CudaBench b = new CudaBench(ops, out, quick, seconds);
       try {
         b.run();
       } finally {
         b.close();
       }
     }
+  }
+
+  /** Adds a row to a table: printed and appended to its file at once. */
+  private void row(List<String> table, String file, String line) {
+    table.add(line);
+    System.out.println(line);
+    append(file, line);
+  }
+
+  private void append(String file, String line) {
+    if (out == null) {
+      return;
+    }
+    try {
+      Files.writeString(
+          out.resolve(file),
+          line + "\n",
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private boolean outOfTime() {
+    return System.nanoTime() > deadline;
   }
 
   private void close() {
@@ -76,57 +144,109 @@ public final class CudaBench {
   }
 
   private void run() {
-    System.out.println("device: " + ops.device() + ", " + Instant.now());
-    Tensor big = tensor(64 << 20, 1, DType.F32); // 256 MiB
-    Tensor big2 = tensor(64 << 20, 1, DType.F32);
+    System.out.println(
+        "device: " + ops.device() + ", " + Instant.now() + (quick ? " (quick smoke run)" : ""));
+    int bigFloats = quick ? 4 << 20 : 64 << 20; // 16 or 256 MiB
+    String bigLabel = (bigFloats >> 18) + " MiB";
+    Tensor big = tensor(bigFloats, 1, DType.F32);
+    Tensor big2 = tensor(bigFloats, 1, DType.F32);
     double peakUs = gpuMicros(() -> ops.copy(big, big2));
     double peak = 2.0 * big.byteSize() / (peakUs * 1e-6) / 1e9;
     System.out.printf(
-        Locale.ROOT, "device-to-device copy, 256 MiB: %.0f GB/s (read + write)%n", peak);
+        Locale.ROOT, "device-to-device copy, %s: %.0f GB/s (read + write)%n", bigLabel, peak);
+    summary.add(
+        String.format(
+            Locale.ROOT,
+            "%s: device-to-device copy of %s at %.0f GB/s",
+            ops.device().name(),
+            bigLabel,
+            peak));
     big.close();
     big2.close();
     open.remove(big);
     open.remove(big2);
 
-    rows.add("| operation | particles x state | dtype | us / call | GB/s | of copy |");
-    rows.add("|---|---|---|---:|---:|---:|");
-    int[][] shapes = {{64, 4096 * 64}, {1024, 64}};
-    String[] labels = {"64 x [4096 x 64]", "1024 x 64"};
-    List<String> rounds = new ArrayList<>();
-    rounds.add(
+    row(rows, "ops.md", "| operation | particles x state | dtype | us / call | GB/s | of copy |");
+    row(rows, "ops.md", "|---|---|---|---:|---:|---:|");
+    row(
+        rounds,
+        "rounds.md",
         "| RBF round (no model) | particles x state | dtype | eager us / round | graph us / round |");
-    rounds.add("|---|---|---|---:|---:|");
-    for (int s = 0; s < shapes.length; s++) {
+    row(rounds, "rounds.md", "|---|---|---|---:|---:|");
+    int[][] shapes =
+        quick ? new int[][] {{8, 4096}, {256, 64}} : new int[][] {{64, 4096 * 64}, {1024, 64}};
+    String[] labels =
+        quick
+            ? new String[] {"8 x 4096", "256 x 64"}
+            : new String[] {"64 x [4096 x 64]", "1024 x 64"};
+    String stopped = null;
+    for (int s = 0; s < shapes.length && stopped == null; s++) {
       for (DType dt : List.of(DType.F32, DType.BF16)) {
-        measureOps(shapes[s][0], shapes[s][1], dt, labels[s]);
-        rounds.add(measureRound(shapes[s][0], shapes[s][1], dt, labels[s]));
+        if (outOfTime()) {
+          stopped = labels[s] + " " + dt;
+          break;
+        }
+        double[] ratios = measureOps(shapes[s][0], shapes[s][1], dt, labels[s]);
+        double[] round = measureRound(shapes[s][0], shapes[s][1], dt, labels[s]);
+        summary.add(
+            String.format(
+                Locale.ROOT,
+                "%s %s: SDE step at %.0f%% and gather at %.0f%% of copy; RBF round %.1f us eager,"
+                    + " %.1f us graph",
+                labels[s],
+                dt,
+                100 * ratios[0],
+                100 * ratios[1],
+                round[0],
+                round[1]));
       }
     }
-    measureScalars(64);
-    measureScalars(1024);
+    if (stopped == null && !outOfTime()) {
+      measureScalars(quick ? 24 : 64);
+      measureScalars(quick ? 256 : 1024);
+    } else if (stopped == null) {
+      stopped = "the per-particle scalars";
+    }
+    if (stopped != null) {
+      String note = "(time budget spent: stopped before " + stopped + ")";
+      System.out.println(note);
+      summary.add(note);
+    }
 
-    System.out.println();
-    System.out.printf(
-        Locale.ROOT,
-        "## CUDA particle operations: %s, %s%n%n",
-        ops.device().name(),
-        java.time.LocalDate.now());
-    System.out.printf(
-        Locale.ROOT,
-        "Device-to-device copy (256 MiB, read + write): %.0f GB/s. \"of copy\" compares with a copy"
-            + " of the operation's own state tensor in the same run.%n%n",
-        peak);
-    rows.forEach(System.out::println);
-    System.out.println();
-    rounds.forEach(System.out::println);
-    System.out.println();
-    System.out.println(
+    StringBuilder t = new StringBuilder();
+    t.append(
+        String.format(
+            Locale.ROOT,
+            "## CUDA particle operations: %s, %s%s%n%n",
+            ops.device().name(),
+            java.time.LocalDate.now(),
+            quick ? " (quick smoke run, not a measurement)" : ""));
+    t.append(
+        String.format(
+            Locale.ROOT,
+            "Device-to-device copy (%s, read + write): %.0f GB/s. \"of copy\" compares with a"
+                + " copy of the operation's own state tensor in the same run.%n%n",
+            bigLabel,
+            peak));
+    rows.forEach(r -> t.append(r).append('\n'));
+    t.append('\n');
+    rounds.forEach(r -> t.append(r).append('\n'));
+    t.append('\n');
+    t.append(
         "Both forms draw fresh proposal noise every round: eagerly a new Noise stream per call; as a"
             + " graph through a device stream counter that the graph advances on the device"
-            + " (replays checked bit for bit against eager streams base + k in this run).");
+            + " (replays checked bit for bit against eager streams base + k in this run).\n");
+    if (stopped != null) {
+      t.append("\n(time budget spent: stopped before ").append(stopped).append(")\n");
+    }
+    System.out.println();
+    System.out.print(t);
+    append("table.md", t.toString().stripTrailing());
+    summary.forEach(l -> append("summary.txt", l));
   }
 
-  private void measureOps(int n, int d, DType dt, String label) {
+  /** The rows of one shape and dtype; returns the SDE step's and gather's fractions of copy. */
+  private double[] measureOps(int n, int d, DType dt, String label) {
     Tensor x = random(n, d, dt);
     Tensor u = random(n, d, dt);
     Tensor out = tensor(n, d, dt);
@@ -138,38 +258,41 @@ public final class CudaBench {
     long bytes = x.byteSize();
     double copyUs = gpuMicros(() -> ops.copy(x, copyDst));
     double copyBw = 2.0 * bytes / (copyUs * 1e-6) / 1e9;
-    row("copy (reference)", label, dt, copyUs, 2 * bytes, copyBw);
+    opRow("copy (reference)", label, dt, copyUs, 2 * bytes, copyBw);
     Noise noise = new Noise(5, 9, null);
-    row("gaussian", label, dt, gpuMicros(() -> ops.gaussian(noise, out)), bytes, copyBw);
-    row(
+    opRow("gaussian", label, dt, gpuMicros(() -> ops.gaussian(noise, out)), bytes, copyBw);
+    opRow(
         "affine: SDE step (x, noise)",
         label,
         dt,
         gpuMicros(() -> ops.affine(x, null, stepCoef, noise, out)),
         2 * bytes,
         copyBw);
-    row(
-        "affine: SDE step (x, u, noise)",
-        label,
-        dt,
-        gpuMicros(() -> ops.affine(x, u, fullCoef, noise, out)),
-        3 * bytes,
-        copyBw);
-    row(
+    double sde =
+        opRow(
+            "affine: SDE step (x, u, noise)",
+            label,
+            dt,
+            gpuMicros(() -> ops.affine(x, u, fullCoef, noise, out)),
+            3 * bytes,
+            copyBw);
+    opRow(
         "affine: Tweedie / ODE (x, u)",
         label,
         dt,
         gpuMicros(() -> ops.affine(x, u, tweedieCoef, null, out)),
         3 * bytes,
         copyBw);
-    row(
-        "gather (permutation)",
-        label,
-        dt,
-        gpuMicros(() -> ops.gather(x, perm, out)),
-        2 * bytes + 4L * n,
-        copyBw);
+    double gather =
+        opRow(
+            "gather (permutation)",
+            label,
+            dt,
+            gpuMicros(() -> ops.gather(x, perm, out)),
+            2 * bytes + 4L * n,
+            copyBw);
     ops.synchronize();
+    return new double[] {sde, gather};
   }
 
   private void measureScalars(int n) {
@@ -178,31 +301,41 @@ public final class CudaBench {
     Tensor best = tensor(2, 1, DType.I32);
     Tensor idx = tensor(n, 1, DType.I32);
     String label = n + " x 1 (F64)";
-    rows.add(
+    row(
+        rows,
+        "ops.md",
         String.format(
             Locale.ROOT,
             "| groupArgmax (2 groups) | %s | F64 | %.1f | | |",
             label,
             gpuMicros(() -> ops.groupArgmax(w, n / 2, best))));
-    rows.add(
+    row(
+        rows,
+        "ops.md",
         String.format(
             Locale.ROOT,
             "| resample multinomial | %s | F64 | %.1f | | |",
             label,
             gpuMicros(() -> ops.resample(w, Resampling.MULTINOMIAL, 1, 2, idx))));
-    rows.add(
+    row(
+        rows,
+        "ops.md",
         String.format(
             Locale.ROOT,
             "| resample systematic | %s | F64 | %.1f | | |",
             label,
             gpuMicros(() -> ops.resample(w, Resampling.SYSTEMATIC, 1, 2, idx))));
-    rows.add(
+    row(
+        rows,
+        "ops.md",
         String.format(
             Locale.ROOT,
             "| logSumExp (incl. sync + read) | %s | F64 | %.1f | | |",
             label,
             wallMicros(() -> ops.logSumExp(w))));
-    rows.add(
+    row(
+        rows,
+        "ops.md",
         String.format(
             Locale.ROOT,
             "| ESS (incl. sync + read) | %s | F64 | %.1f | | |",
@@ -210,8 +343,8 @@ public final class CudaBench {
             wallMicros(() -> ops.effectiveSampleSize(w))));
   }
 
-  /** One RBF round of particle work for 2 chains, without the model. */
-  private String measureRound(int n, int d, DType dt, String label) {
+  /** One RBF round of particle work for 2 chains, without the model: {eager, graph} us. */
+  private double[] measureRound(int n, int d, DType dt, String label) {
     Tensor x = random(n, d, dt);
     Tensor u = random(n, d, dt); // stands in for the model's velocity
     Tensor next = tensor(n, d, dt);
@@ -262,13 +395,17 @@ public final class CudaBench {
       }
       checkReplayNoise(g, streams, x, u, step, seed, next, label + " " + dt);
     }
-    return String.format(
-        Locale.ROOT,
-        "| proposal + Tweedie + select | %s | %s | %.1f | %.1f |",
-        label,
-        dt,
-        eager,
-        graph);
+    row(
+        rounds,
+        "rounds.md",
+        String.format(
+            Locale.ROOT,
+            "| proposal + Tweedie + select | %s | %s | %.1f | %.1f |",
+            label,
+            dt,
+            eager,
+            graph));
+    return new double[] {eager, graph};
   }
 
   /**
@@ -312,9 +449,12 @@ public final class CudaBench {
         "graph replay noise, " + what + ": replays 0, 1 draw eager streams base, base + 1 (exact)");
   }
 
-  private void row(String op, String label, DType dt, double us, long bytes, double copyBw) {
+  /** Adds an operation's row; returns its bandwidth as a fraction of the copy's. */
+  private double opRow(String op, String label, DType dt, double us, long bytes, double copyBw) {
     double bw = bytes / (us * 1e-6) / 1e9;
-    rows.add(
+    row(
+        rows,
+        "ops.md",
         String.format(
             Locale.ROOT,
             "| %s | %s | %s | %.1f | %.0f | %.0f%% |",
@@ -324,6 +464,7 @@ public final class CudaBench {
             us,
             bw,
             100 * bw / copyBw));
+    return bw / copyBw;
   }
 
   /** Device time per call (events around back-to-back calls on the stream). */
@@ -340,14 +481,14 @@ public final class CudaBench {
       }
       end.record(ops.stream());
       double ms = start.elapsedMillisTo(end);
-      if (ms >= TARGET_MS || reps >= MAX_REPS) {
+      if (ms >= targetMs || reps >= MAX_REPS) {
         ops.synchronize();
         return ms * 1000 / reps;
       }
       reps =
           (int)
               Math.min(
-                  MAX_REPS, Math.max(reps * 2L, (long) (reps * TARGET_MS / Math.max(ms, 1e-3))));
+                  MAX_REPS, Math.max(reps * 2L, (long) (reps * targetMs / Math.max(ms, 1e-3))));
     }
   }
 
@@ -365,13 +506,13 @@ public final class CudaBench {
       }
       ops.synchronize();
       double ms = (System.nanoTime() - t0) / 1e6;
-      if (ms >= TARGET_MS || reps >= MAX_REPS) {
+      if (ms >= targetMs || reps >= MAX_REPS) {
         return ms * 1000 / reps;
       }
       reps =
           (int)
               Math.min(
-                  MAX_REPS, Math.max(reps * 2L, (long) (reps * TARGET_MS / Math.max(ms, 1e-3))));
+                  MAX_REPS, Math.max(reps * 2L, (long) (reps * targetMs / Math.max(ms, 1e-3))));
     }
   }
 

@@ -32,7 +32,10 @@ public final class GpuTests {
           "org.flowscale.bindings.cuda.CudaDriverGpuTest",
           "org.flowscale.kernels.PtxTest",
           "org.flowscale.kernels.CudaParticleOpsProviderTest",
-          "org.flowscale.kernels.CudaParticleOpsTest");
+          "org.flowscale.kernels.LaunchShapeTest",
+          "org.flowscale.kernels.CudaParticleOpsTest",
+          "org.flowscale.kernels.CudaLifetimeTest",
+          "org.flowscale.kernels.CudaSearchTest");
 
   public static void main(String[] args) {
     boolean requireGpu = List.of(args).contains("--require-gpu");

@@ -37,10 +37,12 @@ public final class TorchTests {
           "org.flowscale.bindings.torch.TorchScriptFactoryTest",
           "org.flowscale.bindings.torch.TorchScriptSearchTest");
 
+  /** Runs {@link #CLASSES}, or the test classes named as arguments (e.g. the FLUX tests). */
   public static void main(String[] args) {
+    List<String> classes = args.length > 0 ? List.of(args) : CLASSES;
     LauncherDiscoveryRequest request =
         LauncherDiscoveryRequestBuilder.request()
-            .selectors(CLASSES.stream().map(c -> selectClass(c)).toList())
+            .selectors(classes.stream().map(c -> selectClass(c)).toList())
             .build();
     AtomicInteger skipped = new AtomicInteger();
     TestExecutionListener printer =

@@ -40,6 +40,8 @@ public final class CudaDriver {
   // ---- constants from cuda.h (the values are ABI, stable across driver versions) ----
 
   public static final int CUDA_SUCCESS = 0;
+  public static final int CUDA_ERROR_OUT_OF_MEMORY = 2;
+  public static final int CUDA_ERROR_NOT_READY = 600;
   public static final int CU_STREAM_DEFAULT = 0x0;
   public static final int CU_STREAM_NON_BLOCKING = 0x1;
   public static final int CU_EVENT_DEFAULT = 0x0;
@@ -54,6 +56,11 @@ public final class CudaDriver {
   public static final int CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING = 41;
   public static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
   public static final int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+  public static final int CU_JIT_ERROR_LOG_BUFFER = 5;
+  public static final int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+
+  /** Bytes of JIT error log kept when a module fails to load. */
+  static final int JIT_LOG_BYTES = 16 * 1024;
 
   // ---- function descriptors, one per symbol ----
 
@@ -115,12 +122,14 @@ public final class CudaDriver {
       FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
   public static final FunctionDescriptor cuEventSynchronize$DESC =
       FunctionDescriptor.of(JAVA_INT, ADDRESS);
+  public static final FunctionDescriptor cuEventQuery$DESC =
+      FunctionDescriptor.of(JAVA_INT, ADDRESS);
   public static final FunctionDescriptor cuEventElapsedTime$DESC =
       FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
   public static final FunctionDescriptor cuEventDestroy_v2$DESC =
       FunctionDescriptor.of(JAVA_INT, ADDRESS);
-  public static final FunctionDescriptor cuModuleLoadData$DESC =
-      FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+  public static final FunctionDescriptor cuModuleLoadDataEx$DESC =
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
   public static final FunctionDescriptor cuModuleUnload$DESC =
       FunctionDescriptor.of(JAVA_INT, ADDRESS);
   public static final FunctionDescriptor cuModuleGetFunction$DESC =
@@ -179,8 +188,9 @@ public final class CudaDriver {
           "cuEventCreate",
           "cuEventRecord",
           "cuEventSynchronize",
+          "cuEventQuery",
           "cuEventDestroy_v2",
-          "cuModuleLoadData",
+          "cuModuleLoadDataEx",
           "cuModuleUnload",
           "cuModuleGetFunction",
           "cuLaunchKernel",
@@ -307,10 +317,12 @@ public final class CudaDriver {
     static final MethodHandle cuEventRecord = bind("cuEventRecord", cuEventRecord$DESC);
     static final MethodHandle cuEventSynchronize =
         bind("cuEventSynchronize", cuEventSynchronize$DESC);
+    static final MethodHandle cuEventQuery = bind("cuEventQuery", cuEventQuery$DESC);
     static final MethodHandle cuEventElapsedTime =
         bind(Loaded.ELAPSED_TIME, cuEventElapsedTime$DESC);
     static final MethodHandle cuEventDestroy_v2 = bind("cuEventDestroy_v2", cuEventDestroy_v2$DESC);
-    static final MethodHandle cuModuleLoadData = bind("cuModuleLoadData", cuModuleLoadData$DESC);
+    static final MethodHandle cuModuleLoadDataEx =
+        bind("cuModuleLoadDataEx", cuModuleLoadDataEx$DESC);
     static final MethodHandle cuModuleUnload = bind("cuModuleUnload", cuModuleUnload$DESC);
     static final MethodHandle cuModuleGetFunction =
         bind("cuModuleGetFunction", cuModuleGetFunction$DESC);
@@ -716,6 +728,24 @@ public final class CudaDriver {
     }
   }
 
+  /**
+   * Whether the work before the event's last record has completed (true also for an event never
+   * recorded); does not wait.
+   */
+  public static boolean cuEventQuery(long event) {
+    lib();
+    try {
+      int r = (int) H.cuEventQuery.invokeExact(ptr(event));
+      if (r == CUDA_ERROR_NOT_READY) {
+        return false;
+      }
+      check("cuEventQuery", r);
+      return true;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
   /** Milliseconds between two recorded, completed events. */
   public static float cuEventElapsedTime(long start, long end) {
     lib();
@@ -739,12 +769,35 @@ public final class CudaDriver {
 
   // ---- modules and launches ----
 
-  /** Loads a module from a NUL-terminated PTX (or cubin) image; PTX is JIT-compiled. */
-  public static long cuModuleLoadData(MemorySegment image) {
+  /**
+   * Loads a module from a NUL-terminated PTX (or cubin) image; PTX is JIT-compiled. On failure the
+   * exception carries the JIT's error log, which says why (e.g. a PTX {@code .version} newer than
+   * the driver supports, or a {@code .target} above the device's).
+   */
+  public static long cuModuleLoadDataEx(MemorySegment image) {
     lib();
     try (Arena a = Arena.ofConfined()) {
       MemorySegment out = a.allocate(ADDRESS);
-      check("cuModuleLoadData", (int) H.cuModuleLoadData.invokeExact(out, image));
+      MemorySegment log = a.allocate(JIT_LOG_BYTES);
+      MemorySegment options = a.allocate(JAVA_INT, 2);
+      options.setAtIndex(JAVA_INT, 0, CU_JIT_ERROR_LOG_BUFFER);
+      options.setAtIndex(JAVA_INT, 1, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+      // Option values are passed in pointer-sized slots; a size is the slot's value itself, and
+      // the driver writes back how much of the log it filled.
+      MemorySegment values = a.allocate(ADDRESS, 2);
+      values.setAtIndex(ADDRESS, 0, log);
+      values.setAtIndex(JAVA_LONG, 1, JIT_LOG_BYTES);
+      int r = (int) H.cuModuleLoadDataEx.invokeExact(out, image, 2, options, values);
+      if (r != CUDA_SUCCESS) {
+        long filled = Math.min(values.getAtIndex(JAVA_LONG, 1), JIT_LOG_BYTES);
+        String text = filled > 0 ? log.getString(0).strip() : "";
+        throw new CudaException(
+            "cuModuleLoadDataEx",
+            r,
+            errorName(r),
+            errorString(r),
+            text.isEmpty() ? "the JIT error log is empty" : "JIT error log: " + text);
+      }
       return out.get(ADDRESS, 0).address();
     } catch (Throwable t) {
       throw rethrow(t);

@@ -11,13 +11,32 @@ public class CudaException extends RuntimeException
   private final int code;
   private final String errorName;
   private final String errorText;
+  private final String detail;
 
   public CudaException(String function, int code, String errorName, String errorText) {
-    super(function + " failed: " + errorName + " (" + code + "): " + errorText);
+    this(function, code, errorName, errorText, null);
+  }
+
+  /**
+   * With {@code detail}: what the driver said beyond the error code (e.g. a JIT error log), or
+   * null.
+   */
+  public CudaException(
+      String function, int code, String errorName, String errorText, String detail) {
+    super(
+        function
+            + " failed: "
+            + errorName
+            + " ("
+            + code
+            + "): "
+            + errorText
+            + (detail == null ? "" : "; " + detail));
     this.function = function;
     this.code = code;
     this.errorName = errorName;
     this.errorText = errorText;
+    this.detail = detail;
   }
 
   /** The driver API function that failed, as exported (e.g. {@code cuMemAlloc_v2}). */
@@ -38,6 +57,11 @@ public class CudaException extends RuntimeException
   /** The driver's description of the error. */
   public String errorText() {
     return errorText;
+  }
+
+  /** What the driver said beyond the code (e.g. the JIT error log), or null. */
+  public String detail() {
+    return detail;
   }
 
   /**

@@ -11,7 +11,11 @@ public final class CudaModule implements AutoCloseable {
     this.handle = handle;
   }
 
-  /** Loads PTX text (or a cubin image) into the current context. */
+  /**
+   * Loads PTX text (or a cubin image) into the current context.
+   *
+   * @throws CudaException if the driver rejects it; the message includes the JIT error log
+   */
   public static CudaModule load(byte[] image) {
     if (image == null || image.length == 0) {
       throw new IllegalArgumentException("module image must not be empty");
@@ -20,7 +24,7 @@ public final class CudaModule implements AutoCloseable {
       // The driver reads PTX up to a NUL; the extra byte is harmless for cubins.
       MemorySegment s = a.allocate(image.length + 1L);
       MemorySegment.copy(MemorySegment.ofArray(image), 0, s, 0, image.length);
-      return new CudaModule(CudaDriver.cuModuleLoadData(s));
+      return new CudaModule(CudaDriver.cuModuleLoadDataEx(s));
     }
   }
 

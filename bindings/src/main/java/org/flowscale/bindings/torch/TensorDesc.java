@@ -72,6 +72,25 @@ public record TensorDesc(
     return new TensorDesc(address, shape, dtype, device, target);
   }
 
+  /**
+   * Rows {@code [from, from + count)} of the first dimension: the same memory from row {@code from}
+   * on, with the first size {@code count} (e.g. one chunk of a particle batch).
+   */
+  public TensorDesc rows(long from, long count) {
+    if (shape.length == 0 || from < 0 || count < 0 || from + count > shape[0]) {
+      throw new IllegalArgumentException(
+          "rows [" + from + ", " + (from + count) + ") of " + Arrays.toString(shape));
+    }
+    long row = dtype.bytes();
+    for (int i = 1; i < shape.length; i++) {
+      row *= shape[i];
+    }
+    long[] s = shape.clone();
+    s[0] = count;
+    long a = count == 0 || row == 0 ? address : address + from * row;
+    return new TensorDesc(a, s, dtype, device, asDtype);
+  }
+
   /** The number of elements. */
   public long elements() {
     long n = 1;

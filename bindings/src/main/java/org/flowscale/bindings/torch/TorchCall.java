@@ -12,22 +12,24 @@ import org.flowscale.engine.ops.Tensor;
  * One libtorch call on engine tensors: {@link NativeTensor}s (host or device memory with an
  * address) are passed as they are; other tensors are staged through host memory with {@link
  * ParticleOps#download}/{@link ParticleOps#upload}. Orders the call with the backend's device work
- * (see {@link CudaStreamSource}).
+ * (see {@link CudaStreamSource}). Models living outside this package (FLUX) make their libtorch
+ * calls through it too: open one per velocity call, describe the inputs and outputs, {@link #run}.
  */
-final class TorchCall implements AutoCloseable {
+public final class TorchCall implements AutoCloseable {
   private final TorchShim shim;
   private final ParticleOps ops;
   private Arena arena; // made on first use: zero-copy calls need none
   private final List<Runnable> uploads = new ArrayList<>();
   private int cudaDevice = -1;
 
-  TorchCall(TorchShim shim, ParticleOps ops) {
+  /** A call on tensors of {@code ops}. */
+  public TorchCall(TorchShim shim, ParticleOps ops) {
     this.shim = shim;
     this.ops = ops;
   }
 
   /** Host memory of {@code bytes}, freed with this call. */
-  MemorySegment scratch(long bytes) {
+  public MemorySegment scratch(long bytes) {
     if (arena == null) {
       arena = Arena.ofConfined();
     }
@@ -35,7 +37,7 @@ final class TorchCall implements AutoCloseable {
   }
 
   /** A tensor read by libtorch, viewed with {@code shape}. */
-  TensorDesc input(Tensor t, long[] shape) {
+  public TensorDesc input(Tensor t, long[] shape) {
     if (t instanceof NativeTensor n) {
       noteDevice(n);
       return TensorDesc.of(n, shape);
@@ -48,7 +50,7 @@ final class TorchCall implements AutoCloseable {
   /**
    * A tensor written by libtorch, viewed with {@code shape}; staged ones are uploaded at the end.
    */
-  TensorDesc output(Tensor t, long[] shape) {
+  public TensorDesc output(Tensor t, long[] shape) {
     if (t instanceof NativeTensor n) {
       noteDevice(n);
       return TensorDesc.of(n, shape);
@@ -65,7 +67,7 @@ final class TorchCall implements AutoCloseable {
   }
 
   /** Runs {@code call} ordered after the backend's queued work and before what follows. */
-  void run(Runnable call) {
+  public void run(Runnable call) {
     boolean device = cudaDevice >= 0;
     CudaStreamSource shared = device && ops instanceof CudaStreamSource s ? s : null;
     if (shared != null) {
@@ -90,7 +92,7 @@ final class TorchCall implements AutoCloseable {
   }
 
   /** {@code [n, shape...]}. */
-  static long[] batched(int n, long[] shape) {
+  public static long[] batched(int n, long[] shape) {
     long[] s = new long[shape.length + 1];
     s[0] = n;
     System.arraycopy(shape, 0, s, 1, shape.length);

@@ -13,7 +13,7 @@ import java.util.List;
 public final class TorchModule implements AutoCloseable {
   private final TorchShim shim;
   private final Path path;
-  private final int device;
+  private volatile int device;
   private volatile MemorySegment handle;
 
   TorchModule(TorchShim shim, MemorySegment handle, Path path, int device) {
@@ -28,7 +28,25 @@ public final class TorchModule implements AutoCloseable {
     return path;
   }
 
-  /** -1 for the host, else the CUDA ordinal. */
+  /**
+   * A parameter or buffer of the module, by its dotted name as PyTorch's {@code state_dict()}
+   * spells it.
+   *
+   * @param dtype its element type, or null when the shim has no code for it
+   * @param device -1 for the host, else the CUDA ordinal
+   */
+  public record Slot(String name, boolean buffer, long[] shape, TorchDType dtype, int device) {
+    public Slot {
+      shape = shape.clone();
+    }
+
+    @Override
+    public long[] shape() {
+      return shape.clone();
+    }
+  }
+
+  /** -1 for the host, else the CUDA ordinal (changes with {@link #to}). */
   public int device() {
     return device;
   }
@@ -42,6 +60,72 @@ public final class TorchModule implements AutoCloseable {
    */
   public void forward(List<TensorDesc> inputs, List<TensorDesc> outputs) {
     shim.forward(live(), inputs, outputs);
+  }
+
+  /**
+   * Like {@link #forward(List, List)} for another method of the module (one marked {@code
+   * @torch.jit.export}, or a scripted submodule's entry point such as a VAE's {@code decode}).
+   *
+   * @throws TorchException naming the method when the module has none of that name
+   */
+  public void run(String method, List<TensorDesc> inputs, List<TensorDesc> outputs) {
+    shim.runMethod(live(), method, inputs, outputs);
+  }
+
+  /** Whether the module has a method of that name. */
+  public boolean hasMethod(String method) {
+    return shim.hasMethod(live(), method);
+  }
+
+  /** Every parameter and buffer, recursively, in registration order (parameters first). */
+  public List<Slot> slots() {
+    return shim.slots(live());
+  }
+
+  /**
+   * Replaces the parameter or buffer {@code name} with a copy of {@code src} (read during the call
+   * only), converted to {@code dtype} (null: keep src's) on {@code device} (-1 host). The shape may
+   * differ from the old one's: architecture files are scripted at a tiny width and get their real
+   * shapes here. See {@link TorchWeights} for loading a whole checkpoint this way.
+   *
+   * @throws TorchException naming {@code name} when it is not a parameter or buffer
+   */
+  public void setTensor(String name, TensorDesc src, TorchDType dtype, int device) {
+    shim.setTensor(live(), name, src, dtype, device);
+  }
+
+  /**
+   * Sets an {@code int} attribute (one value) or a {@code List[int]} attribute of the scripted
+   * module (dotted name), e.g. the head count an architecture file cannot read off its weights.
+   *
+   * @throws TorchException when there is no such attribute of that type (or it is {@code Final})
+   */
+  public void setInts(String name, long... values) {
+    shim.setInts(live(), name, values);
+  }
+
+  /** The value(s) of an {@code int} or {@code List[int]} attribute (dotted name). */
+  public long[] ints(String name) {
+    return shim.ints(live(), name);
+  }
+
+  /**
+   * Whether TorchScript's graph optimizer works on this module's calls (on by default, as in
+   * libtorch): profiling runs, specialisation to each new input shape, fusion. Off runs the graph
+   * op by op as eager PyTorch does, with no warm-up of seconds per new shape, which a large model
+   * called with varying batch sizes prefers.
+   */
+  public void setOptimize(boolean enabled) {
+    shim.setOptimize(live(), enabled);
+  }
+
+  /**
+   * Moves every parameter and buffer to {@code device} (-1 host) and converts the floating-point
+   * ones to {@code dtype} (null: keep); later calls run there.
+   */
+  public void to(int device, TorchDType dtype) {
+    shim.moduleTo(live(), device, dtype);
+    this.device = device < 0 ? -1 : device;
   }
 
   /** Runs {@code forward(inputs...)} and returns its tensor result(s), owned by the caller. */

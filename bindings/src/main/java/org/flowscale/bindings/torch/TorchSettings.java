@@ -6,22 +6,36 @@ import java.util.List;
 import java.util.Map;
 import org.flowscale.engine.model.FactorySettings;
 
-/** Reads and checks the TorchScript factories' settings; every failure names its key. */
-final class TorchSettings {
+/**
+ * Reads and checks the settings of libtorch-backed factories (TorchScript, FLUX); every failure
+ * names its key.
+ */
+public final class TorchSettings {
   private TorchSettings() {}
 
-  /** An existing file named by a required string setting. */
-  static Path file(Map<String, Object> settings, String key) {
+  /** An existing TorchScript file named by a required string setting. */
+  public static Path file(Map<String, Object> settings, String key) {
+    return file(settings, key, "a TorchScript file (torch.jit.save)", false);
+  }
+
+  /**
+   * An existing file (or, with {@code directoryToo}, directory) named by a required string setting;
+   * {@code what} says what it should be, for the message.
+   */
+  public static Path file(
+      Map<String, Object> settings, String key, String what, boolean directoryToo) {
     Object v = settings.get(key);
     if (!(v instanceof String s) || s.isBlank()) {
       throw new IllegalArgumentException(
-          key
-              + " must name a TorchScript file (torch.jit.save), got "
-              + FactorySettings.describe(v));
+          key + " must name " + what + ", got " + FactorySettings.describe(v));
     }
     Path p = Path.of(s);
-    if (!Files.isRegularFile(p)) {
-      throw new IllegalArgumentException(key + ": no such file " + p.toAbsolutePath().normalize());
+    if (!Files.isRegularFile(p) && !(directoryToo && Files.isDirectory(p))) {
+      throw new IllegalArgumentException(
+          key
+              + ": no such "
+              + (directoryToo ? "file or directory " : "file ")
+              + p.toAbsolutePath().normalize());
     }
     return p;
   }
@@ -79,7 +93,7 @@ final class TorchSettings {
    * The device: {@code cpu} (default) is -1; {@code cuda} is 0; {@code cuda:N} is N. A CUDA device
    * libtorch does not see is refused here, not at the first forward.
    */
-  static int device(Map<String, Object> settings, String key, TorchShim shim) {
+  public static int device(Map<String, Object> settings, String key, TorchShim shim) {
     Object v = settings.getOrDefault(key, "cpu");
     if (!(v instanceof String s)) {
       throw new IllegalArgumentException(

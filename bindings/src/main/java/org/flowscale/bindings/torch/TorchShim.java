@@ -40,7 +40,7 @@ public final class TorchShim {
   public static final String ENV = "FLOWSCALE_SHIM";
 
   /** The ABI version this class is written against ({@code FS_ABI_VERSION}). */
-  public static final int ABI_VERSION = 1;
+  public static final int ABI_VERSION = 2;
 
   static final String LIBRARY_FILE = "libflowscale_shim.so";
 
@@ -88,6 +88,18 @@ public final class TorchShim {
   private final MethodHandle tensorFree;
   private final MethodHandle tensorDescribe;
   private final MethodHandle copy;
+  private final MethodHandle dtypeSupported;
+  private final MethodHandle moduleRunMethod;
+  private final MethodHandle moduleHasMethod;
+  private final MethodHandle moduleSlots;
+  private final MethodHandle slotsCount;
+  private final MethodHandle slotsGet;
+  private final MethodHandle slotsFree;
+  private final MethodHandle moduleSetTensor;
+  private final MethodHandle moduleSetInts;
+  private final MethodHandle moduleGetInts;
+  private final MethodHandle moduleTo;
+  private final MethodHandle moduleSetOptimize;
   private final boolean cuda;
 
   private TorchShim(NativeLibrary lib, String location) {
@@ -144,6 +156,38 @@ public final class TorchShim {
     tensorDescribe =
         lib.function("fs_tensor_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     copy = lib.function("fs_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    dtypeSupported = lib.function("fs_dtype_supported", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    moduleRunMethod =
+        lib.function(
+            "fs_module_run_method",
+            FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+    moduleHasMethod =
+        lib.function("fs_module_has_method", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    moduleSlots =
+        lib.function("fs_module_slots", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    slotsCount = lib.function("fs_slots_count", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    slotsGet =
+        lib.function(
+            "fs_slots_get",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+    slotsFree = lib.function("fs_slots_free", FunctionDescriptor.ofVoid(ADDRESS));
+    moduleSetTensor =
+        lib.function(
+            "fs_module_set_tensor",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
+    moduleSetInts =
+        lib.function(
+            "fs_module_set_ints",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+    moduleGetInts =
+        lib.function(
+            "fs_module_get_ints",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+    moduleTo =
+        lib.function("fs_module_to", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    moduleSetOptimize =
+        lib.function("fs_module_set_optimize", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     cuda = (int) invoke(builtWithCuda) != 0;
   }
 
@@ -335,6 +379,11 @@ public final class TorchShim {
     }
   }
 
+  /** Whether this libtorch has {@code dtype} (FP8 needs libtorch 2.1 or newer). */
+  public boolean dtypeSupported(TorchDType dtype) {
+    return (int) invoke(dtypeSupported, dtype.code()) != 0;
+  }
+
   /**
    * Loads a TorchScript module onto the host ({@code device} -1) or a CUDA device.
    *
@@ -415,6 +464,110 @@ public final class TorchShim {
       throw rethrow(t);
     }
     check(status);
+  }
+
+  void runMethod(
+      MemorySegment module, String method, List<TensorDesc> inputs, List<TensorDesc> outputs) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment in = descs(arena, inputs);
+      MemorySegment out = descs(arena, outputs);
+      check(
+          (int)
+              invoke(
+                  moduleRunMethod,
+                  module,
+                  arena.allocateFrom(method),
+                  in,
+                  inputs.size(),
+                  out,
+                  outputs.size()));
+    }
+  }
+
+  boolean hasMethod(MemorySegment module, String method) {
+    try (Arena arena = Arena.ofConfined()) {
+      return (int) invoke(moduleHasMethod, module, arena.allocateFrom(method)) != 0;
+    }
+  }
+
+  List<TorchModule.Slot> slots(MemorySegment module) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment out = arena.allocate(ADDRESS);
+      check((int) invoke(moduleSlots, module, out));
+      MemorySegment list = out.get(ADDRESS, 0);
+      try {
+        int n = (int) invoke(slotsCount, list);
+        List<TorchModule.Slot> result = new ArrayList<>(n);
+        MemorySegment name = arena.allocate(ADDRESS);
+        MemorySegment buffer = arena.allocate(JAVA_INT);
+        MemorySegment d = arena.allocate(DESC);
+        for (int i = 0; i < n; i++) {
+          check((int) invoke(slotsGet, list, i, name, buffer, d));
+          int ndim = d.get(JAVA_INT, OFF_NDIM);
+          long[] shape = new long[ndim];
+          for (int k = 0; k < ndim; k++) {
+            shape[k] = d.get(JAVA_LONG, OFF_SHAPE + 8L * k);
+          }
+          int code = d.get(JAVA_INT, OFF_DTYPE);
+          result.add(
+              new TorchModule.Slot(
+                  string(name.get(ADDRESS, 0)),
+                  buffer.get(JAVA_INT, 0) != 0,
+                  shape,
+                  code < 0 ? null : TorchDType.ofCode(code),
+                  d.get(JAVA_INT, OFF_DEVICE)));
+        }
+        return result;
+      } finally {
+        invoke(slotsFree, list);
+      }
+    }
+  }
+
+  void setTensor(MemorySegment module, String name, TensorDesc src, TorchDType dtype, int device) {
+    try (Arena arena = Arena.ofConfined()) {
+      check(
+          (int)
+              invoke(
+                  moduleSetTensor,
+                  module,
+                  arena.allocateFrom(name),
+                  descs(arena, List.of(src)),
+                  dtype == null ? -1 : dtype.code(),
+                  device));
+    }
+  }
+
+  void setInts(MemorySegment module, String name, long[] values) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment v = arena.allocate(JAVA_LONG, Math.max(1, values.length));
+      MemorySegment.copy(values, 0, v, JAVA_LONG, 0, values.length);
+      check((int) invoke(moduleSetInts, module, arena.allocateFrom(name), v, values.length));
+    }
+  }
+
+  long[] ints(MemorySegment module, String name) {
+    try (Arena arena = Arena.ofConfined()) {
+      int cap = 64;
+      while (true) {
+        MemorySegment v = arena.allocate(JAVA_LONG, cap);
+        MemorySegment n = arena.allocate(JAVA_INT);
+        check((int) invoke(moduleGetInts, module, arena.allocateFrom(name), v, cap, n));
+        int count = n.get(JAVA_INT, 0);
+        if (count <= cap) {
+          return v.asSlice(0, 8L * count).toArray(JAVA_LONG);
+        }
+        cap = count;
+      }
+    }
+  }
+
+  void setOptimize(MemorySegment module, boolean enabled) {
+    check((int) invoke(moduleSetOptimize, module, enabled ? 1 : 0));
+  }
+
+  void moduleTo(MemorySegment module, int device, TorchDType dtype) {
+    check((int) invoke(moduleTo, module, device, dtype == null ? -1 : dtype.code()));
   }
 
   private static void write(MemorySegment array, int index, TensorDesc t) {

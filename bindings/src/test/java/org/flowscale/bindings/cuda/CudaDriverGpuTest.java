@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -15,16 +14,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The driver bindings on a real GPU. Elsewhere every test is reported as skipped, with the reason
- * (no driver, no device).
+ * The driver bindings on a GPU, or on the emulated driver (a test fixture) when
+ * -Dflowscale.cuda.driver names it, as bin/test does. Elsewhere every test is reported as skipped,
+ * with the reason (no driver, no device).
  */
 class CudaDriverGpuTest {
   private static CudaContext ctx;
 
   @BeforeEach
   void needsGpu() {
-    var why = CudaDevice.unavailableReason();
-    assumeTrue(why.isEmpty(), () -> "needs a CUDA GPU: " + why.orElse(""));
+    EmulatedDriver.assumeUsable(CudaDevice.unavailableReason());
     if (ctx == null) {
       ctx = CudaContext.retainPrimary(0);
     }
@@ -79,7 +78,28 @@ class CudaDriverGpuTest {
     assertThrows(CudaException.class, () -> DeviceBuffer.allocate(1L << 60));
     byte[] garbage = "this is not PTX".getBytes(StandardCharsets.US_ASCII);
     var m = assertThrows(CudaException.class, () -> CudaModule.load(garbage));
-    assertEquals("cuModuleLoadData", m.function());
+    assertEquals("cuModuleLoadDataEx", m.function());
+  }
+
+  /**
+   * A module the driver cannot take says why: the JIT's error log is in the exception (here a PTX
+   * ISA version newer than any driver's, the mismatch a stale driver meets).
+   */
+  @Test
+  void aModuleTheDriverRejectsCarriesTheJitLog() {
+    String ptx =
+        """
+        .version 99.9
+        .target sm_90
+        .address_size 64
+        .visible .entry nothing() { ret; }
+        """;
+    var e =
+        assertThrows(
+            CudaException.class, () -> CudaModule.load(ptx.getBytes(StandardCharsets.US_ASCII)));
+    assertEquals("cuModuleLoadDataEx", e.function());
+    assertTrue(
+        e.getMessage().contains("JIT error log") && e.getMessage().contains("99.9"), e::getMessage);
   }
 
   @Test

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.flowscale.bindings.NativeLibraryException;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -17,10 +20,42 @@ class CudaDriverTest {
   @Nested
   class WithoutDriver {
     @Test
-    void missingDriverIsAClearExceptionNotACrash() {
-      var why = CudaDriver.unavailableReason();
+    void missingDriverIsAClearExceptionNotACrash() throws Exception {
+      if (CudaDriver.unavailableReason().isPresent()) {
+        NoDriverCheck.main(new String[0]);
+        return;
+      }
+      // A driver is loaded in this JVM (a GPU's, or the emulated one bin/test names): check in a
+      // fresh JVM whose named driver file does not exist.
+      String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      Process p =
+          new ProcessBuilder(
+                  java,
+                  "--enable-native-access=ALL-UNNAMED",
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  "-D" + EmulatedDriver.DRIVER_PROPERTY + "=/nonexistent/libcuda.so.1",
+                  NoDriverCheck.class.getName())
+              .redirectErrorStream(true)
+              .start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child JVM did not finish");
       assumeTrue(
-          why.isPresent(), "libcuda.so.1 loads here; the no-driver behaviour cannot be checked");
+          p.exitValue() != NoDriverCheck.DRIVER_FOUND,
+          "libcuda.so.1 loads here; the no-driver behaviour cannot be checked");
+      assertEquals(0, p.exitValue(), () -> "without a driver:\n" + out);
+    }
+  }
+
+  /** The no-driver checks, run in a JVM where no driver loads. */
+  public static final class NoDriverCheck {
+    static final int DRIVER_FOUND = 3;
+
+    public static void main(String[] args) {
+      var why = CudaDriver.unavailableReason();
+      if (why.isEmpty()) {
+        System.exit(DRIVER_FOUND);
+      }
       assertTrue(why.get().contains("libcuda.so.1"), why.get());
       var e = assertThrows(NativeLibraryException.class, () -> CudaDriver.cuInit(0));
       assertEquals(why.get(), e.getMessage());

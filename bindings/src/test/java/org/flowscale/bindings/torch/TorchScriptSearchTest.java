@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.model.VelocityModel;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.flowscale.engine.search.FilteringMethod;
 import org.flowscale.engine.search.SearchConfig;
@@ -24,22 +22,16 @@ class TorchScriptSearchTest {
   private static final long[] SHAPE = {3, 8, 8};
 
   private static SearchConfig config(FilteringMethod m, long nfe) {
-    return new SearchConfig(
-        m,
-        2,
-        1,
-        1,
-        5,
-        nfe,
-        5,
-        TimeSchedule.EXP,
-        0,
-        SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0),
-        1.0,
-        0.5,
-        Resampling.MULTINOMIAL,
-        0.05,
-        7);
+    return SearchConfig.builder()
+        .method(m)
+        .batchSize(2)
+        .initNParticles(5)
+        .maxNfe(nfe)
+        .maxSteps(5)
+        .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0))
+        .dpsStepSize(0.05)
+        .seed(7)
+        .build();
   }
 
   private static SearchResult run(SearchConfig c, VelocityModel model, TorchScriptReward reward) {

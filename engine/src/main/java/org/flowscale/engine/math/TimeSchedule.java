@@ -62,7 +62,9 @@ public enum TimeSchedule {
     double m = (1.15 - 0.5) / (4096 - 256);
     double b = 0.5 - 256 * m;
     double emu = Math.exp(m * imageTokens + b);
-    return emu / (emu + 1 / sigma - 1);
+    // (1 / sigma - 1) first: at sigma = 1 it is exactly 0, so the shift keeps t = 1 exactly
+    // ((emu + 1) - 1 can round to a value below emu, and t = 1.0000000000000002 is no time).
+    return emu / (emu + (1 / sigma - 1));
   }
 
   /** Applies {@link #fluxShift} to every time of a grid, in place; returns it. */

@@ -25,6 +25,15 @@ public interface FlowModel extends SampleSpace, AutoCloseable {
    */
   VelocityModel condition(String prompt);
 
+  /**
+   * Whether {@link #condition} makes the velocity depend on the prompt. Classifier-free guidance
+   * ({@link GuidedVelocity}) is refused for models where it does not (a prompt-free TorchScript
+   * module): both of its velocities would be the same.
+   */
+  default boolean promptConditioned() {
+    return true;
+  }
+
   @Override
   void close();
 

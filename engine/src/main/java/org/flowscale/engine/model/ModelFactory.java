@@ -24,6 +24,18 @@ public interface ModelFactory {
   FlowModel load(Map<String, Object> settings);
 
   /**
+   * Checks what {@link #load} would load without loading it: file headers (names, shapes, dtypes),
+   * and the memory each device would need, refusing what cannot fit. Empty for models whose load is
+   * cheap enough to be its own check (a dry run then loads and closes the model).
+   *
+   * @throws IllegalArgumentException naming the bad setting or file, or the device that is too
+   *     small
+   */
+  default java.util.Optional<ModelPlan> plan(Map<String, Object> settings) {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Loads and conditions in one go: a one-off model that owns its weights (closing it closes them).
    * A service that answers many prompts keeps the {@link #load loaded} model instead.
    *

@@ -62,6 +62,16 @@ final class Owned {
       }
 
       @Override
+      public Optional<SampleDecoder> decoder() {
+        return m.decoder();
+      }
+
+      @Override
+      public int nfePerEvaluation() {
+        return m.nfePerEvaluation();
+      }
+
+      @Override
       public void close() {
         if (owner != null) {
           try {
@@ -157,8 +167,18 @@ final class Owned {
       }
 
       @Override
+      public Optional<SampleDecoder> decoder() {
+        return model.decoder();
+      }
+
+      @Override
       public VelocityModel condition(String prompt) {
         return view(model, null);
+      }
+
+      @Override
+      public boolean promptConditioned() {
+        return false;
       }
 
       @Override

@@ -24,7 +24,7 @@ public interface SampleSpace {
   /**
    * The image-token count of the time shift the model was trained with (FLUX.1-dev: its packed
    * latent's token count, MATH.md section 5), or 0 when it uses no shift. A run whose config leaves
-   * {@code flux_shift_tokens} unset takes this.
+   * {@code time_shift} unset takes this.
    */
   default int timeShiftTokens() {
     return 0;
@@ -35,6 +35,15 @@ public interface SampleSpace {
    * model cannot decode them).
    */
   default Optional<ImageDecoder> imageDecoder() {
+    return Optional.empty();
+  }
+
+  /**
+   * The device-side decoder of a latent model's samples into images (FLUX: its VAE decoder), or
+   * empty when the samples are what rewards judge as they are. When present, image rewards are
+   * loaded against {@link SampleDecoder#imageSpace()} and wrapped in a {@link DecodedReward}.
+   */
+  default Optional<SampleDecoder> decoder() {
     return Optional.empty();
   }
 }

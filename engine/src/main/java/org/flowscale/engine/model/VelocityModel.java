@@ -34,6 +34,16 @@ public interface VelocityModel extends SampleSpace, AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " has no gradient");
   }
 
+  /**
+   * NFE one evaluation of one row costs: 1, or 2 for a classifier-free guided model ({@link
+   * GuidedVelocity}: a conditional and a negative velocity per row). Searches count {@code rows *
+   * nfePerEvaluation()} per call, and their budget rules assume the config's {@link
+   * org.flowscale.engine.search.SearchConfig#nfePerEvaluation()}, which must agree.
+   */
+  default int nfePerEvaluation() {
+    return 1;
+  }
+
   /** Frees what belongs to this model (its request's state; for a one-off model, its weights). */
   @Override
   default void close() {}

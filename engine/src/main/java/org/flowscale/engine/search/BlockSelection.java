@@ -11,7 +11,10 @@ import org.flowscale.engine.ops.Tensor;
  * <p>Budget {@code NFE = B K S}, spent as: {@code B K} distinct initial noises evaluated at {@code
  * t = 1} (the first selection picks each chain's best of them, so that no evaluation is spent on
  * identical copies), then {@code B K} evaluations at each of the {@code S - 1} later nonzero grid
- * times. Particles landing at {@code t = 0} are their own Tweedie estimates and cost nothing.
+ * times. Particles landing at {@code t = 0} are their own Tweedie estimates and cost nothing. With
+ * a particle schedule ({@link #counts}), {@code K} is replaced by the count of each grid time, so
+ * the run spends {@code B} times their sum; each selection keeps a chain's best and replicates it
+ * into the next time's count.
  */
 abstract class BlockSelection extends SearchTemplate {
   private final boolean nudge;
@@ -24,10 +27,27 @@ abstract class BlockSelection extends SearchTemplate {
   /** Steps between selections. */
   abstract int blockSize(SearchConfig config);
 
+  /**
+   * Particles per chain evaluated at each of the {@code S} nonzero grid times ({@code K} at every
+   * one unless a particle schedule says otherwise); the step to {@code t = 0} repeats the last.
+   */
+  int[] counts(SearchConfig config) {
+    return ParticleSchedule.CONSTANT.counts(config.nParticles(), 0, config.maxSteps());
+  }
+
+  private static int[] replicate(int chains, int k) {
+    int[] index = new int[chains * k];
+    for (int i = 0; i < index.length; i++) {
+      index[i] = i / k;
+    }
+    return index;
+  }
+
   @Override
   SearchResult search(SearchConfig config, SearchRun run) {
     int chains = config.batchSize();
-    int k = config.nParticles();
+    int[] counts = counts(config);
+    int k = counts[0];
     int n = chains * k;
     int steps = config.maxSteps();
     int block = blockSize(config);
@@ -43,18 +63,31 @@ abstract class BlockSelection extends SearchTemplate {
       // The shared per-chain gradient is only right while the particles still share a state.
       throw new IllegalStateException("nudged block selection runs with block_size 1");
     }
-    int[] replicate = new int[n];
-    for (int i = 0; i < n; i++) {
-      replicate[i] = i / k;
-    }
+    int[] replicate = replicate(chains, k);
     double[] r = SearchRun.fill(n, grid[0]);
     run.velocity(x, r, u);
     run.tweedie(x, u, r, x0);
-    double[] chainReward = select(run, 0, grid[0], x, u, x0, run.score(x0), chainX, chainU, k);
+    double[] chainReward = select(run, 0, grid[0], x, u, x0, run.score(x0, r), chainX, chainU, k);
     int i = 0;
     int round = 0;
     while (i < steps) {
       int len = Math.min(block, steps - i);
+      // The count of the population this block lands on (a schedule changes it only with SVDD,
+      // whose blocks are single steps).
+      int next = counts[Math.min(i + 1, steps - 1)];
+      if (next != k) {
+        k = next;
+        n = chains * k;
+        run.free(x);
+        run.free(u);
+        run.free(x0);
+        run.free(dirAll);
+        x = run.states(n);
+        u = run.states(n);
+        x0 = run.states(n);
+        dirAll = nudge ? run.states(n) : null;
+        replicate = replicate(chains, k);
+      }
       run.gather(chainX, replicate, x);
       run.gather(chainU, replicate, u);
       for (int l = 0; l < len; l++, i++) {
@@ -75,15 +108,18 @@ abstract class BlockSelection extends SearchTemplate {
       }
       round++;
       Tensor est = x;
+      // At t = 0 the state is the estimate of the time the last step left.
+      double estTime = grid[i] > 0 ? grid[i] : grid[i - 1];
       if (grid[i] > 0) {
         run.tweedie(x, u, SearchRun.fill(n, grid[i]), x0);
         est = x0;
       }
-      chainReward = select(run, round, grid[i], x, u, est, run.score(est), chainX, chainU, k);
+      double[] rewards = run.score(est, SearchRun.fill(n, estTime));
+      chainReward = select(run, round, grid[i], x, u, est, rewards, chainX, chainU, k);
     }
     int best = SearchRun.argmax(chainReward, 0, chains);
     run.trace(round, best, 0, chainReward[best], TraceEntry.Event.FINAL);
-    return run.result(chainX, best, chainX, best, chainReward[best]);
+    return run.result(chainX, best, chainX, best, chainReward[best], grid[steps - 1]);
   }
 
   /** Keeps each chain's particle of best reward; returns the chains' rewards. */

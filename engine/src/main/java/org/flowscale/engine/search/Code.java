@@ -13,6 +13,7 @@ public final class Code extends BlockSelection {
 
   @Override
   public void validate(SearchConfig config) {
+    Rules.particleSchedule(config);
     Rules.blockFits(config);
     Rules.fixedBudget(config);
   }

@@ -11,6 +11,7 @@ public enum FilteringMethod {
   CODE,
   SVDD,
   RBF,
+  SOP,
   DPS,
   SVDD_DPS,
   RBF_DPS;
@@ -23,6 +24,17 @@ public enum FilteringMethod {
   /** Whether the method nudges states along a reward gradient (needs differentiable reward). */
   public boolean usesGradient() {
     return this == DPS || this == SVDD_DPS || this == RBF_DPS;
+  }
+
+  /**
+   * Whether {@code time_shift} shifts this method's grid. The reference implementation shifts the
+   * grid of the methods that walk it step by step (its step-mode time sampler) and never RBF's,
+   * whose times it queries directly; the engine does the same. Search over Paths has its own times
+   * ({@code ode_seed_t}, {@code forward_step}, {@code backward_step}), unshifted as in the
+   * reference's ODE solver.
+   */
+  public boolean shiftsTime() {
+    return this != RBF && this != RBF_DPS && this != SOP;
   }
 
   /** Parses a config name; the error lists the accepted names. */

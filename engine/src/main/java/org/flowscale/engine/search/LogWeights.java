@@ -5,7 +5,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Resampling;
@@ -14,19 +13,19 @@ import org.flowscale.engine.ops.Tensor;
 /**
  * SMC's particle weights, kept as logs so that weights like {@code exp(500)} never overflow; the
  * normalising, ESS and resampling go through the backend's stable reductions ({@link
- * ParticleOps#effectiveSampleSize}, {@link ParticleOps#resample}).
+ * ParticleOps#effectiveSampleSize}, {@link ParticleOps#resample}). A resampling may draw another
+ * number of particles than there are (an adaptive particle schedule), after which {@link #reset}
+ * gives that many uniform weights.
  */
 final class LogWeights implements AutoCloseable {
   private final ParticleOps ops;
-  private final double[] logW;
-  private final Tensor tensor;
-  private final Tensor index;
+  private double[] logW;
+  private Tensor tensor;
+  private Tensor index;
 
   LogWeights(ParticleOps ops, int n) {
     this.ops = ops;
     this.logW = new double[n];
-    this.tensor = ops.allocate(n, 1, DType.F64);
-    this.index = ops.allocate(n, 1, DType.I32);
   }
 
   int size() {
@@ -45,9 +44,14 @@ final class LogWeights implements AutoCloseable {
     }
   }
 
-  /** Uniform weights. */
+  /** Uniform weights, as many as there are. */
   void reset() {
-    Arrays.fill(logW, 0);
+    reset(logW.length);
+  }
+
+  /** {@code n} uniform weights. */
+  void reset(int n) {
+    logW = new double[n];
   }
 
   /** A copy of the log-weights. */
@@ -61,15 +65,24 @@ final class LogWeights implements AutoCloseable {
     return ops.effectiveSampleSize(tensor);
   }
 
-  /** {@code n} indices drawn in proportion to the weights from {@code (seed, stream)}. */
+  /** As many indices as there are weights, drawn in proportion to them. */
   int[] resample(Resampling scheme, long seed, long stream) {
+    return resample(scheme, seed, stream, logW.length);
+  }
+
+  /** {@code m} indices drawn in proportion to the weights from {@code (seed, stream)}. */
+  int[] resample(Resampling scheme, long seed, long stream, int m) {
     upload();
+    if (index == null || index.rows() != m) {
+      close(index);
+      index = ops.allocate(m, 1, DType.I32);
+    }
     ops.resample(tensor, scheme, seed, stream, index);
     try (Arena a = Arena.ofConfined()) {
-      MemorySegment s = a.allocate(JAVA_INT, logW.length);
+      MemorySegment s = a.allocate(JAVA_INT, m);
       ops.download(index, s);
-      int[] out = new int[logW.length];
-      MemorySegment.copy(s, JAVA_INT, 0, out, 0, out.length);
+      int[] out = new int[m];
+      MemorySegment.copy(s, JAVA_INT, 0, out, 0, m);
       return out;
     }
   }
@@ -80,6 +93,10 @@ final class LogWeights implements AutoCloseable {
   }
 
   private void upload() {
+    if (tensor == null || tensor.rows() != logW.length) {
+      close(tensor);
+      tensor = ops.allocate(logW.length, 1, DType.F64);
+    }
     try (Arena a = Arena.ofConfined()) {
       MemorySegment s = a.allocate(JAVA_DOUBLE, logW.length);
       MemorySegment.copy(logW, 0, s, JAVA_DOUBLE, 0, logW.length);
@@ -87,9 +104,17 @@ final class LogWeights implements AutoCloseable {
     }
   }
 
+  private static void close(Tensor t) {
+    if (t != null) {
+      t.close();
+    }
+  }
+
   @Override
   public void close() {
-    tensor.close();
-    index.close();
+    close(tensor);
+    close(index);
+    tensor = null;
+    index = null;
   }
 }

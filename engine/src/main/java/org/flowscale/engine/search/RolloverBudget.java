@@ -16,9 +16,21 @@ import org.flowscale.engine.ops.Tensor;
  *       moves to it at once and the unused quota of this step is added to the next step's. Else,
  *       when the chain's quota for this step is used up, it moves to this step's best proposal
  *       ({@code r*_b} unchanged) with the plain quota {@code q}.
- *   <li>Rounds stop when the next one would exceed {@code N}. The output is the Tweedie estimate of
- *       the highest-reward proposal of the run (ties to the first scored); the initial particles
- *       are not proposals.
+ *   <li>Rounds stop when the next one would exceed {@code N}: the engine spends the whole budget
+ *       ({@code B K0 + B floor((N - B K0) / B)} NFE, all of it when B divides {@code N - B K0}),
+ *       because the budget is what the user asked to spend. The reference implementation stops one
+ *       round earlier, when {@code nfe + B >= N} (498 of 500 NFE at the paper's setting).
+ *   <li>The output ({@code rbf_output}, ties to the first scored; the initial particles are not
+ *       proposals):
+ *       <ul>
+ *         <li>{@code last_step} (the default, the reference's rule): each chain remembers the best
+ *             proposal scored from the position it is on and forgets it whenever it advances; the
+ *             output is the Tweedie estimate of the best of these over chains. It comes from the
+ *             last step reached, where the estimate is sharp.
+ *         <li>{@code run_best}: the Tweedie estimate of the highest-reward proposal of the whole
+ *             run, whenever it was scored.
+ *       </ul>
+ *       The result's {@code outputTime} is the time the output was scored at (its proposal's).
  * </ol>
  *
  * <p><b>The last steps.</b> Chains advance at most to grid index {@code S - 2}; from there they
@@ -40,14 +52,12 @@ import org.flowscale.engine.ops.Tensor;
  * finalState} is the chosen proposal's state at its time (not 0). RBF therefore needs {@code
  * max_steps >= 2}.
  *
- * <p><b>The output choice</b> follows the spec: the highest-reward proposal of the whole run, at
- * whatever time it was scored. An early Tweedie estimate is a blurred average of the data, so this
- * is only sound for rewards that do not credit averages; for image rewards blurred estimates score
- * low, and the toy world's counting reward charges a blend the variance of its uncertain counts
- * (see {@code CountingReward}). Measured on the toy world (three counting prompts x 20 seeds at 500
- * NFE, VP-SDE), every output came from {@code t <= 0.6}, where Tweedie estimates are clean. The
- * initial particles are not candidates: at {@code t = 1} all of them share one Tweedie estimate,
- * the mean of the data.
+ * <p><b>The output choice.</b> An early Tweedie estimate is a blurred average of the data (on the
+ * toy world, a see-through blend of layouts), and a reward can credit it: {@code run_best} then
+ * returns a blur where a user wants a crisp picture. {@code last_step} returns a proposal scored
+ * from the chain's final position, at the last nonzero time {@code t_{S-1}}. The initial particles
+ * are never candidates: at {@code t = 1} all of them share one Tweedie estimate, the mean of the
+ * data.
  *
  * <p>RBF+DPS nudges every proposal before it is scored: the gradient is taken once per chain
  * position (through the velocity already computed there) and added to each proposal from it.
@@ -62,14 +72,18 @@ abstract class RolloverBudget extends SearchTemplate {
 
   @Override
   public void validate(SearchConfig config) {
+    Rules.particleSchedule(config);
     Rules.noBlocks(config);
     Rules.dpsStep(config);
     Rules.rbfBudget(config);
   }
 
-  /** The per-chain per-step quota {@code floor((N - B K0) / (S B))}. */
+  /**
+   * The per-chain per-step quota {@code floor((N - B K0) / (S B))}, in evaluations (N the
+   * evaluation budget: {@code max_nfe} halved under classifier-free guidance).
+   */
   static long quota(SearchConfig c) {
-    return (c.maxNfe() - (long) c.batchSize() * c.initNParticles())
+    return (c.evaluationBudget() - (long) c.batchSize() * c.initNParticles())
         / ((long) c.maxSteps() * c.batchSize());
   }
 
@@ -89,7 +103,7 @@ abstract class RolloverBudget extends SearchTemplate {
     double[] r = SearchRun.fill(n0, grid[0]);
     run.velocity(x, r, u);
     run.tweedie(x, u, r, x0);
-    double[] initial = run.score(x0);
+    double[] initial = run.score(x0, r);
     Tensor cur = run.states(chains);
     Tensor curU = run.states(chains);
     double[] best = new double[chains];
@@ -116,9 +130,12 @@ abstract class RolloverBudget extends SearchTemplate {
     Tensor stepBest = run.states(chains);
     Tensor stepBestU = run.states(chains);
     Tensor dir = nudge ? run.states(chains) : null;
-    // The output candidates: each chain's highest-reward proposal so far.
+    // The output candidates, one per chain: its best proposal of the run (run_best), or of the
+    // step it is on (last_step, forgotten whenever the chain advances).
+    boolean lastStep = config.rbfOutput() == RbfOutput.LAST_STEP;
     Tensor outX0 = run.states(chains);
     Tensor outState = run.states(chains);
+    boolean[] hasOut = new boolean[chains];
     double[] outReward = SearchRun.fill(chains, Double.NaN);
     double[] outTime = new double[chains];
     double[] stepBestReward = SearchRun.fill(chains, Double.NEGATIVE_INFINITY);
@@ -131,7 +148,7 @@ abstract class RolloverBudget extends SearchTemplate {
       run.dpsDirection(cur, curU, times(grid, pos, 0), dir);
     }
     int round = 0;
-    while (run.nfe() + chains <= config.maxNfe()) {
+    while (run.nfe() + (long) chains * config.nfePerEvaluation() <= config.maxNfe()) {
       round++;
       double[] from = times(grid, pos, 0);
       double[] to = times(grid, pos, 1);
@@ -141,15 +158,18 @@ abstract class RolloverBudget extends SearchTemplate {
       }
       run.velocity(p, to, pu);
       run.tweedie(p, pu, to, p0);
-      double[] rp = run.score(p0);
+      double[] rp = run.score(p0, to);
       boolean[] newOut = new boolean[chains];
       boolean[] toProposal = new boolean[chains];
       boolean[] newStepBest = new boolean[chains];
       boolean[] toStepBest = new boolean[chains];
       for (int b = 0; b < chains; b++) {
         used[b]++;
-        if (rp[b] > outReward[b] || (Double.isNaN(outReward[b]) && !Double.isNaN(rp[b]))) {
+        if (!hasOut[b]
+            || rp[b] > outReward[b]
+            || (Double.isNaN(outReward[b]) && !Double.isNaN(rp[b]))) {
           newOut[b] = true;
+          hasOut[b] = true;
           outReward[b] = rp[b];
           outTime[b] = to[b];
         }
@@ -184,6 +204,12 @@ abstract class RolloverBudget extends SearchTemplate {
           used[b] = 0;
           hasStepBest[b] = false;
           stepBestReward[b] = Double.NEGATIVE_INFINITY;
+          if (lastStep) {
+            // This round's proposal belongs to the step just left: forget that step's record.
+            newOut[b] = false;
+            hasOut[b] = false;
+            outReward[b] = Double.NaN;
+          }
         }
       }
       run.select(stepBest, p, newStepBest);
@@ -199,9 +225,34 @@ abstract class RolloverBudget extends SearchTemplate {
       }
       run.intermediates(round, to[0], p0, rp);
     }
-    int chosen = SearchRun.argmax(outReward, 0, chains);
+    int chosen = bestCandidate(hasOut, outReward);
     run.trace(round, chosen, outTime[chosen], outReward[chosen], TraceEntry.Event.FINAL);
-    return run.result(outX0, chosen, outState, chosen, outReward[chosen]);
+    return run.result(outX0, chosen, outState, chosen, outReward[chosen], outTime[chosen]);
+  }
+
+  /**
+   * The chain whose candidate has the highest reward, ties to the first; NaN loses unless every
+   * candidate is NaN. Every chain ends with a candidate: under {@code last_step} a chain reaches
+   * grid index {@code S - 2} within {@code (S - 2) q} rounds (its quota never exceeds {@code q} per
+   * step on average) and the run has at least {@code S q} rounds, so at least {@code 2 q} proposals
+   * are scored from the position it ends on.
+   */
+  private static int bestCandidate(boolean[] has, double[] reward) {
+    int best = -1;
+    for (int b = 0; b < has.length; b++) {
+      if (!has[b]) {
+        continue;
+      }
+      if (best < 0
+          || reward[b] > reward[best]
+          || (Double.isNaN(reward[best]) && !Double.isNaN(reward[b]))) {
+        best = b;
+      }
+    }
+    if (best < 0) {
+      throw new IllegalStateException("internal error: no RBF chain has an output candidate");
+    }
+    return best;
   }
 
   /** The grid time at each chain's position plus {@code ahead}. */

@@ -24,6 +24,15 @@ public interface SearchMethod {
    * call it earlier to fail before loading anything else.
    */
   default void checkInputs(SearchConfig config, VelocityModel model, Reward reward) {
+    if (model.nfePerEvaluation() != config.nfePerEvaluation()) {
+      throw new IllegalArgumentException(
+          "the model costs "
+              + model.nfePerEvaluation()
+              + " NFE per evaluation (2 under classifier-free guidance), but the search config"
+              + " plans with "
+              + config.nfePerEvaluation()
+              + "; set SearchConfig.nfePerEvaluation to match");
+    }
     if (!id().usesGradient()) {
       return;
     }

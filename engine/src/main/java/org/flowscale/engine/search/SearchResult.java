@@ -10,6 +10,10 @@ import java.util.List;
  * @param finalState the chosen particle's state at its last time (equal to {@code sample} when the
  *     run ends at {@code t = 0})
  * @param reward the chosen sample's reward
+ * @param outputTime the sampling time at which the output was scored: the time of the velocity its
+ *     Tweedie estimate was computed from. A step to {@code t = 0} lands on the estimate of the time
+ *     it leaves, so for the methods that end at 0 this is their last nonzero time ({@code t_{S-1}},
+ *     or Search over Paths' last Euler time); for RBF it is the chosen proposal's time
  * @param nfe model evaluations spent (never above {@code max_nfe})
  * @param maxNfe the budget
  * @param gradientPasses backward passes (vector-Jacobian products) spent by the DPS methods
@@ -22,6 +26,7 @@ public record SearchResult(
     float[] sample,
     float[] finalState,
     double reward,
+    double outputTime,
     long nfe,
     long maxNfe,
     long gradientPasses,

@@ -70,8 +70,10 @@ final class SearchRun implements AutoCloseable {
   private Tensor bestSoFar;
 
   private double bestSoFarReward = Double.NEGATIVE_INFINITY;
+  private double bestSoFarTime;
   private Events.Round round;
   private int rounds;
+  private int firstRows;
 
   SearchRun(
       SearchConfig config,
@@ -90,6 +92,13 @@ final class SearchRun implements AutoCloseable {
     this.scheme = config.scheme();
     this.grid = config.timeGrid();
     this.dim = model.dim();
+    if (model.nfePerEvaluation() != config.nfePerEvaluation()) {
+      throw new IllegalArgumentException(
+          "the model costs "
+              + model.nfePerEvaluation()
+              + " NFE per evaluation, the search config plans with "
+              + config.nfePerEvaluation());
+    }
     if (dim <= 0) {
       throw new IllegalArgumentException("model dim must be > 0, got " + dim);
     }
@@ -230,10 +239,12 @@ final class SearchRun implements AutoCloseable {
    * @throws IllegalStateException if that would exceed {@code max_nfe} (a method bug)
    */
   void velocity(Tensor x, double[] r, Tensor u) {
-    int n = x.rows();
-    if (r.length != n) {
-      throw new IllegalArgumentException("one time per row: " + r.length + " for " + n + " rows");
+    int rows = x.rows();
+    if (r.length != rows) {
+      throw new IllegalArgumentException(
+          "one time per row: " + r.length + " for " + rows + " rows");
     }
+    long n = (long) rows * config.nfePerEvaluation();
     if (nfe + n > config.maxNfe()) {
       throw new IllegalStateException(
           "internal error: "
@@ -244,7 +255,7 @@ final class SearchRun implements AutoCloseable {
               + config.maxNfe());
     }
     checkStop();
-    nextRound(n);
+    nextRound(rows);
     Conversion[] cv = conversions(r);
     Tensor in = modelInput(x, cv);
     Tensor t = modelTimes(cv);
@@ -261,7 +272,7 @@ final class SearchRun implements AutoCloseable {
     event.end();
     if (event.shouldCommit()) {
       event.method = config.method().configName();
-      event.rows = n;
+      event.rows = rows;
       event.nfe = nfe;
       event.commit();
     }
@@ -291,6 +302,9 @@ final class SearchRun implements AutoCloseable {
   private void nextRound(int n) {
     endRound();
     Events.Round r = new Events.Round();
+    if (rounds == 0) {
+      firstRows = n;
+    }
     r.round = rounds++;
     r.rows = n;
     r.begin();
@@ -340,10 +354,15 @@ final class SearchRun implements AutoCloseable {
    * {@code t = 0.44}, and that noise is about 0.4 per value under the paper's diffusion).
    */
   void step(Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
+    step(scheme, x, u, from, to, out);
+  }
+
+  /** {@link #step} with another scheme (Search over Paths' ODE solves use {@code scheme.ode()}). */
+  void step(SamplingScheme s, Tensor x, Tensor u, double[] from, double[] to, Tensor out) {
     Affine[] a = new Affine[x.rows()];
     boolean noisy = false;
     for (int i = 0; i < a.length; i++) {
-      a[i] = to[i] == 0 ? scheme.tweedie(from[i]) : scheme.step(from[i], from[i] - to[i]);
+      a[i] = to[i] == 0 ? s.tweedie(from[i]) : s.step(from[i], from[i] - to[i]);
       noisy |= a[i].z() != 0;
     }
     long stream = newStream();
@@ -351,8 +370,22 @@ final class SearchRun implements AutoCloseable {
     ops.affine(x, u, coefficients("step", a.length, i -> a[i]), noise, out);
   }
 
-  /** Rewards of the rows of {@code x0} (clean estimates), host side. */
-  double[] score(Tensor x0) {
+  /**
+   * Noises every row of x forward from time {@code s} to {@code f} with the sampling interpolant's
+   * transition ({@link SamplingScheme#forward}), with a fresh noise stream; out may be x.
+   */
+  void noiseForward(Tensor x, double s, double f, Tensor out) {
+    Affine a = scheme.forward(s, f);
+    Noise noise = new Noise(config.seed(), newStream(), null);
+    ops.affine(x, null, coefficients("forward", x.rows(), i -> a), noise, out);
+  }
+
+  /**
+   * Rewards of the rows of {@code x0} (clean estimates), host side. {@code times[i]} is the
+   * sampling time of row i's estimate (where the velocity it came from was evaluated), kept with
+   * the best row so far.
+   */
+  double[] score(Tensor x0, double[] times) {
     int n = x0.rows();
     Tensor out = scratch("scores", n, 1, DType.F64);
     ops.synchronize();
@@ -367,7 +400,7 @@ final class SearchRun implements AutoCloseable {
     rewardRows += n;
     commit(event, n, false);
     double[] scores = download(out, n);
-    keepBest(x0, scores);
+    keepBest(x0, scores, times);
     return scores;
   }
 
@@ -386,7 +419,7 @@ final class SearchRun implements AutoCloseable {
    * Keeps a copy of the best scored row so far (on the backend, one row), so a run that stops or
    * fails early still has its best sample. Costs one row copy per improvement.
    */
-  private void keepBest(Tensor x0, double[] scores) {
+  private void keepBest(Tensor x0, double[] scores, double[] times) {
     int best = -1;
     for (int i = 0; i < scores.length; i++) {
       if (scores[i] > bestSoFarReward && (best < 0 || scores[i] > scores[best])) {
@@ -401,6 +434,7 @@ final class SearchRun implements AutoCloseable {
     }
     ops.gather(x0, ints("best-index", new int[] {best}), bestSoFar);
     bestSoFarReward = scores[best];
+    bestSoFarTime = times[best];
   }
 
   /**
@@ -412,7 +446,7 @@ final class SearchRun implements AutoCloseable {
       return null;
     }
     try {
-      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward);
+      return result(bestSoFar, 0, bestSoFar, 0, bestSoFarReward, bestSoFarTime);
     } catch (RuntimeException e) {
       return null; // the backend itself failed: nothing can be read back
     }
@@ -466,7 +500,7 @@ final class SearchRun implements AutoCloseable {
     ops.synchronize();
     phase = SearchFailedException.Source.ENGINE;
     modelNanos += System.nanoTime() - t2;
-    gradientPasses += n;
+    gradientPasses += (long) n * config.nfePerEvaluation();
     modelEvent.end();
     if (modelEvent.shouldCommit()) {
       modelEvent.method = config.method().configName();
@@ -561,13 +595,22 @@ final class SearchRun implements AutoCloseable {
     return nfe;
   }
 
+  /** Rows of the first model call: the particles the method started with (0 before any). */
+  int firstRows() {
+    return firstRows;
+  }
+
   /** Appends a trace entry stamped with the NFE spent so far. */
   void trace(int round, int chain, double time, double rewardValue, TraceEntry.Event event) {
     trace.add(new TraceEntry(round, chain, time, rewardValue, event, nfe));
   }
 
-  /** Builds the result; the chosen rows are downloaded. */
-  SearchResult result(Tensor samples, int sampleRow, Tensor states, int stateRow, double best) {
+  /**
+   * Builds the result; the chosen rows are downloaded. {@code outputTime} is the sampling time of
+   * the sample's Tweedie estimate.
+   */
+  SearchResult result(
+      Tensor samples, int sampleRow, Tensor states, int stateRow, double best, double outputTime) {
     float[] sample = row(samples, sampleRow);
     float[] state = samples == states && sampleRow == stateRow ? sample : row(states, stateRow);
     long total = System.nanoTime() - startNanos;
@@ -576,6 +619,7 @@ final class SearchRun implements AutoCloseable {
         sample,
         state,
         best,
+        outputTime,
         nfe,
         config.maxNfe(),
         gradientPasses,

@@ -51,7 +51,7 @@ abstract class SearchTemplate implements SearchMethod {
           event.method = id.configName();
           event.nfe = run.nfe();
           event.maxNfe = config.maxNfe();
-          event.batch = config.batchSize() * Math.max(config.nParticles(), config.initNParticles());
+          event.batch = run.firstRows();
           event.particleBytes = 4L * model.dim();
           event.outcome = outcome;
           event.commit();

@@ -17,6 +17,7 @@ public final class SvddDps extends BlockSelection {
 
   @Override
   public void validate(SearchConfig config) {
+    Rules.particleSchedule(config);
     Rules.noBlocks(config);
     Rules.dpsStep(config);
     Rules.fixedBudget(config);

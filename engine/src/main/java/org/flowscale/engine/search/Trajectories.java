@@ -21,6 +21,7 @@ abstract class Trajectories extends SearchTemplate {
 
   @Override
   public void validate(SearchConfig config) {
+    Rules.particleSchedule(config);
     Rules.singleParticle(config);
     Rules.noBlocks(config);
     Rules.dpsStep(config);
@@ -42,7 +43,7 @@ abstract class Trajectories extends SearchTemplate {
       run.velocity(x, r, u);
       if (x0 != null) {
         run.tweedie(x, u, r, x0);
-        run.intermediates(i, grid[i], x0, run.score(x0));
+        run.intermediates(i, grid[i], x0, run.score(x0, r));
       }
       run.step(x, u, r, SearchRun.fill(n, grid[i + 1]), next);
       if (nudge) {
@@ -54,12 +55,12 @@ abstract class Trajectories extends SearchTemplate {
       next = swap;
     }
     // At t = 0 the state is its own Tweedie estimate.
-    double[] rewards = run.score(x);
+    double[] rewards = run.score(x, SearchRun.fill(n, grid[steps - 1]));
     for (int b = 0; b < n; b++) {
       run.trace(steps, b, 0, rewards[b], TraceEntry.Event.PROPOSED);
     }
     int best = SearchRun.argmax(rewards, 0, n);
     run.trace(steps, best, 0, rewards[best], TraceEntry.Event.FINAL);
-    return run.result(x, best, x, best, rewards[best]);
+    return run.result(x, best, x, best, rewards[best], grid[steps - 1]);
   }
 }

@@ -20,9 +20,14 @@
  *   <li>{@code code}, {@code svdd}, {@code svdd_dps} ({@link org.flowscale.engine.search.Code},
  *       {@link org.flowscale.engine.search.Svdd}, {@link org.flowscale.engine.search.SvddDps}):
  *       {@code B K S};
+ *   <li>{@code svdd} and {@code smc} with {@code particle_schedule linear} ({@link
+ *       org.flowscale.engine.search.ParticleSchedule}): {@code B floor(N / B)} (SMC: {@code B = 1},
+ *       so exactly {@code N});
  *   <li>{@code rbf}, {@code rbf_dps} ({@link org.flowscale.engine.search.Rbf}, {@link
  *       org.flowscale.engine.search.RbfDps}): {@code B K0 + B floor((N - B K0) / B)}, the most
- *       rounds that fit.
+ *       rounds that fit;
+ *   <li>{@code sop} ({@link org.flowscale.engine.search.Sop}): {@code B E + B K E ceil(s0 / (db -
+ *       df))}.
  * </ul>
  *
  * <p>Conventions shared by every method (implemented once, in {@code SearchRun}): the model is

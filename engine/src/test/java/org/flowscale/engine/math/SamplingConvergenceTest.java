@@ -62,7 +62,10 @@ class SamplingConvergenceTest {
         Arguments.of(
             "VP-SDE, square, norm 3", SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3)),
         Arguments.of(
-            "VP-SDE, constant, norm 1", SamplingScheme.vpSde(DiffusionCoefficient.CONSTANT, 1)));
+            "VP-SDE, constant, norm 1", SamplingScheme.vpSde(DiffusionCoefficient.CONSTANT, 1)),
+        Arguments.of(
+            "polynomial(2) SDE, square, norm 3",
+            SamplingScheme.polynomial(2, true, DiffusionCoefficient.SQUARE, 3)));
   }
 
   /** {@code k(t), km(t)} of the exact linear velocity {@code u = k x + km m}, written anew here. */

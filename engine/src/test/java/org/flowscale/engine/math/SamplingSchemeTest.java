@@ -69,6 +69,52 @@ class SamplingSchemeTest {
     }
   }
 
+  /**
+   * The same identities on {@code polynomial(n)} (the reference's {@code convert_scheduler:
+   * polynomial}), including {@code r = 1}, where for {@code n > 1} the path stands still ({@code
+   * alpha = da = ds = 0}) and the formulas of MATH.md section 3 are 0/0: the engine takes their
+   * limits, which must still return x0 and {@code -eps / sigma}.
+   */
+  @Test
+  void polynomialTweedieAndScoreRecoverX0AndEpsThroughTheConversionUpToREqualsOne() {
+    for (double n : new double[] {1, 1.5, 2, 3}) {
+      SamplingScheme poly = SamplingScheme.polynomial(n, true, DiffusionCoefficient.SQUARE, 3);
+      Interpolant sampling = poly.sampling();
+      SplittableRandom rnd = new SplittableRandom(4);
+      for (int i = 1; i <= 100; i++) {
+        double r = i / 100.0;
+        Interpolant.Coeffs k = sampling.at(r);
+        Conversion cv = poly.conversion(r);
+        double x0 = rnd.nextGaussian();
+        double eps = rnd.nextGaussian();
+        double xb = k.alpha() * x0 + k.sigma() * eps;
+        double t = cv.modelTime();
+        String at = "n " + n + " @" + r;
+        assertEquals((1 - t) * x0 + t * eps, xb * cv.inputScale(), 1e-12, "model input " + at);
+        double u = eps - x0;
+        Affine tw = poly.tweedie(r);
+        Affine sc = poly.score(r);
+        assertTrue(Double.isFinite(tw.x()) && Double.isFinite(sc.x()), at);
+        assertEquals(x0, apply(tw, xb, u), 1e-9, "tweedie " + at);
+        assertEquals(-eps / k.sigma(), apply(sc, xb, u), 1e-9 / k.sigma(), "score " + at);
+        assertEquals(
+            k.dAlpha() * x0 + k.dSigma() * eps, apply(poly.velocity(r), xb, u), 1e-9, "u_r " + at);
+        Affine step = poly.step(r, Math.min(r, 0.01));
+        assertTrue(Double.isFinite(step.x()) && Double.isFinite(step.u()), "step " + at);
+      }
+    }
+  }
+
+  @Test
+  void aPolynomialPathThatMovesInfinitelyFastAtTheStartIsRefused() {
+    var e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> SamplingScheme.polynomial(0.5, true, DiffusionCoefficient.SQUARE, 3));
+    assertTrue(e.getMessage().contains("polynomial(0.5)"), e.getMessage());
+    assertTrue(e.getMessage().contains("scheduler_n >= 1"), e.getMessage());
+  }
+
   @Test
   void odeStepIsXMinusUD() {
     SamplingScheme lin = SamplingScheme.linearOde();

@@ -17,7 +17,10 @@ class DeterminismTest {
     boolean single =
         m == FilteringMethod.BON || m == FilteringMethod.SMC || m == FilteringMethod.DPS;
     return Fixtures.config(m, 3, single ? 1 : 3, m == FilteringMethod.CODE ? 2 : 1, 3, 60, 5, vp)
-        .withSeed(seed);
+        .toBuilder()
+        .sop(2, 60, 780, 810) // 2 rounds, 42 NFE
+        .seed(seed)
+        .build();
   }
 
   private static SearchResult run(SearchConfig c) {

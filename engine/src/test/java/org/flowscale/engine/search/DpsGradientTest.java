@@ -57,7 +57,7 @@ class DpsGradientTest {
     Fixtures.writeRows(run.ops, new float[][] {x}, xs);
     run.velocity(xs, new double[] {r}, us);
     run.tweedie(xs, us, new double[] {r}, x0);
-    double v = run.score(x0)[0];
+    double v = run.score(x0, new double[] {r})[0];
     run.free(xs);
     run.free(us);
     run.free(x0);

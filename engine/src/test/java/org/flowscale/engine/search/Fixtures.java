@@ -13,7 +13,6 @@ import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.ops.ParticleOps;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.Tensor;
 
 /** Small models, rewards and configs for the search tests. */
@@ -24,7 +23,8 @@ final class Fixtures {
       List.of(
           SamplingScheme.linearOde(),
           SamplingScheme.linearSde(DiffusionCoefficient.SQUARE, 1.0),
-          SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0));
+          SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3.0),
+          SamplingScheme.polynomial(2, true, DiffusionCoefficient.SQUARE, 1.0));
 
   static GaussianModel gaussian(int dim) {
     float[] mean = new float[dim];
@@ -36,41 +36,22 @@ final class Fixtures {
 
   static SearchConfig config(
       FilteringMethod m, int b, int k, int block, int k0, long nfe, int steps, SamplingScheme s) {
-    return new SearchConfig(
-        m,
-        b,
-        k,
-        block,
-        k0,
-        nfe,
-        steps,
-        TimeSchedule.EXP,
-        0,
-        s,
-        1.0,
-        0.5,
-        Resampling.MULTINOMIAL,
-        0.05,
-        42);
+    return SearchConfig.builder()
+        .method(m)
+        .batchSize(b)
+        .nParticles(k)
+        .blockSize(block)
+        .initNParticles(k0)
+        .maxNfe(nfe)
+        .maxSteps(steps)
+        .scheme(s)
+        .dpsStepSize(0.05)
+        .seed(42)
+        .build();
   }
 
   static SearchConfig withSchedule(SearchConfig c, TimeSchedule schedule) {
-    return new SearchConfig(
-        c.method(),
-        c.batchSize(),
-        c.nParticles(),
-        c.blockSize(),
-        c.initNParticles(),
-        c.maxNfe(),
-        c.maxSteps(),
-        schedule,
-        c.fluxShiftTokens(),
-        c.scheme(),
-        c.rewardWeight(),
-        c.essThreshold(),
-        c.resampling(),
-        c.dpsStepSize(),
-        c.seed());
+    return c.toBuilder().timeSchedule(schedule).build();
   }
 
   static float[][] rows(ParticleOps ops, Tensor t) {
@@ -181,6 +162,53 @@ final class Fixtures {
         scored.add(x[i]);
       }
       writeColumn(ops, r, out);
+    }
+  }
+
+  /**
+   * Scripted rewards keyed by content: a row never scored before takes the next script value (then
+   * {@code otherwise}); a row equal to one scored before gets that row's reward again, as any real
+   * reward would. So a step that lands exactly on a scored Tweedie estimate rescores it the same.
+   */
+  static final class ByContent implements Reward {
+    private final double[] script;
+    private final double otherwise;
+    private int next;
+    private final List<float[]> seen = new ArrayList<>();
+    private final List<Double> values = new ArrayList<>();
+
+    ByContent(double otherwise, double... script) {
+      this.script = script.clone();
+      this.otherwise = otherwise;
+    }
+
+    @Override
+    public String name() {
+      return "by-content";
+    }
+
+    @Override
+    public void score(ParticleOps ops, Tensor x0, Tensor out) {
+      float[][] x = rows(ops, x0);
+      double[] r = new double[x.length];
+      for (int i = 0; i < x.length; i++) {
+        int j = 0;
+        while (j < seen.size() && !java.util.Arrays.equals(seen.get(j), x[i])) {
+          j++;
+        }
+        if (j == seen.size()) {
+          seen.add(x[i]);
+          values.add(next < script.length ? script[next] : otherwise);
+          next++;
+        }
+        r[i] = values.get(j);
+      }
+      writeColumn(ops, r, out);
+    }
+
+    /** Distinct rows scored so far. */
+    int distinct() {
+      return seen.size();
     }
   }
 }

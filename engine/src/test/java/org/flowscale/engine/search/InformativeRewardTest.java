@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.GaussianModel;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.junit.jupiter.api.Test;
 
@@ -31,22 +29,16 @@ class InformativeRewardTest {
     try (CpuParticleOps ops = new CpuParticleOps()) {
       for (int s = 0; s < SEEDS; s++) {
         SearchConfig c =
-            new SearchConfig(
-                m,
-                b,
-                1,
-                1,
-                k0,
-                500,
-                10,
-                TimeSchedule.EXP,
-                0,
-                SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3),
-                1,
-                0.5,
-                Resampling.MULTINOMIAL,
-                0,
-                300 + s);
+            SearchConfig.builder()
+                .method(m)
+                .batchSize(b)
+                .initNParticles(k0)
+                .maxNfe(500)
+                .maxSteps(10)
+                .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3))
+                .dpsStepSize(0)
+                .seed(300 + s)
+                .build();
         rewards[s] =
             SearchMethods.of(m).run(c, ops, model, new Fixtures.Quadratic(target), null).reward();
       }

@@ -26,7 +26,14 @@ class RbfScriptedTest {
   private record Run(SearchResult result, Fixtures.Scripted reward, double[] grid) {}
 
   private static Run run(double... script) {
-    SearchConfig c = Fixtures.config(FilteringMethod.RBF, 1, 1, 1, 2, 10, 4, SDE);
+    return run(RbfOutput.LAST_STEP, script);
+  }
+
+  private static Run run(RbfOutput output, double... script) {
+    SearchConfig c =
+        Fixtures.config(FilteringMethod.RBF, 1, 1, 1, 2, 10, 4, SDE).toBuilder()
+            .rbfOutput(output)
+            .build();
     Fixtures.Scripted reward = new Fixtures.Scripted(-100, script);
     try (CpuParticleOps ops = new CpuParticleOps()) {
       SearchResult r =
@@ -112,19 +119,45 @@ class RbfScriptedTest {
   }
 
   @Test
-  void theHighestRewardProposalIsTheOutputWhateverItsTime() {
-    // Round 1 scores 5 at the first step; nothing later beats it, so it is the output (MATH.md
-    // section 6: the highest-reward proposal), with its time in the final trace entry.
-    Run a = run(0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 1.0, 0.2, 0.3);
+  void runBestReturnsTheHighestRewardProposalWhateverItsTime() {
+    // Round 1 scores 5 at the first step; nothing later beats it, so under run_best it is the
+    // output, with its time in the final trace entry and the result.
+    Run a = run(RbfOutput.RUN_BEST, 0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 1.0, 0.2, 0.3);
     assertEquals(TraceEntry.Event.ROLLED_OVER, rounds(a.result()).get(0).event());
     assertEquals(5.0, a.result().reward());
     assertEquals(a.grid()[1], rounds(a.result()).getLast().time());
+    assertEquals(a.grid()[1], a.result().outputTime());
     assertArrayEquals(a.reward().scored.get(2), a.result().sample());
     // A later proposal beating it takes over.
-    Run b = run(0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 6.0, 0.2, 0.3);
+    Run b = run(RbfOutput.RUN_BEST, 0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 6.0, 0.2, 0.3);
     assertEquals(6.0, b.result().reward());
     assertEquals(b.grid()[3], rounds(b.result()).getLast().time());
     assertArrayEquals(b.reward().scored.get(7), b.result().sample());
+  }
+
+  @Test
+  void lastStepReturnsTheBestProposalOfTheStepTheChainEndsOn() {
+    // The same script: 5 at round 1 (t = g[1]) is forgotten when the chain advances; the output
+    // is the best of rounds 5-8, scored from the chain's last position onto g[3] (MATH.md section
+    // 6, step 4, the reference's rule and the default).
+    Run a = run(0.5, 0.7, 5.0, 0.1, 0.2, 0.3, 0.4, 1.0, 0.2, 0.3);
+    assertEquals(1.0, a.result().reward());
+    assertEquals(a.grid()[3], a.result().outputTime());
+    assertEquals(a.grid()[3], rounds(a.result()).getLast().time());
+    assertArrayEquals(a.reward().scored.get(7), a.result().sample());
+  }
+
+  @Test
+  void lastStepForgetsEveryEarlierStepEvenWhenItScoredHigher() {
+    // Rounds 1-4 score 0.9, 0.1, 0.3, 0.2; the chain then sits at its last position where every
+    // proposal scores -100: the output is the first of those (ties to the first scored), not 0.9.
+    Run a = run(0.5, 0.7, 0.9, 0.1, 0.3, 0.2);
+    assertEquals(-100, a.result().reward());
+    assertEquals(a.grid()[3], a.result().outputTime());
+    assertArrayEquals(a.reward().scored.get(6), a.result().sample());
+    Run b = run(RbfOutput.RUN_BEST, 0.5, 0.7, 0.9, 0.1, 0.3, 0.2);
+    assertEquals(0.9, b.result().reward());
+    assertEquals(b.grid()[1], b.result().outputTime());
   }
 
   @Test

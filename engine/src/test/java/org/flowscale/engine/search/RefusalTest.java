@@ -74,22 +74,16 @@ class RefusalTest {
   @Test
   void dpsNeedsAStepSizeADifferentiableRewardAndAModelVjp() {
     SearchConfig zero =
-        new SearchConfig(
-            FilteringMethod.DPS,
-            2,
-            1,
-            1,
-            1,
-            20,
-            10,
-            org.flowscale.engine.math.TimeSchedule.EXP,
-            0,
-            ODE,
-            1,
-            0.5,
-            org.flowscale.engine.ops.Resampling.MULTINOMIAL,
-            0,
-            1);
+        SearchConfig.builder()
+            .method(FilteringMethod.DPS)
+            .batchSize(2)
+            .initNParticles(1)
+            .maxNfe(20)
+            .maxSteps(10)
+            .scheme(ODE)
+            .dpsStepSize(0)
+            .seed(1)
+            .build();
     assertTrue(refusal(zero).contains("dps step size > 0"));
     SearchConfig ok = Fixtures.config(FilteringMethod.SVDD_DPS, 2, 2, 1, 1, 40, 10, ODE);
     SearchMethod svddDps = SearchMethods.of(FilteringMethod.SVDD_DPS);

@@ -10,16 +10,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * With a constant reward a search is plain sampling, so its outputs over many seeds must follow the
- * data distribution in every sampling mode (linear ODE, linear SDE, VP-SDE through the conversion).
- * The Gaussian model's data is {@code N(m, 0.8 I)}; tolerances are 4 standard errors plus a small
- * allowance for the time discretisation.
+ * data distribution in every sampling mode (linear ODE, linear SDE, VP-SDE and polynomial(2) SDE
+ * through the conversion). The Gaussian model's data is {@code N(m, 0.8 I)}; tolerances are 4
+ * standard errors plus a small allowance for the time discretisation.
  */
 class SamplingModesTest {
   private static final int SEEDS = 300;
   private static final int DIM = 16;
 
   @ParameterizedTest
-  @ValueSource(ints = {0, 1, 2})
+  @ValueSource(ints = {0, 1, 2, 3})
   void bonWithAConstantRewardSamplesTheData(int schemeIndex) {
     GaussianModel model = Fixtures.gaussian(DIM);
     float[] m = model.mean();

@@ -8,9 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.GaussianModel;
-import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -85,22 +83,16 @@ class SelectionAndNudgeTest {
       for (int s = 0; s < 20; s++) {
         for (FilteringMethod m : List.of(FilteringMethod.DPS, FilteringMethod.BON)) {
           SearchConfig c =
-              new SearchConfig(
-                  m,
-                  1,
-                  1,
-                  1,
-                  1,
-                  10,
-                  10,
-                  TimeSchedule.EXP,
-                  0,
-                  VP,
-                  1,
-                  0.5,
-                  Resampling.MULTINOMIAL,
-                  0.05,
-                  40 + s);
+              SearchConfig.builder()
+                  .method(m)
+                  .batchSize(1)
+                  .initNParticles(1)
+                  .maxNfe(10)
+                  .maxSteps(10)
+                  .scheme(VP)
+                  .dpsStepSize(0.05)
+                  .seed(40 + s)
+                  .build();
           SearchResult r =
               SearchMethods.of(m).run(c, ops, model, new Fixtures.Quadratic(target), null);
           (m == FilteringMethod.DPS ? dps : bon)[s] = r.reward();
@@ -144,7 +136,10 @@ class SelectionAndNudgeTest {
       progress[0] = 0;
       boolean single =
           m == FilteringMethod.BON || m == FilteringMethod.SMC || m == FilteringMethod.DPS;
-      SearchConfig c = Fixtures.config(m, 2, single ? 1 : 2, 1, 2, 40, 4, VP);
+      SearchConfig c =
+          Fixtures.config(m, 2, single ? 1 : 2, 1, 2, 40, 4, VP).toBuilder()
+              .sop(1, 120, 780, 810) // 4 rounds, 18 NFE
+              .build();
       SearchResult r;
       try (CpuParticleOps ops = new CpuParticleOps()) {
         r =

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
-import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.ops.Resampling;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
 import org.junit.jupiter.api.Test;
@@ -81,22 +80,18 @@ class SmcTest {
   }
 
   private static SearchConfig smc(int b, int steps, double lam, double ess) {
-    return new SearchConfig(
-        FilteringMethod.SMC,
-        b,
-        1,
-        1,
-        1,
-        (long) b * steps,
-        steps,
-        TimeSchedule.EXP,
-        0,
-        SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3),
-        lam,
-        ess,
-        Resampling.MULTINOMIAL,
-        0,
-        5);
+    return SearchConfig.builder()
+        .method(FilteringMethod.SMC)
+        .batchSize(b)
+        .initNParticles(1)
+        .maxNfe((long) b * steps)
+        .maxSteps(steps)
+        .scheme(SamplingScheme.vpSde(DiffusionCoefficient.SQUARE, 3))
+        .rewardWeight(lam)
+        .essThreshold(ess)
+        .dpsStepSize(0)
+        .seed(5)
+        .build();
   }
 
   @Test
@@ -155,5 +150,59 @@ class SmcTest {
       assertEquals(6, r.reward());
       assertEquals(0, r.trace().get(r.trace().size() - 1).chain());
     }
+  }
+
+  private static SearchResult runSmc(SearchConfig c, org.flowscale.engine.model.Reward reward) {
+    try (CpuParticleOps ops = new CpuParticleOps()) {
+      return SearchMethods.of(FilteringMethod.SMC)
+          .run(c, ops, Fixtures.gaussian(3), reward, SearchListener.NONE);
+    }
+  }
+
+  /**
+   * MATH.md section 6: never resample before the last step. The last step lands on the Tweedie
+   * estimate its particle was scored on, so a resampling there would make the final weights uniform
+   * and the output an arbitrary resampled row. Here one particle of four is ahead (0.5) and ESS is
+   * below 1.0 x B: the largest final weight, and the output, is that particle's, on every seed.
+   */
+  @Test
+  void neverResamplesBeforeTheLastStepAndReturnsTheLargestFinalWeight() {
+    for (long seed = 0; seed < 10; seed++) {
+      SearchConfig c = smc(4, 2, 1, 1.0).toBuilder().seed(seed).build();
+      // init: four equal rewards (ESS exactly 4, no resampling); step 1: particle 3 ahead.
+      Fixtures.ByContent reward = new Fixtures.ByContent(-1, 0, 0, 0, 0, 0, 0, 0, 0.5);
+      SearchResult r = runSmc(c, reward);
+      assertEquals(
+          0,
+          r.trace().stream()
+              .filter(e -> e.event() == TraceEntry.Event.RESAMPLED && e.round() == 1)
+              .count(),
+          "seed " + seed + ": resampled before the last step");
+      TraceEntry fin = r.trace().getLast();
+      assertEquals(3, fin.chain(), "seed " + seed);
+      assertEquals(0.5, r.reward(), "seed " + seed);
+      assertEquals(8, reward.distinct(), "the last step lands on the scored Tweedie estimates");
+    }
+  }
+
+  /**
+   * Equal final weights go to the higher final reward. Particle 1 starts 0.25 ahead and is
+   * resampled (systematic, ESS 1.97 < 2) into one slot beside particle 0; both then gain exactly 1,
+   * so their weights tie while their rewards are 1.0 and 1.25.
+   */
+  @Test
+  void equalFinalWeightsGoToTheHigherFinalReward() {
+    SearchConfig c =
+        smc(2, 2, 1, 1.0).toBuilder().resampling(Resampling.SYSTEMATIC).seed(3).build();
+    Fixtures.ByContent reward = new Fixtures.ByContent(-1, 0, 0.25, 1.0, 1.25);
+    SearchResult r = runSmc(c, reward);
+    List<Integer> parents =
+        r.trace().stream()
+            .filter(e -> e.event() == TraceEntry.Event.RESAMPLED)
+            .map(TraceEntry::chain)
+            .toList();
+    assertEquals(List.of(0, 1), parents, "the setup needs both particles kept");
+    assertEquals(1.25, r.reward());
+    assertEquals(1, r.trace().getLast().chain());
   }
 }

@@ -1,0 +1,232 @@
+package org.flowscale.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Prompt in, image out, through the shaded jar: the shipped config/flux/schnell configs on the CPU
+ * with the tiny FLUX.1-schnell folder of flux/src/test/python/make_flux_pipeline_fixtures.py (every
+ * part: transformer, VAE, both text encoders, both tokenizers in their shipped forms). Every method
+ * writes a decoded final.png, a report and step grids; a DPS method with classifier-free guidance
+ * runs a differentiable TorchScript image reward through the decoder; a folder with a part missing
+ * is a one-line error that names the file, with nothing written.
+ */
+class FluxPipelineIT {
+  @TempDir Path tmp;
+
+  private static final Map<String, List<String>> METHODS =
+      Map.of(
+          "bon", List.of("batch_size=2", "max_nfe=6"),
+          "smc", List.of("batch_size=3", "max_nfe=9"),
+          "code", List.of("batch_size=2", "n_particles=2", "max_nfe=12"),
+          "svdd", List.of("batch_size=1", "n_particles=3", "max_nfe=9"),
+          "rbf", List.of("batch_size=1", "init_n_particles=3", "max_nfe=12"));
+
+  @Test
+  void everyMethodWritesADecodedImageAReportAndStepGrids() throws Exception {
+    Path fx = fixtures();
+    for (Map.Entry<String, List<String>> m : METHODS.entrySet()) {
+      Path runs = tmp.resolve("runs-" + m.getKey());
+      List<String> cmd = command(fx, "config/flux/schnell/" + m.getKey() + ".yaml", runs);
+      cmd.addAll(m.getValue());
+      cmd.add("save_intermediate=true");
+      EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
+      assertEquals(0, p.code(), m.getKey() + ": " + p);
+      assertFalse(p.hasStackTrace(), p.toString());
+      assertFalse(p.err().contains("SLF4J"), p.err());
+      Path run = only(runs);
+      // the decoded 64x48 image (PNGs upscale small images 4x: 256x192)
+      int[] size = pngSize(run.resolve("final.png"));
+      assertEquals(64 * 4, size[1], "final.png height: the decoded image's");
+      assertEquals(48 * 4, size[0], "final.png width: the decoded image's");
+      JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
+      assertEquals("completed", report.get("status").asText());
+      assertEquals(m.getKey(), report.get("method").asText());
+      long max = Long.parseLong(m.getValue().get(m.getValue().size() - 1).split("=")[1]);
+      assertTrue(report.get("nfe").asLong() <= max, report.toString());
+      try (Stream<Path> s = Files.list(run.resolve("steps"))) {
+        List<Path> grids = s.toList();
+        assertFalse(grids.isEmpty(), m.getKey() + " wrote no step grids");
+        for (Path g : grids) {
+          assertTrue(pngSize(g)[1] >= 64, g + " holds decoded 64x48 images");
+        }
+      }
+    }
+    // the prompt's embeddings were computed once and cached for every later run
+    try (Stream<Path> s = Files.list(tmp.resolve("emb"))) {
+      assertEquals(1, s.count());
+    }
+  }
+
+  @Test
+  void dpsWithGuidanceRunsTheRewardGradientThroughTheDecoder() throws Exception {
+    Path fx = fixtures();
+    Path runs = tmp.resolve("runs-dps");
+    List<String> cmd = command(fx, "config/flux/schnell/bon.yaml", runs);
+    cmd.addAll(
+        List.of(
+            "filtering_method=dps",
+            "batch_size=2",
+            "max_nfe=12",
+            "cfg_scale=3.5",
+            "negative_prompt=blurry",
+            "dps_step_size=0.5"));
+    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
+    assertEquals(0, p.code(), p.toString());
+    JsonNode report = new ObjectMapper().readTree(only(runs).resolve("report.json").toFile());
+    // 2 chains x 3 steps x 2 NFE per guided evaluation
+    assertEquals(12, report.get("nfe").asLong(), report.toString());
+    assertTrue(report.get("gradient_passes").asLong() > 0, report.toString());
+    assertTrue(Files.isRegularFile(only(runs).resolve("final.png")));
+
+    // the same budget without room for guidance's second evaluation is refused before any work
+    List<String> tight = new ArrayList<>(cmd);
+    tight.replaceAll(a -> a.equals("max_nfe=12") ? "max_nfe=11" : a);
+    EndToEndIT.Proc q = EndToEndIT.exec(tight, Map.of());
+    assertEquals(2, q.code(), q.toString());
+    assertTrue(q.err().contains("classifier-free guidance"), q.err());
+  }
+
+  @Test
+  void aFolderWithAPartMissingIsOneLineNamingTheFileAndWritesNothing() throws Exception {
+    Path fx = fixtures();
+    Path folder = tmp.resolve("folder");
+    copy(fx.resolve("folder"), folder);
+    Files.delete(folder.resolve("tokenizer_2/tokenizer.json"));
+    Path runs = tmp.resolve("runs-missing");
+    List<String> cmd = command(fx, "config/flux/schnell/rbf.yaml", runs);
+    cmd.replaceAll(a -> a.startsWith("model_dir=") ? "model_dir=" + folder : a);
+    cmd.addAll(METHODS.get("rbf"));
+    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
+    assertEquals(2, p.code(), p.toString());
+    assertFalse(p.hasStackTrace(), p.toString());
+    assertTrue(p.err().contains("tokenizer_2/tokenizer.json"), p.err());
+    assertEquals(1, p.err().strip().lines().count(), p.err());
+    assertFalse(Files.exists(runs), "nothing is written for a run that cannot start");
+  }
+
+  private List<String> command(Path fx, String config, Path runs) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.add("-Dflowscale.shim=" + shim());
+    cmd.add("-Xss8m");
+    cmd.add("--enable-native-access=ALL-UNNAMED");
+    cmd.addAll(
+        List.of(
+            "-jar",
+            EndToEndIT.JAR.toString(),
+            "run",
+            "--config",
+            EndToEndIT.ROOT.resolve(config).toString(),
+            "--progress",
+            "none",
+            "text_prompt=Two red circles and one blue square.",
+            "model_dir=" + fx.resolve("folder"),
+            "architecture_dir=" + fx.resolve("arch"),
+            "reward_path=" + fx.resolve("image_reward.pt"),
+            "text_embeddings=" + tmp.resolve("emb"),
+            "axes_dim=[4, 6, 6]",
+            "height=64",
+            "width=48",
+            "dtype=float32",
+            "device=cpu",
+            "backend=cpu",
+            "max_steps=3",
+            "root_dir=" + runs));
+    return cmd;
+  }
+
+  private static Path only(Path runs) throws IOException {
+    try (Stream<Path> s = Files.list(runs)) {
+      List<Path> all = s.toList();
+      assertEquals(1, all.size(), all.toString());
+      return all.get(0);
+    }
+  }
+
+  /** Width and height from a PNG's IHDR. */
+  static int[] pngSize(Path png) throws IOException {
+    try (InputStream in = Files.newInputStream(png);
+        DataInputStream d = new DataInputStream(in)) {
+      d.skipNBytes(16);
+      return new int[] {d.readInt(), d.readInt()};
+    }
+  }
+
+  private static void copy(Path src, Path dst) throws IOException {
+    try (Stream<Path> all = Files.walk(src)) {
+      for (Path p : all.toList()) {
+        Path t = dst.resolve(src.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(p, t);
+        }
+      }
+    }
+  }
+
+  /** The flux module's pipeline fixtures (its tests make them first), else made here. */
+  private Path fixtures() throws Exception {
+    Path made = EndToEndIT.ROOT.resolve("flux/target/flux-pipeline-fixtures");
+    if (Files.isRegularFile(made.resolve("manifest.txt"))) {
+      return made;
+    }
+    Path out = tmp.resolve("fixtures");
+    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
+    EndToEndIT.Proc p =
+        EndToEndIT.exec(
+            List.of(
+                python,
+                EndToEndIT.ROOT
+                    .resolve("flux/src/test/python/make_flux_pipeline_fixtures.py")
+                    .toString(),
+                EndToEndIT.ROOT.toString(),
+                out.toString()),
+            Map.of());
+    if (p.code() != 0) {
+      unavailable(python + " could not make the FLUX pipeline fixtures:\n" + p);
+    }
+    return out;
+  }
+
+  private static String shim() {
+    String s = System.getProperty("flowscale.shim");
+    if (s == null || s.isBlank()) {
+      s = System.getenv("FLOWSCALE_SHIM");
+    }
+    if (s == null || s.isBlank()) {
+      s = EndToEndIT.ROOT.resolve("native/build/libflowscale_shim.so").toString();
+    }
+    if (!Files.isRegularFile(Path.of(s))) {
+      unavailable("no libtorch shim at " + s + " (bin/test builds it into native/build)");
+    }
+    return s;
+  }
+
+  private static void unavailable(String why) {
+    String message = "FLUX pipeline end-to-end test cannot run: " + why;
+    if (Boolean.getBoolean("flowscale.torch.required")) {
+      Assertions.fail(message);
+    }
+    System.err.println("[flowscale] SKIPPING " + message);
+    Assumptions.abort(message);
+  }
+}

@@ -1,0 +1,293 @@
+package org.flowscale.flux;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import org.flowscale.bindings.weights.SafeTensors;
+import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.SampleDecoder;
+import org.flowscale.engine.model.VelocityModel;
+import org.flowscale.engine.ops.DType;
+import org.flowscale.engine.ops.Tensor;
+import org.flowscale.engine.ops.cpu.CpuParticleOps;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole FLUX.1 folder against the fixture script's references: tokenizers (ids exactly), the T5
+ * encoder, CLIP's pooled output and the VAE decoder (float32, 1e-5 relative), the per-prompt
+ * embeddings cache, and damaged folders.
+ */
+class FluxPipelineTest {
+  @TempDir Path tmp;
+
+  private static FluxModel load(FluxPipelineFixtures fx, Map<String, Object> extra) {
+    return (FluxModel) new FluxModelFactory().load(fx.settings(extra));
+  }
+
+  @Test
+  void tokenizersMatchTheReferenceIdsExactly() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    try (FluxModel m = load(fx, Map.of())) {
+      FluxTextEncoders text = m.textEncoders();
+      assertEquals(256, text.tokens(), "schnell's T5 length");
+      for (FluxPipelineFixtures.Prompt p : fx.prompts) {
+        assertArrayEquals(p.t5Ids(), text.t5Ids(p.text()), "T5 ids of '" + p.text() + "'");
+        assertArrayEquals(p.clipIds(), text.clipIds(p.text()), "CLIP ids of '" + p.text() + "'");
+      }
+      assertFalse(text.loaded(), "tokenizing loads no encoder weights");
+    }
+  }
+
+  @Test
+  void maxSequenceLengthSetsT5sPadding() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    try (FluxModel m = load(fx, Map.of("max_sequence_length", 16L))) {
+      FluxPipelineFixtures.Prompt p = fx.prompts.get(1);
+      long[] ids = m.textEncoders().t5Ids(p.text());
+      assertEquals(16, ids.length);
+      // truncation keeps </s> last, as the reference tokenizer does
+      long[] ref = p.t5Ids();
+      int content = 0;
+      while (ref[content] != 1) {
+        content++;
+      }
+      for (int i = 0; i < Math.min(content, 15); i++) {
+        assertEquals(ref[i], ids[i]);
+      }
+    }
+  }
+
+  @Test
+  void encodersMatchTheReference() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    try (FluxModel m = load(fx, Map.of())) {
+      for (FluxPipelineFixtures.Prompt p : fx.prompts) {
+        FluxTextEncoders.Embeddings e = m.textEncoders().encode(p.text());
+        assertEquals(256, e.tokens());
+        double t5 = FluxFixtures.relErr(widen(e.t5()), p.t5());
+        double clip = FluxFixtures.relErr(widen(e.clipPooled()), p.clipPooled());
+        assertTrue(t5 < 1e-5, "T5 states of '" + p.text() + "': relative error " + t5);
+        assertTrue(clip < 1e-5, "CLIP pooled of '" + p.text() + "': relative error " + clip);
+      }
+      assertFalse(m.textEncoders().loaded(), "text_encoders reload frees them after encoding");
+    }
+  }
+
+  @Test
+  void decoderMatchesTheReferenceAndItsVjpAutograd() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    try (FluxModel m = load(fx, Map.of());
+        CpuParticleOps ops = new CpuParticleOps();
+        Arena a = Arena.ofConfined()) {
+      SampleDecoder d = m.decoder().orElseThrow();
+      assertArrayEquals(new long[] {64, 48, 3}, d.imageSpace().shape());
+      int n = 2;
+      Tensor z = ops.allocate(n, m.dim(), DType.F32);
+      Tensor img = ops.allocate(n, d.imageSpace().dim(), DType.F32);
+      ops.upload(a.allocateFrom(JAVA_FLOAT, fx.decodeZ), z);
+      d.decode(ops, z, img);
+      double err = FluxFixtures.relErr(read(ops, img, a), fx.decodeImage);
+      assertTrue(err < 1e-5, "decoded images: relative error " + err);
+      // the host decoder (PNGs) agrees with the device one
+      float[] host = m.imageDecoder().orElseThrow().decode(fx.decodeZ, 1);
+      double[] ref1 = java.util.Arrays.copyOfRange(fx.decodeImage, host.length, 2 * host.length);
+      assertTrue(FluxFixtures.relErr(widen(host), ref1) < 1e-5);
+      Tensor g = ops.allocate(n, d.imageSpace().dim(), DType.F32);
+      float[] cot = new float[fx.decodeCotangent.length];
+      for (int i = 0; i < cot.length; i++) {
+        cot[i] = (float) fx.decodeCotangent[i];
+      }
+      ops.upload(a.allocateFrom(JAVA_FLOAT, cot), g);
+      Tensor vjp = ops.allocate(n, m.dim(), DType.F32);
+      d.decodeVjp(ops, z, g, vjp);
+      double verr = FluxFixtures.relErr(read(ops, vjp, a), fx.decodeVjp);
+      assertTrue(verr < 1e-5, "decoder VJP: relative error " + verr);
+    }
+  }
+
+  @Test
+  void embeddingsAreCachedPerPromptAndEncodersNeverLoadForCachedPrompts() throws IOException {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    Path cache = tmp.resolve("emb");
+    String prompt = fx.prompts.get(1).text();
+    try (FluxModel m = load(fx, Map.of("text_embeddings", cache.toString()));
+        VelocityModel v = m.condition(prompt)) {
+      assertEquals(1, m.textEncoders().encoded());
+      assertTrue(Files.isRegularFile(cache.resolve(FluxTextEmbeddings.fileName(prompt))));
+    }
+    try (SafeTensors f = SafeTensors.open(cache.resolve(FluxTextEmbeddings.fileName(prompt)))) {
+      assertEquals(prompt, f.metadata().get("prompt"));
+      double err = FluxFixtures.relErr(widen(f.floats("t5")), fx.prompts.get(1).t5());
+      assertTrue(err < 1e-5, "cached T5 states: " + err);
+    }
+    try (FluxModel m = load(fx, Map.of("text_embeddings", cache.toString()));
+        VelocityModel v = m.condition(prompt)) {
+      assertEquals(0, m.textEncoders().encoded(), "a cached prompt is not encoded again");
+      assertFalse(m.textEncoders().loaded());
+    }
+  }
+
+  @Test
+  void keepAndOffloadPoliciesEncodeTheSame() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    FluxPipelineFixtures.Prompt p = fx.prompts.get(0);
+    for (String policy : new String[] {"keep", "offload"}) {
+      try (FluxModel m = load(fx, Map.of("text_encoders", policy))) {
+        FluxTextEncoders.Embeddings a = m.textEncoders().encode(p.text());
+        assertEquals(policy.equals("keep"), m.textEncoders().loaded(), policy);
+        FluxTextEncoders.Embeddings b = m.textEncoders().encode(p.text());
+        assertArrayEquals(a.t5(), b.t5(), policy);
+        assertTrue(FluxFixtures.relErr(widen(b.clipPooled()), p.clipPooled()) < 1e-5, policy);
+      }
+    }
+  }
+
+  @Test
+  void aMissingPartIsNamedWithTheFileExpected() throws IOException {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    String[][] cases = {
+      {"ae.safetensors", "ae.safetensors"},
+      {
+        "text_encoder_2/model.safetensors.index.json", "text_encoder_2/model.safetensors.index.json"
+      },
+      {"tokenizer/merges.txt", "tokenizer/merges.txt"},
+      {"tokenizer_2/tokenizer.json", "tokenizer_2/tokenizer.json"},
+      {"flux1-schnell.safetensors", "flux1-schnell.safetensors"},
+    };
+    for (String[] c : cases) {
+      Path folder = fx.copyFolder(tmp.resolve("missing-" + c[0].replace('/', '_')));
+      if (c[0].startsWith("text_encoder_2/")) {
+        try (var l = Files.list(folder.resolve("text_encoder_2"))) {
+          for (Path f : l.toList()) {
+            if (f.toString().contains("safetensors")) {
+              Files.delete(f);
+            }
+          }
+        }
+      } else {
+        Files.delete(folder.resolve(c[0]));
+      }
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> load(fx, Map.of("model_dir", folder.toString())).close());
+      assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+      assertTrue(e.getMessage().contains("missing"), e.getMessage());
+      assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    }
+  }
+
+  @Test
+  void aWrongTokenizerIsRefusedNamingTheFile() throws IOException {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    Path folder = fx.copyFolder(tmp.resolve("swapped"));
+    // T5's tokenizer.json where CLIP's tokenizer_2 should be: CLIP's as a tokenizer.json
+    Path t5tok = folder.resolve("tokenizer_2/tokenizer.json");
+    String clipJson =
+        FluxTokenizer.clipTokenizerJson(
+            Map.of("a", 0L, "<|startoftext|>", 1L, "<|endoftext|>", 2L),
+            "#version: 0.2\n",
+            t5tok,
+            1,
+            2);
+    Files.writeString(t5tok, clipJson);
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> load(fx, Map.of("model_dir", folder.toString())).close());
+    assertTrue(e.getMessage().contains("tokenizer_2/tokenizer.json"), e.getMessage());
+    assertTrue(e.getMessage().contains("not T5"), e.getMessage());
+
+    Path folder2 = fx.copyFolder(tmp.resolve("vocab"));
+    Files.writeString(folder2.resolve("tokenizer/vocab.json"), "{\"a\": 0, \"b\": 1}");
+    IllegalArgumentException e2 =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> load(fx, Map.of("model_dir", folder2.toString())).close());
+    assertTrue(e2.getMessage().contains("tokenizer/vocab.json"), e2.getMessage());
+  }
+
+  @Test
+  void aTruncatedShardIsRefusedNamingIt() throws IOException {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    Path folder = fx.copyFolder(tmp.resolve("truncated"));
+    Path shard = folder.resolve("text_encoder_2/model-00002-of-00002.safetensors");
+    long size = Files.size(shard);
+    try (var ch = Files.newByteChannel(shard, StandardOpenOption.WRITE)) {
+      ch.truncate(size - 100);
+    }
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> load(fx, Map.of("model_dir", folder.toString())).close());
+    assertTrue(e.getMessage().contains("model-00002-of-00002.safetensors"), e.getMessage());
+    assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+  }
+
+  @Test
+  void conditioningRunsTheTransformerOnEncodedPrompts() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    try (FlowModel m = load(fx, Map.of());
+        VelocityModel v = m.condition("a cat");
+        CpuParticleOps ops = new CpuParticleOps()) {
+      Tensor x = ops.allocate(2, v.dim(), DType.F32);
+      Tensor t = ops.allocate(2, 1, DType.F64);
+      Tensor out = ops.allocate(2, v.dim(), DType.F32);
+      try (Arena a = Arena.ofConfined()) {
+        ops.upload(a.allocateFrom(java.lang.foreign.ValueLayout.JAVA_DOUBLE, 0.5, 0.9), t);
+      }
+      v.velocity(ops, x, t, out);
+      assertTrue(v.decoder().isPresent());
+    }
+  }
+
+  @Test
+  void thePlanChecksTheFolderAndRefusesWhatCannotFit() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    var shim = fx.shim;
+    var plan = FluxModel.plan(shim, FluxSettings.parse(fx.settings(Map.of()), shim));
+    String report = String.join("\n", plan.report());
+    assertTrue(report.contains("memory on cpu: about"), report);
+    assertTrue(report.contains("T5 length 256"), report);
+    assertArrayEquals(new long[] {64, 48, 3}, plan.space().shape(), "rewards judge images");
+    Map<String, Object> tiny = Map.of("memory_limit_gb", 1e-4);
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> FluxModel.plan(shim, FluxSettings.parse(fx.settings(tiny), shim)));
+    assertTrue(e.getMessage().contains("cannot fit on cpu"), e.getMessage());
+    IllegalArgumentException l =
+        assertThrows(IllegalArgumentException.class, () -> load(fx, tiny).close());
+    assertTrue(l.getMessage().contains("cannot fit on cpu"), l.getMessage());
+  }
+
+  private static double[] read(CpuParticleOps ops, Tensor t, Arena a) {
+    MemorySegment s = a.allocate(t.byteSize(), 8);
+    ops.download(t, s);
+    double[] out = new double[(int) t.elements()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = s.getAtIndex(JAVA_FLOAT, i);
+    }
+    return out;
+  }
+
+  private static double[] widen(float[] f) {
+    double[] d = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = f[i];
+    }
+    return d;
+  }
+}

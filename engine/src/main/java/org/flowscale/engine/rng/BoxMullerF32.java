@@ -3,10 +3,12 @@ package org.flowscale.engine.rng;
 /**
  * The Box-Muller transform of {@link Philox#gaussian4} evaluated in float with branch-free
  * polynomials: the draws of the CPU backend. Same words, same pairing, same {@code u = (w + 0.5)
- * 2^-32}, same {@code radius = sqrt(-2 ln u1)} and {@code angle = 2 pi u2} as the double reference
- * and as the CUDA kernel ({@code box_muller} in {@code particle_ops.cu}, which also works in
- * float); only the evaluation differs. Measured against the double reference: within {@link
- * #MAX_ERROR} of the pair's radius ({@code BoxMullerF32Test}).
+ * 2^-32}, same {@code radius = sqrt(-2 ln u1)} and {@code angle = 2 pi u2} as the double reference;
+ * only the evaluation differs. Measured against the double reference: within {@link #MAX_ERROR} of
+ * the pair's radius ({@code BoxMullerF32Test}). The CUDA kernel ({@code box_muller} in {@code
+ * particle_ops.cu}) evaluates this very sequence, with the same constants and without FMA
+ * contraction, so GPU and CPU draws are the same bits ({@code HostMathTest}, and {@code
+ * CudaParticleOpsTest} on a GPU or the emulated driver): a change here must be made there too.
  *
  * <p>Why this form: every step is a plain float add, multiply, int-to-float conversion, square root
  * or bit operation, with no branches, so {@link VectorNormals} evaluates the very same sequence 16

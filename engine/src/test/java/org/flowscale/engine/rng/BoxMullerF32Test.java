@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The float Box-Muller against the double reference {@link Philox#gaussian4}: the CPU backend's
- * draws are the reference's to float rounding, as the CUDA kernel's are ({@code HostMathTest} holds
- * those to 1e-6 of the radius).
+ * draws are the reference's to float rounding. The CUDA kernel evaluates the same float sequence
+ * ({@code HostMathTest} holds it to these bits).
  */
 class BoxMullerF32Test {
   /** The reference's pair for words (a, b), in double. */

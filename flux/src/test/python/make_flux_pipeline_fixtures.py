@@ -9,6 +9,8 @@ Usage: make_flux_pipeline_fixtures.py REPO_ROOT OUT_DIR
 Writes to OUT_DIR:
   arch/                 tools/flux/make_architectures.py's four files, at the fixture's depths
                         (2 double + 2 single blocks, 2 T5 blocks, 2 CLIP layers)
+  dev/flux1-dev.safetensors  FLUX.1-dev's transformer of the same widths (guidance_in), for
+                        tests that swap it into a copy of folder/
   folder/               flux1-schnell.safetensors (BF16, hidden 48, T5 width 32, CLIP width 32),
                         ae.safetensors (BFL names, encoder.* and decoder.*, F32, ch 32),
                         text_encoder/ (config.json, model.safetensors: CLIPTextModel names, F32),
@@ -564,6 +566,13 @@ def write_folder(folder, arch_root, gen):
     mff.CTX, mff.VEC, mff.DOUBLE, mff.SINGLE = T5_D, CLIP_D, 2, 2
     tr = {k: v.to(torch.bfloat16) for k, v in mff.random_checkpoint(False, gen).items()}
     save_safetensors(os.path.join(folder, "flux1-schnell.safetensors"), tr, {"format": "pt"})
+    # FLUX.1-dev's transformer (guidance_in) of the same widths, outside the folder: tests swap it
+    # in (a dev folder pads T5 to 512). Its own generator keeps every other tensor as it was.
+    dev_gen = torch.Generator().manual_seed(20261202)
+    dev = {k: v.to(torch.bfloat16) for k, v in mff.random_checkpoint(True, dev_gen).items()}
+    os.makedirs(os.path.join(os.path.dirname(folder), "dev"), exist_ok=True)
+    save_safetensors(os.path.join(os.path.dirname(folder), "dev", "flux1-dev.safetensors"), dev,
+                     {"format": "pt"})
 
     ae = ae_weights(gen)
     save_safetensors(os.path.join(folder, "ae.safetensors"), ae)

@@ -151,8 +151,9 @@ final class ConfigSchema {
                 "reward_batch_size",
                 INT,
                 null,
-                "latent models (FLUX): the most Tweedie latents decoded and scored at once (null:"
-                    + " 4); a reward that reads the key (remote) gets it too"),
+                "latent models (FLUX): the most Tweedie latents decoded and scored at once (null: "
+                    + GenerationRequest.DEFAULT_REWARD_BATCH_SIZE
+                    + "); a reward that reads the key (remote) gets it too"),
             ConfigKey.of("seed", LONG, 0L, "the random seed; same seed, same result"),
             ConfigKey.of(
                 BACKEND,

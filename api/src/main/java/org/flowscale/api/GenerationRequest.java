@@ -33,6 +33,9 @@ public final class GenerationRequest {
           ConfigSchema.REWARDS,
           ConfigSchema.BACKEND);
 
+  /** {@code reward_batch_size} when a request leaves it unset. */
+  public static final int DEFAULT_REWARD_BATCH_SIZE = 4;
+
   private final String prompt;
   private final SearchConfig search;
   private final boolean timeShiftFromModel;
@@ -105,26 +108,38 @@ public final class GenerationRequest {
     return Optional.ofNullable(deadline);
   }
 
-  /** {@return {@code cfg_scale}: classifier-free guidance's scale; 1 is off} */
+  /**
+   * {@return the classifier-free guidance scale ({@code cfg_scale}); 1 (the default) is no
+   * guidance}
+   */
   public double cfgScale() {
     Object v = keys.get("cfg_scale");
     return v instanceof Number n ? n.doubleValue() : 1.0;
   }
 
-  /** {@return whether the run uses classifier-free guidance ({@code cfg_scale != 1})} */
+  /**
+   * {@return whether the run uses classifier-free guidance ({@code cfg_scale} other than 1): two
+   * velocity evaluations per particle step, each counted as an NFE}
+   */
   public boolean guided() {
     return cfgScale() != 1.0;
   }
 
-  /** {@return {@code negative_prompt}, or the empty prompt when guidance runs without one} */
+  /**
+   * {@return the prompt guidance steers away from ({@code negative_prompt}); the empty prompt when
+   * it is unset}
+   */
   public String negativePrompt() {
     return keys.get("negative_prompt") instanceof String s ? s : "";
   }
 
-  /** {@return {@code reward_batch_size}: the most latents decoded and scored at once (unset: 4)} */
+  /**
+   * {@return the most samples a latent model (FLUX) decodes and scores at once ({@code
+   * reward_batch_size}); {@value #DEFAULT_REWARD_BATCH_SIZE} when it is unset}
+   */
   public int rewardBatchSize() {
     Object v = keys.get("reward_batch_size");
-    return v instanceof Number n ? n.intValue() : 4;
+    return v instanceof Number n ? n.intValue() : DEFAULT_REWARD_BATCH_SIZE;
   }
 
   /** {@return the request's keys with their final values (every key a request may set)} */
@@ -254,15 +269,30 @@ public final class GenerationRequest {
     }
 
     /**
-     * Sets classifier-free guidance ({@code cfg_scale}, 1 is off) away from a negative prompt.
+     * Sets classifier-free guidance ({@code cfg_scale} and {@code negative_prompt}): each particle
+     * step evaluates the model on both prompts, {@code u_neg + cfgScale (u - u_neg)}, and counts
+     * two NFE. Needs a model conditioned on the prompt.
      *
-     * @param cfgScale the guidance scale; 1 turns guidance off
-     * @param negativePrompt the prompt guidance steers away from ({@code ""} for the empty one)
+     * @param cfgScale the guidance scale, in [0, 100]; 1 turns guidance off
+     * @param negativePrompt the prompt guidance steers away from; null (or {@code ""}) for the
+     *     empty prompt, and null when {@code cfgScale} is 1
      * @return this builder
      */
     public Builder guidance(double cfgScale, String negativePrompt) {
       set("cfg_scale", cfgScale);
       return set("negative_prompt", negativePrompt);
+    }
+
+    /**
+     * Sets {@code reward_batch_size}: the most samples a latent model (FLUX) decodes and scores at
+     * once, which bounds the decoder's memory.
+     *
+     * @param samples at least 1; null for the default ({@value
+     *     GenerationRequest#DEFAULT_REWARD_BATCH_SIZE})
+     * @return this builder
+     */
+    public Builder rewardBatchSize(Integer samples) {
+      return set("reward_batch_size", samples);
     }
 
     /**

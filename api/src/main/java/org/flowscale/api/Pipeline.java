@@ -18,6 +18,7 @@ import org.flowscale.engine.model.FlowModel;
 import org.flowscale.engine.model.GuidedVelocity;
 import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.ModelFactory;
+import org.flowscale.engine.model.ModelPlan;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardFactory;
 import org.flowscale.engine.model.RewardModel;
@@ -172,10 +173,16 @@ public final class Pipeline implements AutoCloseable {
   /**
    * Checks a config without running it ({@code --dry-run}): a model whose factory can plan (FLUX)
    * is checked from its files' headers without loading a tensor, with the memory each device needs
-   * (a run that cannot fit is refused); other models are loaded and closed.
+   * (a run that cannot fit is refused); other models are loaded, {@code request} is checked on them
+   * ({@link #check}), and they are closed.
    *
+   * @param config a resolved config
+   * @param request the request to check, usually {@code config.request()}
    * @return lines for people: the model's parts and memory estimate per device (may be empty)
-   * @throws ConfigurationException when the config cannot run
+   * @throws ConfigurationException when the config or the request cannot run
+   * @throws ModelException when the model fails to load
+   * @throws RewardException when the reward fails to load
+   * @throws NativeException when native code fails while loading
    */
   public static List<String> dryRun(FlowscaleConfig config, GenerationRequest request) {
     Builder b = builder().model(config.model(), config.modelSettings()).backend(config.backend());
@@ -184,7 +191,7 @@ public final class Pipeline implements AutoCloseable {
     } else {
       b.rewards(config.rewards());
     }
-    java.util.Optional<List<String>> planned = b.plan();
+    Optional<List<String>> planned = b.plan();
     if (planned.isPresent()) {
       return planned.get();
     }
@@ -192,6 +199,10 @@ public final class Pipeline implements AutoCloseable {
       p.check(request);
     }
     return List.of();
+  }
+
+  private static Integer size(GenerationRequest request, String key) {
+    return request.keys().get(key) instanceof Number n ? n.intValue() : null;
   }
 
   private void checkImageSize(Integer height, Integer width) {
@@ -364,7 +375,6 @@ public final class Pipeline implements AutoCloseable {
         LOG.log(Level.DEBUG, () -> "generation stopped (" + why + "): " + g);
         return g;
       } catch (SearchFailedException e) {
-        failed.increment();
         GenerationResult partial =
             e.partial()
                 .map(p -> finish(RunStatus.FAILED, null, request, p, startedAt, t0, ops))
@@ -375,7 +385,8 @@ public final class Pipeline implements AutoCloseable {
       }
       completed.increment();
       return finish(RunStatus.COMPLETED, null, request, result, startedAt, t0, ops);
-    } catch (ConfigurationException e) {
+    } catch (RuntimeException e) {
+      // the one place a started generation is counted as failed, whichever layer threw
       failed.increment();
       throw e;
     }
@@ -405,7 +416,8 @@ public final class Pipeline implements AutoCloseable {
    * reward are conditioned on its prompt (and keep that conditioning cached for the run that
    * follows), and the method's budget rules and needs are checked (a DPS method needs a
    * differentiable reward and a model with a vector-Jacobian product). A caller that writes outputs
-   * calls this first, so a request that cannot run leaves nothing behind.
+   * calls this first, so a request that cannot run leaves nothing behind. A check is not a
+   * generation: {@link #metrics()} does not count it.
    *
    * @param request the request to check
    * @throws ConfigurationException when the request cannot run on this pipeline
@@ -423,8 +435,9 @@ public final class Pipeline implements AutoCloseable {
   }
 
   private VelocityModel conditionModel(GenerationRequest request) {
+    // a request may repeat the image size (a config's height/width), never change it
+    checkImageSize(size(request, "height"), size(request, "width"));
     if (request.guided() && !model.promptConditioned()) {
-      failed.increment();
       throw new ConfigurationException(
           "cfg_scale "
               + request.cfgScale()
@@ -445,11 +458,9 @@ public final class Pipeline implements AutoCloseable {
         throw e;
       }
     } catch (IllegalArgumentException e) {
-      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "model '" + modelName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
-      failed.increment();
       throw classify(
           SearchFailedException.Source.MODEL, e, "model '" + modelName + "' failed", null);
     }
@@ -464,11 +475,9 @@ public final class Pipeline implements AutoCloseable {
       // a latent model: the reward judges decoded images, in chunks
       return new DecodedReward(sampleDecoder.get(), r, model.dim(), request.rewardBatchSize());
     } catch (IllegalArgumentException e) {
-      // counted as failed by run()'s catch, like every ConfigurationException
       throw new ConfigurationException(
           "reward_score '" + rewardName + "': " + Text.oneLine(e.getMessage()), e);
     } catch (RuntimeException e) {
-      failed.increment();
       throw classify(
           SearchFailedException.Source.REWARD, e, "reward '" + rewardName + "' failed", null);
     }
@@ -614,7 +623,7 @@ public final class Pipeline implements AutoCloseable {
   }
 
   /** {@return what the model's samples are: their size, shape and image form} */
-  public org.flowscale.engine.model.SampleSpace sampleSpace() {
+  public SampleSpace sampleSpace() {
     return model;
   }
 
@@ -806,12 +815,11 @@ public final class Pipeline implements AutoCloseable {
      * @throws ConfigurationException when the config cannot run (a part missing, a device too
      *     small, a bad reward setting)
      */
-    java.util.Optional<List<String>> plan() {
+    Optional<List<String>> plan() {
       ModelFactory mf = factory(() -> Factories.model(model));
-      java.util.Optional<org.flowscale.engine.model.ModelPlan> plan =
-          load("model '" + model + "'", () -> mf.plan(modelSettings), true);
+      Optional<ModelPlan> plan = load("model '" + model + "'", () -> mf.plan(modelSettings), true);
       if (plan.isEmpty()) {
-        return java.util.Optional.empty();
+        return Optional.empty();
       }
       SampleSpace space = plan.get().space();
       RewardModel r = null;
@@ -833,7 +841,7 @@ public final class Pipeline implements AutoCloseable {
       } finally {
         closeQuietly(r);
       }
-      return java.util.Optional.of(plan.get().report());
+      return Optional.of(plan.get().report());
     }
 
     /**

@@ -58,6 +58,7 @@ class FlightRecorderEventsTest {
       assertEquals("smc", e.getString("method"));
       assertEquals(4, e.getInt("rows"), "a call evaluates the 4 particles");
       assertFalse(e.getBoolean("gradient"));
+      assertEquals(4, e.getLong("callNfe"), "one NFE per row without guidance");
       rows += e.getInt("rows");
       assertEquals(rows, e.getLong("nfe"), "nfe so far");
       assertFalse(e.getDuration().isNegative());
@@ -87,6 +88,46 @@ class FlightRecorderEventsTest {
     assertEquals(20, search.getLong("maxNfe"));
     assertEquals(4, search.getInt("batch"));
     assertTrue(search.getLong("particleBytes") > 0);
+  }
+
+  @Test
+  void underGuidanceAModelCallSpendsTwoNfePerRow() throws Exception {
+    GenerationResult result;
+    Path file = tmp.resolve("guided.jfr");
+    long thread = Thread.currentThread().threadId();
+    try (Pipeline p = Pipeline.builder().model("test_gaussian").reward("test_norm").build();
+        Recording recording = new Recording()) {
+      recording.enable("flowscale.ModelCall").withoutThreshold();
+      recording.start();
+      result =
+          p.generate(
+              GenerationRequest.builder()
+                  .prompt("p")
+                  .method("bon")
+                  .chains(2)
+                  .steps(3)
+                  .maxNfe(12)
+                  .guidance(3.0, "q")
+                  .build());
+      recording.stop();
+      recording.dump(file);
+    }
+    assertEquals(12, result.nfe(), "BoN: B S x 2 under guidance");
+    List<RecordedEvent> calls =
+        named(
+            RecordingFile.readAllEvents(file).stream()
+                .filter(e -> e.getThread() != null && e.getThread().getJavaThreadId() == thread)
+                .toList(),
+            "flowscale.ModelCall");
+    assertEquals(3, calls.size());
+    long spent = 0;
+    for (RecordedEvent e : calls) {
+      assertEquals(2, e.getInt("rows"));
+      assertEquals(4, e.getLong("callNfe"), "two velocity evaluations per row");
+      spent += e.getLong("callNfe");
+      assertEquals(spent, e.getLong("nfe"), "nfe so far");
+    }
+    assertEquals(result.nfe(), spent, "the calls' NFE add up to the result's");
   }
 
   private static List<RecordedEvent> named(List<RecordedEvent> events, String name) {

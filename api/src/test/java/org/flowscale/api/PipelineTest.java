@@ -17,6 +17,7 @@ import java.time.LocalDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -115,6 +116,38 @@ class PipelineTest {
   }
 
   @Test
+  void guidanceAndTheRewardBatchSizeAreCheckedRequestKeys() {
+    GenerationRequest plain = GenerationRequest.builder().prompt("a").build();
+    assertEquals(1.0, plain.cfgScale());
+    assertFalse(plain.guided());
+    assertEquals("", plain.negativePrompt());
+    assertEquals(GenerationRequest.DEFAULT_REWARD_BATCH_SIZE, plain.rewardBatchSize());
+    GenerationRequest g =
+        plain.toBuilder().guidance(4.5, null).rewardBatchSize(2).build().toBuilder().build();
+    assertEquals(4.5, g.cfgScale());
+    assertTrue(g.guided());
+    assertEquals("", g.negativePrompt(), "null is the empty prompt");
+    assertEquals(2, g.rewardBatchSize());
+    assertEquals(4.5, g.keys().get("cfg_scale"));
+    assertEquals(
+        GenerationRequest.DEFAULT_REWARD_BATCH_SIZE,
+        g.toBuilder().rewardBatchSize(null).build().rewardBatchSize());
+    var e =
+        assertThrows(
+            ConfigurationException.class, () -> plain.toBuilder().rewardBatchSize(0).build());
+    assertTrue(e.getMessage().contains("reward_batch_size"), e.getMessage());
+    e =
+        assertThrows(
+            ConfigurationException.class, () -> plain.toBuilder().guidance(101, "b").build());
+    assertTrue(e.getMessage().contains("cfg_scale"), e.getMessage());
+    e =
+        assertThrows(
+            ConfigurationException.class,
+            () -> plain.toBuilder().guidance(Double.NaN, null).build());
+    assertTrue(e.getMessage().contains("cfg_scale"), e.getMessage());
+  }
+
+  @Test
   void aGradientMethodNeedsADifferentiableReward() {
     FlowscaleConfig c = config("reward_score=test_flat", "filtering_method=dps");
     try (Pipeline p = Pipeline.fromConfig(c)) {
@@ -129,6 +162,19 @@ class PipelineTest {
     var e =
         assertThrows(ConfigurationException.class, () -> Pipeline.fromConfig(config("height=64")));
     assertTrue(e.getMessage().contains("makes 2x2 images"), e.getMessage());
+    try (Pipeline p = Pipeline.builder().model("test_gaussian").reward("test_norm").build()) {
+      GenerationRequest r = GenerationRequest.builder().prompt("p").method("bon").build();
+      var bad = r.toBuilder().set("height", 64).build();
+      e = assertThrows(ConfigurationException.class, () -> p.generate(bad));
+      assertTrue(e.getMessage().contains("makes 2x2 images"), e.getMessage());
+      e = assertThrows(ConfigurationException.class, () -> p.check(bad));
+      assertTrue(e.getMessage().contains("makes 2x2 images"), e.getMessage());
+      assertEquals(
+          RunStatus.COMPLETED,
+          p.generate(r.toBuilder().set("height", 2).set("width", 2).build()).status(),
+          "a request may repeat the model's size");
+      assertEquals(1, p.metrics().failed());
+    }
   }
 
   @Test
@@ -355,6 +401,124 @@ class PipelineTest {
       assertTrue(report.get("error").asText().contains("test model failed on purpose"));
       assertEquals(8, report.get("nfe").asLong());
       assertEquals(1, p.metrics().failed());
+    }
+  }
+
+  @Test
+  void closeWaitsForARunningGenerationToFinish() throws Exception {
+    Pipeline p = Pipeline.builder().model("toy").reward("counting").build();
+    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    SearchListener gate =
+        new SearchListener() {
+          @Override
+          public void onProgress(long nfe, long maxNfe) {
+            if (nfe >= 100 && running.getCount() > 0) {
+              running.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+          }
+        };
+    GenerationRequest r =
+        GenerationRequest.builder().prompt("two blue squares").maxNfe(200).seed(1).build();
+    GenerationResult[] out = new GenerationResult[1];
+    Throwable[] failure = new Throwable[1];
+    Thread generation =
+        new Thread(
+            () -> {
+              try {
+                out[0] = p.generate(r, gate);
+              } catch (Throwable t) {
+                failure[0] = t;
+              }
+            });
+    generation.start();
+    running.await();
+    Thread closer = new Thread(p::close);
+    closer.start();
+    // close() blocks while the generation holds its slot (bounded wait for it to get there)
+    for (int i = 0;
+        i < 6000 && closer.isAlive() && closer.getState() != Thread.State.WAITING;
+        i++) {
+      Thread.sleep(5);
+    }
+    assertEquals(Thread.State.WAITING, closer.getState(), "close waits for the generation");
+    assertThrows(IllegalStateException.class, () -> p.generate(r), "closing refuses new work");
+    release.countDown();
+    generation.join();
+    closer.join();
+    assertEquals(null, failure[0], "the running generation was not closed under");
+    assertEquals(RunStatus.COMPLETED, out[0].status());
+    assertEquals(200, out[0].nfe());
+  }
+
+  @Test
+  void aCallWaitingForASlotHonoursItsInterruptAndItsDeadline() throws Exception {
+    try (Pipeline p = Pipeline.builder().model("toy").reward("counting").concurrency(1).build()) {
+      CountDownLatch holding = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      SearchListener hold =
+          new SearchListener() {
+            @Override
+            public void onProgress(long nfe, long maxNfe) {
+              if (holding.getCount() > 0) {
+                holding.countDown();
+                try {
+                  release.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              }
+            }
+          };
+      GenerationRequest r =
+          GenerationRequest.builder().prompt("two blue squares").maxNfe(100).seed(2).build();
+      Thread holder = new Thread(() -> p.generate(r, hold));
+      holder.start();
+      holding.await(); // the only slot is taken
+
+      GenerationResult[] out = new GenerationResult[2];
+      boolean[] flag = new boolean[1];
+      Thread waiter =
+          new Thread(
+              () -> {
+                out[0] = p.generate(r);
+                flag[0] = Thread.currentThread().isInterrupted();
+              });
+      waiter.start();
+      for (int i = 0; i < 6000 && waiter.getState() != Thread.State.WAITING; i++) {
+        Thread.sleep(5);
+      }
+      waiter.interrupt();
+      waiter.join();
+      assertEquals(RunStatus.INTERRUPTED, out[0].status());
+      assertTrue(out[0].search().isEmpty(), "nothing ran");
+      assertTrue(flag[0], "the interrupt flag is kept");
+
+      // a deadline counts the wait for a slot: it passes before the run can start
+      Thread late =
+          new Thread(
+              () -> out[1] = p.generate(r.toBuilder().deadline(Duration.ofMillis(1)).build()));
+      late.start();
+      for (int i = 0; i < 6000 && late.getState() != Thread.State.WAITING; i++) {
+        Thread.sleep(5);
+      }
+      Thread.sleep(5); // past the 1 ms deadline while still waiting
+      release.countDown();
+      late.join();
+      holder.join();
+      assertEquals(RunStatus.CANCELLED, out[1].status());
+      assertEquals("deadline", out[1].stopReason().orElseThrow());
+      assertEquals(0, out[1].nfe(), "stopped before its first model call");
+      PipelineMetrics m = p.metrics();
+      assertEquals(3, m.requests());
+      assertEquals(1, m.completed());
+      assertEquals(1, m.interrupted());
+      assertEquals(1, m.cancelled());
     }
   }
 

@@ -122,6 +122,81 @@ class FluxPipelineIT {
     assertFalse(Files.exists(runs), "nothing is written for a run that cannot start");
   }
 
+  @Test
+  void theDevConfigRunsOnADevFolderAndRemakesSchnellsCachedEmbeddings() throws Exception {
+    Path fx = fixtures();
+    // schnell first: the prompt's embeddings are cached at T5 length 256
+    Path runs = tmp.resolve("runs-schnell");
+    List<String> schnell = command(fx, "config/flux/schnell/rbf.yaml", runs);
+    schnell.addAll(METHODS.get("rbf"));
+    EndToEndIT.Proc p = EndToEndIT.exec(schnell, Map.of());
+    assertEquals(0, p.code(), p.toString());
+    Path cached;
+    try (Stream<Path> s = Files.list(tmp.resolve("emb"))) {
+      cached = s.findFirst().orElseThrow();
+    }
+    assertEquals(256, t5Tokens(cached));
+
+    // the same prompt on FLUX.1-dev (guidance_scale 3.5 in its config) pads T5 to 512
+    Path dev = tmp.resolve("dev-folder");
+    copy(fx.resolve("folder"), dev);
+    Files.delete(dev.resolve("flux1-schnell.safetensors"));
+    Files.copy(fx.resolve("dev/flux1-dev.safetensors"), dev.resolve("flux1-dev.safetensors"));
+    Path devRuns = tmp.resolve("runs-dev");
+    List<String> cmd = command(fx, "config/flux/dev/rbf.yaml", devRuns);
+    cmd.replaceAll(a -> a.startsWith("model_dir=") ? "model_dir=" + dev : a);
+    cmd.addAll(METHODS.get("rbf"));
+    EndToEndIT.Proc q = EndToEndIT.exec(cmd, Map.of());
+    assertEquals(0, q.code(), q.toString());
+    assertFalse(q.hasStackTrace(), q.toString());
+    Path run = only(devRuns);
+    JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
+    assertEquals("completed", report.get("status").asText());
+    assertTrue(Files.isRegularFile(run.resolve("final.png")));
+    assertEquals(512, t5Tokens(cached), "dev remade the prompt's 256-token cache entry");
+  }
+
+  /** T5 tokens of a cached embeddings file, from its safetensors header. */
+  private static long t5Tokens(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] len = in.readNBytes(8);
+      long n = java.nio.ByteBuffer.wrap(len).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+      JsonNode h = new ObjectMapper().readTree(in.readNBytes((int) n));
+      return h.get("t5").get("shape").get(0).asLong();
+    }
+  }
+
+  @Test
+  void dryRunChecksTheFolderPrintsTheMemoryAndRefusesWhatCannotFit() throws Exception {
+    Path fx = fixtures();
+    Path runs = tmp.resolve("runs-dry");
+    List<String> cmd = command(fx, "config/flux/schnell/rbf.yaml", runs);
+    cmd.addAll(METHODS.get("rbf"));
+    cmd.add("--dry-run");
+    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
+    assertEquals(0, p.code(), p.toString());
+    assertTrue(p.err().contains("memory on cpu: about"), p.err());
+    assertTrue(p.err().contains("T5 length 256"), p.err());
+    assertTrue(p.err().contains("the config is valid (dry run: nothing ran)"), p.err());
+    assertFalse(Files.exists(runs), "a dry run writes no run directory");
+    assertFalse(Files.exists(tmp.resolve("emb")), "a dry run encodes no prompt");
+
+    List<String> small = new ArrayList<>(cmd);
+    small.add(small.size() - 1, "memory_limit_gb=0.0001");
+    EndToEndIT.Proc q = EndToEndIT.exec(small, Map.of());
+    assertEquals(2, q.code(), q.toString());
+    assertFalse(q.hasStackTrace(), q.toString());
+    assertTrue(q.err().contains("cannot fit on cpu"), q.err());
+    assertEquals(1, q.err().strip().lines().count(), q.err());
+
+    // and the same refusal before any work without --dry-run
+    small.remove("--dry-run");
+    EndToEndIT.Proc r = EndToEndIT.exec(small, Map.of());
+    assertEquals(2, r.code(), r.toString());
+    assertTrue(r.err().contains("cannot fit on cpu"), r.err());
+    assertFalse(Files.exists(runs), "nothing is written for a run that cannot fit");
+  }
+
   private List<String> command(Path fx, String config, Path runs) {
     List<String> cmd = new ArrayList<>();
     cmd.add(ProcessHandle.current().info().command().orElse("java"));

@@ -57,7 +57,12 @@ class MainTest {
     Cli r = Cli.run("keys");
     assertEquals(0, r.code(), r.toString());
     assertTrue(r.out().contains("max_nfe"), r.out());
-    assertTrue(r.out().contains("Keys of model 'test_gaussian': fail_after, mean, variance"));
+    assertTrue(
+        r.out()
+            .contains(
+                "Keys of model 'test_gaussian': fail_after, fail_load, fail_with, mean, prompt_free,"
+                    + " variance"),
+        r.out());
     assertTrue(r.out().contains("Backends: cpu"), r.out());
     assertTrue(
         r.out()

@@ -351,6 +351,51 @@ class ServeTest {
     }
   }
 
+  /** SMC on the test model: a model call and a reward call per step, 2 rows each. */
+  private static final String SMC =
+      "model: test_gaussian\nreward_score: test_norm\nfiltering_method: smc\nbatch_size: 2\n"
+          + "max_steps: 4\nmax_nfe: 8\n";
+
+  @Test
+  void aRewardThatMayRecoverIs503WithRetryAfterAndTheServerServesOn() throws Exception {
+    start(
+        SMC + "reward_fail_after: 2\nreward_fail_with: transient\n", 1, 2, Duration.ofSeconds(300));
+    HttpResponse<byte[]> r = generate("{\"text_prompt\": \"p\"}");
+    assertEquals(503, r.statusCode(), text(r));
+    assertEquals("5", r.headers().firstValue("Retry-After").orElse(""), text(r));
+    JsonNode body = json(r);
+    assertTrue(body.get("error").asText().startsWith("reward 'test_norm' failed: "), text(r));
+    assertEquals("failed", body.get("report").get("status").asText());
+    JsonNode h = json(health());
+    assertEquals("ok", h.get("status").asText(), "a failed reward call leaves the server serving");
+    assertEquals(1, h.get("counters").get("failed").asLong());
+  }
+
+  @Test
+  void aLostDeviceIs500AndTheServerStopsServing() throws Exception {
+    start(SMC + "fail_after: 2\nfail_with: device_lost\n", 1, 2, Duration.ofSeconds(300));
+    HttpResponse<byte[]> r = generate("{\"text_prompt\": \"p\"}");
+    assertEquals(500, r.statusCode(), text(r));
+    assertTrue(r.headers().firstValue("Retry-After").isEmpty(), text(r));
+    assertTrue(json(r).get("error").asText().contains("(device lost)"), text(r));
+    HttpResponse<byte[]> h = health();
+    assertEquals(503, h.statusCode(), text(h));
+    assertEquals("failed", json(h).get("status").asText());
+    assertTrue(json(h).get("error").asText().contains("(device lost)"), text(h));
+    r = generate("{\"text_prompt\": \"p\"}");
+    assertEquals(503, r.statusCode(), text(r));
+    assertTrue(json(r).get("error").asText().startsWith("the server cannot serve: "), text(r));
+  }
+
+  @Test
+  void aBugInTheModelIs500AndTheServerServesOn() throws Exception {
+    start(SMC + "fail_after: 2\n", 1, 2, Duration.ofSeconds(300));
+    HttpResponse<byte[]> r = generate("{\"text_prompt\": \"p\"}");
+    assertEquals(500, r.statusCode(), text(r));
+    assertTrue(json(r).get("error").asText().contains("test model failed on purpose"), text(r));
+    assertEquals(200, health().statusCode());
+  }
+
   @Test
   void healthSaysWhatIsServed() throws Exception {
     start(TOY, 2, 3, Duration.ofSeconds(300));

@@ -489,7 +489,9 @@ public final class FluxModel implements FlowModel {
         return fromFile(setting, prompt); // one embeddings file for the run
       }
       cached = setting.resolve(FluxTextEmbeddings.fileName(prompt));
-      if (Files.isRegularFile(cached)) {
+      // The cache is named by the prompt alone; an entry made at another T5 length (schnell's 256
+      // and dev's 512 share a folder, or max_sequence_length changed) is encoded again here.
+      if (Files.isRegularFile(cached) && (text == null || cachedTokens(cached) == text.tokens())) {
         return fromFile(cached, prompt);
       }
     }
@@ -534,6 +536,19 @@ public final class FluxModel implements FlowModel {
     } catch (RuntimeException ex) {
       txt.close();
       throw ex;
+    }
+  }
+
+  /** T5 tokens of a cached embeddings file, or -1 when it is unreadable (it is then remade). */
+  private static long cachedTokens(Path file) {
+    try (SafeTensors f = SafeTensors.open(file)) {
+      if (!f.contains(FluxTextEmbeddings.T5)) {
+        return -1;
+      }
+      long[] s = f.info(FluxTextEmbeddings.T5).shape();
+      return s.length >= 2 ? s[s.length - 2] : -1;
+    } catch (WeightsException e) {
+      return -1;
     }
   }
 

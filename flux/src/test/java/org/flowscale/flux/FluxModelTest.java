@@ -307,7 +307,7 @@ class FluxModelTest {
     noEmb.remove("text_embeddings");
     try (FlowModel fm = new FluxModelFactory().load(noEmb)) {
       String m = assertThrows(IllegalArgumentException.class, () -> fm.condition("x")).getMessage();
-      assertTrue(m.contains("set text_embeddings"), m);
+      assertTrue(m.contains("set model_dir") && m.contains("or text_embeddings"), m);
     }
     // embeddings of the wrong width
     Path wrong = tmp.resolve("wrong.safetensors");

@@ -51,21 +51,157 @@ class FluxPipelineTest {
   }
 
   @Test
-  void maxSequenceLengthSetsT5sPadding() {
+  void maxSequenceLengthSetsT5sPaddingAndTruncationKeepsTheEndToken() {
     FluxPipelineFixtures fx = FluxPipelineFixtures.get();
     try (FluxModel m = load(fx, Map.of("max_sequence_length", 16L))) {
-      FluxPipelineFixtures.Prompt p = fx.prompts.get(1);
+      assertEquals(16, m.textEncoders().tokens());
+      // a short prompt: the reference's ids, </s>, then <pad> (0) up to 16
+      long[] shortRef = fx.prompts.get(0).t5Ids();
+      long[] shortIds = m.textEncoders().t5Ids(fx.prompts.get(0).text());
+      assertArrayEquals(java.util.Arrays.copyOf(shortRef, 16), shortIds);
+      // a long one (90 tokens): the first 15, then </s> (1) last, as the reference truncates
+      FluxPipelineFixtures.Prompt p = fx.prompts.get(6);
+      long[] ref = p.t5Ids();
+      assertTrue(ref[20] != 0 && ref[20] != 1, "the fixture prompt is longer than 16 tokens");
       long[] ids = m.textEncoders().t5Ids(p.text());
       assertEquals(16, ids.length);
-      // truncation keeps </s> last, as the reference tokenizer does
-      long[] ref = p.t5Ids();
-      int content = 0;
-      while (ref[content] != 1) {
-        content++;
+      assertArrayEquals(java.util.Arrays.copyOf(ref, 15), java.util.Arrays.copyOf(ids, 15));
+      assertEquals(1, ids[15], "</s> ends a truncated prompt");
+      FluxTextEncoders.Embeddings e = m.textEncoders().encode(p.text());
+      assertEquals(16, e.tokens());
+      assertEquals(16 * 32, e.t5().length);
+    }
+  }
+
+  @Test
+  void aDevFolderPadsT5To512AndAFolderWithBothTransformersIsRefused() throws IOException {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    Path dev = fx.copyFolder(tmp.resolve("dev"));
+    Files.delete(dev.resolve("flux1-schnell.safetensors"));
+    Files.copy(fx.dir.resolve("dev/flux1-dev.safetensors"), dev.resolve("flux1-dev.safetensors"));
+    try (FluxModel m = load(fx, Map.of("model_dir", dev.toString()))) {
+      assertTrue(m.spec().guidance(), "flux1-dev.safetensors was picked");
+      assertEquals(512, m.textEncoders().tokens(), "dev's T5 length");
+      for (FluxPipelineFixtures.Prompt p : fx.prompts) {
+        long[] ids = m.textEncoders().t5Ids(p.text());
+        // the reference's 256 ids hold every prompt whole: dev pads the same ids further
+        assertArrayEquals(java.util.Arrays.copyOf(p.t5Ids(), 512), ids, p.text());
       }
-      for (int i = 0; i < Math.min(content, 15); i++) {
-        assertEquals(ref[i], ids[i]);
+      try (VelocityModel v = m.condition(fx.prompts.get(0).text())) {
+        assertEquals(1, m.textEncoders().encoded());
       }
+    }
+    var plan =
+        FluxModel.plan(
+            fx.shim, FluxSettings.parse(fx.settings(Map.of("model_dir", dev.toString())), fx.shim));
+    assertTrue(
+        String.join("\n", plan.report()).contains("T5 length 512"), plan.report().toString());
+
+    Files.copy(
+        fx.folder().resolve("flux1-schnell.safetensors"), dev.resolve("flux1-schnell.safetensors"));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> load(fx, Map.of("model_dir", dev.toString())).close());
+    assertTrue(
+        e.getMessage().contains("holds both flux1-schnell.safetensors and flux1-dev"),
+        e.getMessage());
+    // model_path picks one
+    try (FluxModel m =
+        load(
+            fx,
+            Map.of(
+                "model_dir",
+                dev.toString(),
+                "model_path",
+                dev.resolve("flux1-schnell.safetensors").toString()))) {
+      assertEquals(256, m.textEncoders().tokens());
+    }
+  }
+
+  @Test
+  void imageSidesMustBeMultiplesOf16AndGuidanceScaleIsDevsAlone() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    for (String[] c : new String[][] {{"height", "1000"}, {"width", "40"}}) {
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> load(fx, Map.of(c[0], Long.parseLong(c[1]))).close());
+      assertTrue(e.getMessage().startsWith(c[0] + " must be a multiple of 16"), e.getMessage());
+      assertTrue(e.getMessage().endsWith("got " + c[1]), e.getMessage());
+    }
+    IllegalArgumentException g =
+        assertThrows(
+            IllegalArgumentException.class, () -> load(fx, Map.of("guidance_scale", 3.5)).close());
+    assertTrue(g.getMessage().contains("only FLUX.1-dev takes a guidance scale"), g.getMessage());
+  }
+
+  @Test
+  void eachPartMayBeGivenByItsOwnKey() {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    Path f = fx.folder();
+    Map<String, Object> s = new java.util.HashMap<>(fx.settings(Map.of()));
+    s.remove("model_dir");
+    s.put("model_path", f.resolve("flux1-schnell.safetensors").toString());
+    s.put("ae_path", f.resolve("ae.safetensors").toString());
+    s.put("text_encoder_path", f.resolve("text_encoder/model.safetensors").toString());
+    s.put(
+        "text_encoder_2_path", f.resolve("text_encoder_2/model.safetensors.index.json").toString());
+    s.put("tokenizer_path", f.resolve("tokenizer").toString());
+    s.put("tokenizer_2_path", f.resolve("tokenizer_2").toString());
+    try (FluxModel m = (FluxModel) new FluxModelFactory().load(s)) {
+      FluxPipelineFixtures.Prompt p = fx.prompts.get(1);
+      assertArrayEquals(p.clipIds(), m.textEncoders().clipIds(p.text()));
+      FluxTextEncoders.Embeddings e = m.textEncoders().encode(p.text());
+      assertTrue(FluxFixtures.relErr(widen(e.t5()), p.t5()) < 1e-5);
+      assertTrue(FluxFixtures.relErr(widen(e.clipPooled()), p.clipPooled()) < 1e-5);
+      assertTrue(m.decoder().isPresent(), "ae_path gives the decoder");
+    }
+    // a part's own key overrides model_dir's
+    Map<String, Object> bad = new java.util.HashMap<>(fx.settings(Map.of()));
+    bad.put("ae_path", tmp.resolve("nowhere/ae.safetensors").toString());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> new FluxModelFactory().load(bad).close());
+    assertTrue(e.getMessage().startsWith("ae_path"), e.getMessage());
+    assertTrue(e.getMessage().contains("nowhere/ae.safetensors"), e.getMessage());
+    assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    // encoders need all four parts
+    Map<String, Object> three = new java.util.HashMap<>(s);
+    three.remove("tokenizer_2_path");
+    IllegalArgumentException e3 =
+        assertThrows(
+            IllegalArgumentException.class, () -> new FluxModelFactory().load(three).close());
+    assertTrue(e3.getMessage().contains("missing: tokenizer_2_path"), e3.getMessage());
+  }
+
+  @Test
+  void aCachedEmbeddingOfAnotherT5LengthIsEncodedAgain() throws IOException {
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    Path cache = tmp.resolve("emb-len");
+    FluxPipelineFixtures.Prompt p = fx.prompts.get(0);
+    Path file = cache.resolve(FluxTextEmbeddings.fileName(p.text()));
+    Map<String, Object> at16 =
+        Map.of("text_embeddings", cache.toString(), "max_sequence_length", 16L);
+    try (FluxModel m = load(fx, at16);
+        VelocityModel v = m.condition(p.text())) {
+      assertEquals(1, m.textEncoders().encoded());
+    }
+    try (SafeTensors f = SafeTensors.open(file)) {
+      assertArrayEquals(new long[] {16, 32}, f.info("t5").shape());
+    }
+    // schnell's default 256 with the same folder: the 16-token entry is stale
+    try (FluxModel m = load(fx, Map.of("text_embeddings", cache.toString()));
+        VelocityModel v = m.condition(p.text())) {
+      assertEquals(1, m.textEncoders().encoded(), "a cache entry of another length is remade");
+    }
+    try (SafeTensors f = SafeTensors.open(file)) {
+      assertArrayEquals(new long[] {256, 32}, f.info("t5").shape());
+      assertTrue(FluxFixtures.relErr(widen(f.floats("t5")), p.t5()) < 1e-5);
+    }
+    try (FluxModel m = load(fx, Map.of("text_embeddings", cache.toString()));
+        VelocityModel v = m.condition(p.text())) {
+      assertEquals(0, m.textEncoders().encoded(), "and then used");
     }
   }
 
@@ -250,6 +386,14 @@ class FluxPipelineTest {
       }
       v.velocity(ops, x, t, out);
       assertTrue(v.decoder().isPresent());
+      // the prompt is encoded once: a second conditioning (a batch's next chain, CFG's positive
+      // prompt again) takes the model's in-memory embeddings
+      try (VelocityModel again = m.condition("a cat")) {
+        assertEquals(1, ((FluxModel) m).textEncoders().encoded());
+      }
+      try (VelocityModel other = m.condition("a dog")) {
+        assertEquals(2, ((FluxModel) m).textEncoders().encoded());
+      }
     }
   }
 

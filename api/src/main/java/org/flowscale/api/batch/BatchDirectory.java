@@ -63,6 +63,8 @@ public final class BatchDirectory {
   /**
    * Opens (and makes, when missing) a batch folder.
    *
+   * @param root the folder
+   * @return the batch folder
    * @throws ConfigurationException when it cannot be made or is not a folder
    */
   public static BatchDirectory create(Path root) {
@@ -85,6 +87,8 @@ public final class BatchDirectory {
   /**
    * Opens an existing batch folder for reading.
    *
+   * @param root the folder
+   * @return the batch folder
    * @throws ConfigurationException when it holds no {@code items/} or {@code plans/}
    */
   public static BatchDirectory open(Path root) {
@@ -101,22 +105,30 @@ public final class BatchDirectory {
     return new BatchDirectory(root);
   }
 
-  /** The folder. */
+  /** {@return the folder} */
   public Path root() {
     return root;
   }
 
-  /** Where items go: {@code root_dir} of every item's config. */
+  /** {@return where items go: {@code root_dir} of every item's config} */
   public Path itemsDir() {
     return root.resolve("items");
   }
 
-  /** One item's directory. */
+  /**
+   * {@return one item's directory}
+   *
+   * @param id the item's id
+   */
   public Path itemDir(String id) {
     return itemsDir().resolve(id);
   }
 
-  /** Whether the item finished (its done marker exists). */
+  /**
+   * {@return whether the item finished (its done marker exists)}
+   *
+   * @param id the item's id
+   */
   public boolean isDone(String id) {
     return Files.isRegularFile(itemDir(id).resolve(DONE), LinkOption.NOFOLLOW_LINKS);
   }

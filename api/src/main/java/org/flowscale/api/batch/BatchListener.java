@@ -15,13 +15,31 @@ public interface BatchListener {
    */
   default void onStart(BatchStart start) {}
 
-  /** A worker started an item. */
+  /**
+   * A worker started an item.
+   *
+   * @param worker the worker's name (its backend spec)
+   * @param item the item
+   */
   default void onItemStart(String worker, BatchItem item) {}
 
-  /** A worker's item spent {@code nfe} of its {@code maxNfe}. */
+  /**
+   * A worker's item spent {@code nfe} of its {@code maxNfe}.
+   *
+   * @param worker the worker's name (its backend spec)
+   * @param item the item
+   * @param nfe the NFE spent so far
+   * @param maxNfe the item's budget
+   */
   default void onItemProgress(String worker, BatchItem item, long nfe, long maxNfe) {}
 
-  /** A worker's item ended (done or not: see {@link ItemRow#status()}). */
+  /**
+   * A worker's item ended (done or not: see {@link ItemRow#status()}).
+   *
+   * @param worker the worker's name (its backend spec)
+   * @param item the item
+   * @param row what the item's summary row says
+   */
   default void onItemEnd(String worker, BatchItem item, ItemRow row) {}
 
   /**

@@ -21,7 +21,7 @@ public record BatchOutcome(
     boolean stopped,
     BatchSummary summary) {
 
-  /** Whether every item of the shard is done. */
+  /** {@return whether every item of the shard is done} */
   public boolean complete() {
     return skipped + done == shardItems;
   }

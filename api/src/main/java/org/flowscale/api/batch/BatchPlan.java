@@ -77,7 +77,9 @@ public final class BatchPlan {
    * Plans a batch.
    *
    * @param config the batch's config (its {@code text_prompt}, if any, is replaced by each line's)
+   * @param prompts the prompt file, one item per line and seed
    * @param seeds the seeds of every line that does not set its own; empty for the config's seed
+   * @return the plan: every item's config, checked
    * @throws ConfigurationException naming every bad line (up to ten) with its number
    */
   public static BatchPlan create(FlowscaleConfig config, PromptFile prompts, List<Long> seeds) {
@@ -153,27 +155,27 @@ public final class BatchPlan {
     return new BatchPlan(config, prompts, s, items);
   }
 
-  /** The batch's config. */
+  /** {@return the batch's config} */
   public FlowscaleConfig config() {
     return config;
   }
 
-  /** The prompt file. */
+  /** {@return the prompt file} */
   public PromptFile prompts() {
     return prompts;
   }
 
-  /** The seeds of lines that set none. */
+  /** {@return the seeds of lines that set none} */
   public List<Long> seeds() {
     return seeds;
   }
 
-  /** Every item, in plan order. */
+  /** {@return every item, in plan order} */
   public List<BatchItem> items() {
     return items;
   }
 
-  /** A name for this plan's item list: equal plans (in any process) have equal keys. */
+  /** {@return a name for this plan's item list: equal plans (in any process) have equal keys} */
   public String key() {
     StringBuilder b = new StringBuilder();
     items.forEach(i -> b.append(i.id()).append('\n'));
@@ -184,6 +186,8 @@ public final class BatchPlan {
    * Reads a seed list: numbers and inclusive ranges separated by commas, {@code 0..3}, {@code
    * 1,5,9}, {@code 0..3,10..11}.
    *
+   * @param spec the seed list
+   * @return the seeds, in the list's order
    * @throws ConfigurationException naming what is wrong
    */
   public static List<Long> parseSeeds(String spec) {

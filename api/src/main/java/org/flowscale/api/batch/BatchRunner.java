@@ -65,7 +65,13 @@ public final class BatchRunner {
     this.listener = b.listener;
   }
 
-  /** A runner of {@code plan} into the batch folder {@code out}: the whole batch, one worker. */
+  /**
+   * A runner of {@code plan} into the batch folder {@code out}: the whole batch, one worker.
+   *
+   * @param plan the items to run
+   * @param out the batch folder (made when missing; a rerun resumes it)
+   * @return a builder of the runner
+   */
   public static Builder builder(BatchPlan plan, Path out) {
     return new Builder(plan, out);
   }
@@ -73,6 +79,8 @@ public final class BatchRunner {
   /**
    * Asks the run to stop: running items are cancelled (they stay not done, with their best sample
    * so far kept) and no new ones start. Safe from any thread, e.g. a shutdown hook; idempotent.
+   *
+   * @param reason the stop reason the cancelled items record; null for {@code stopped}
    */
   public void stop(String reason) {
     String why = reason == null ? "stopped" : reason;
@@ -85,6 +93,7 @@ public final class BatchRunner {
   /**
    * Runs the shard's items that are not done, then writes the batch folder's summary.
    *
+   * @return what ran and what is left, with the summary
    * @throws ConfigurationException when the folder cannot be made or a worker's pipeline refuses
    *     its config (before any item ran)
    * @throws FlowscaleException when a worker's pipeline fails to load, or the summary cannot be
@@ -450,7 +459,12 @@ public final class BatchRunner {
       this.out = out;
     }
 
-    /** Runs only this shard's items (default: all). */
+    /**
+     * Runs only this shard's items (default: all).
+     *
+     * @param shard the shard; null for all items
+     * @return this builder
+     */
     public Builder shard(Shard shard) {
       this.shard = shard == null ? Shard.ALL : shard;
       return this;
@@ -459,6 +473,10 @@ public final class BatchRunner {
     /**
      * One worker per backend spec ({@code cuda:0}, {@code cuda:1}; the same spec may repeat, e.g.
      * {@code cpu} twice); empty for one worker on the config's backend.
+     *
+     * @param backendSpecs one backend spec per worker (at most 1024)
+     * @return this builder
+     * @throws ConfigurationException when there are more than 1024
      */
     public Builder workers(List<String> backendSpecs) {
       if (backendSpecs.size() > 1024) {
@@ -468,12 +486,18 @@ public final class BatchRunner {
       return this;
     }
 
-    /** Hears progress (from the workers' threads). */
+    /**
+     * Hears progress (from the workers' threads).
+     *
+     * @param listener the listener; null for none
+     * @return this builder
+     */
     public Builder listener(BatchListener listener) {
       this.listener = listener == null ? BatchListener.NONE : listener;
       return this;
     }
 
+    /** {@return the runner} */
     public BatchRunner build() {
       return new BatchRunner(this);
     }

@@ -73,6 +73,8 @@ public final class BatchSummary {
   /**
    * Reads a batch folder's items.
    *
+   * @param folder the batch folder
+   * @return the summary of its items
    * @throws org.flowscale.api.ConfigurationException when the folder is not a batch folder
    * @throws IOException when it cannot be read
    */
@@ -170,17 +172,17 @@ public final class BatchSummary {
         r.error());
   }
 
-  /** One row per item. */
+  /** {@return one row per item} */
   public List<ItemRow> rows() {
     return rows;
   }
 
-  /** Per method (in order of first appearance) and budget (ascending). */
+  /** {@return per method (in order of first appearance) and budget (ascending)} */
   public List<Group> groups() {
     return groups;
   }
 
-  /** How many items have each status, in a fixed order. */
+  /** {@return how many items have each status, in a fixed order} */
   public Map<String, Integer> counts() {
     Map<String, Integer> out = new LinkedHashMap<>();
     for (String s :
@@ -199,7 +201,7 @@ public final class BatchSummary {
     return out;
   }
 
-  /** Whether groups differ in budget, so a reward-against-NFE plot says something. */
+  /** {@return whether groups differ in budget, so a reward-against-NFE plot says something} */
   public boolean severalBudgets() {
     return groups.stream().filter(g -> g.completed() > 0).map(Group::maxNfe).distinct().count() > 1;
   }
@@ -270,7 +272,9 @@ public final class BatchSummary {
    * budgets were run, {@code reward_vs_nfe.png} (an old plot that no longer applies is removed).
    * Each file is replaced atomically.
    *
+   * @param folder the batch folder
    * @return the names of the files written
+   * @throws IOException when a file cannot be written
    */
   public List<String> write(Path folder) throws IOException {
     List<String> written = new ArrayList<>();
@@ -323,7 +327,7 @@ public final class BatchSummary {
     return written;
   }
 
-  /** The summary as JSON: counts, groups and rows. */
+  /** {@return the summary as JSON: counts, groups and rows} */
   public ObjectNode toJson() {
     ObjectNode root = BatchDirectory.JSON.createObjectNode();
     root.put("items", rows.size());
@@ -347,7 +351,7 @@ public final class BatchSummary {
     return root;
   }
 
-  /** The groups as a text table, one line per method and budget. */
+  /** {@return the groups as a text table, one line per method and budget} */
   public String table() {
     int width = Math.max(6, groups.stream().mapToInt(g -> g.method().length()).max().orElse(6));
     StringBuilder b = new StringBuilder();

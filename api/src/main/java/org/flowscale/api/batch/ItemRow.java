@@ -49,7 +49,11 @@ public record ItemRow(
   /** Status of an item of a plan that has not started. */
   public static final String PENDING = "pending";
 
-  /** Whether this status marks the item done. */
+  /**
+   * {@return whether {@code status} marks the item done}
+   *
+   * @param status an item's status
+   */
   public static boolean isDone(String status) {
     return COMPLETED.equals(status) || CANCELLED.equals(status);
   }

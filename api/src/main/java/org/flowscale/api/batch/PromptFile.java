@@ -53,6 +53,7 @@ public final class PromptFile {
    * @param overrides the line's other keys, as JSON values (empty for plain text)
    */
   public record Line(int number, String prompt, Map<String, JsonNode> overrides) {
+    /** A line; {@code overrides} is copied. */
     public Line {
       overrides = Collections.unmodifiableMap(new LinkedHashMap<>(overrides));
     }
@@ -68,17 +69,17 @@ public final class PromptFile {
     this.lines = List.copyOf(lines);
   }
 
-  /** The file it was read from. */
+  /** {@return the file it was read from} */
   public Path path() {
     return path;
   }
 
-  /** Whether the file is JSON Lines (else plain text). */
+  /** {@return whether the file is JSON Lines (else plain text)} */
   public boolean jsonLines() {
     return jsonLines;
   }
 
-  /** The prompt lines, in file order (at least one). */
+  /** {@return the prompt lines, in file order (at least one)} */
   public List<Line> lines() {
     return lines;
   }
@@ -91,6 +92,8 @@ public final class PromptFile {
   /**
    * Reads a prompt set.
    *
+   * @param path a plain text file (one prompt a line) or JSON Lines ({@code .jsonl})
+   * @return the prompt lines
    * @throws ConfigurationException naming the file and, for a bad line, its number (every bad line
    *     up to ten): a missing, unreadable or empty file, a line that is not a JSON object, a
    *     missing or empty {@code text_prompt}

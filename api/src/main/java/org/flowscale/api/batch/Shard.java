@@ -31,6 +31,7 @@ public record Shard(int index, int count) {
   /** More shards than this is a typo. */
   public static final int MAX_COUNT = 100_000;
 
+  /** A shard; {@code index} in [0, count), {@code count} in [1, {@value #MAX_COUNT}]. */
   public Shard {
     if (count < 1 || count > MAX_COUNT) {
       throw new ConfigurationException(
@@ -45,6 +46,8 @@ public record Shard(int index, int count) {
   /**
    * Reads {@code I/N}, e.g. {@code 0/3}.
    *
+   * @param spec the shard, {@code I/N}
+   * @return the shard
    * @throws ConfigurationException when it is not two numbers or the index is out of range
    */
   public static Shard parse(String spec) {
@@ -65,6 +68,9 @@ public record Shard(int index, int count) {
    * JOB_COMPLETION_INDEX} (a Kubernetes Indexed Job), else {@code SLURM_ARRAY_TASK_ID} minus {@code
    * SLURM_ARRAY_TASK_MIN} (a Slurm array; the minimum defaults to 0).
    *
+   * @param count the number of shards
+   * @param env the environment, e.g. {@code System.getenv()}
+   * @return the shard
    * @throws ConfigurationException when neither is set, or a value is not an index in range
    */
   public static Shard fromEnvironment(int count, Map<String, String> env) {
@@ -119,12 +125,21 @@ public record Shard(int index, int count) {
     return n;
   }
 
-  /** Whether the item at {@code position} in plan order is this shard's. */
+  /**
+   * {@return whether the item at {@code position} in plan order is this shard's}
+   *
+   * @param position the item's 0-based position in plan order
+   */
   public boolean contains(int position) {
     return Math.floorMod(position, count) == index;
   }
 
-  /** This shard's share of {@code items} (in plan order), keeping their order. */
+  /**
+   * {@return this shard's share of {@code items} (in plan order), keeping their order}
+   *
+   * @param <T> the items' type
+   * @param items every item, in plan order
+   */
   public <T> List<T> select(List<T> items) {
     List<T> out = new ArrayList<>();
     for (int i = index; i < items.size(); i += count) {

@@ -13,7 +13,9 @@ import org.flowscale.engine.ops.Tensor;
 
 /**
  * A test-only model ({@code model: test_gaussian}): Gaussian data shaped as a 2x2 RGB image, so the
- * command line's config handling can be tested without the toy world.
+ * command line's config handling can be tested without the toy world. {@code fail_after: N} makes
+ * each conditioned model fail after N velocity calls, {@code fail_load: true} makes loading fail,
+ * with the kind of failure {@code fail_with} names ({@link TestFailures}).
  */
 public final class TestModelFactory implements org.flowscale.engine.model.ModelFactory {
   @Override
@@ -23,7 +25,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
 
   @Override
   public Set<String> keys() {
-    return Set.of("mean", "variance", "fail_after", "prompt_free");
+    return Set.of("mean", "variance", "fail_after", "fail_load", "fail_with", "prompt_free");
   }
 
   /** How many times a model was loaded in this JVM (tests of reuse count it). */
@@ -41,6 +43,10 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     java.util.Arrays.fill(m, (float) mean);
     GaussianModel g = new GaussianModel(m, variance);
     long failAfter = settings.get("fail_after") instanceof Long l ? l : Long.MAX_VALUE;
+    TestFailures.check(settings, "fail_with");
+    if (Boolean.TRUE.equals(settings.get("fail_load"))) {
+      throw TestFailures.of(settings, "fail_with", "loading test model");
+    }
     LOADS.incrementAndGet();
     boolean promptFree = Boolean.TRUE.equals(settings.get("prompt_free"));
     return new FlowModel() {
@@ -64,7 +70,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
         if (prompt == null || prompt.isBlank()) {
           throw new IllegalArgumentException("text_prompt must not be empty");
         }
-        return model(g, failAfter);
+        return model(g, failAfter, settings);
       }
 
       @Override
@@ -72,7 +78,8 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
     };
   }
 
-  private static VelocityModel model(GaussianModel g, long failAfter) {
+  private static VelocityModel model(
+      GaussianModel g, long failAfter, Map<String, Object> settings) {
     return new VelocityModel() {
       private long calls;
 
@@ -84,7 +91,7 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
       @Override
       public void velocity(ParticleOps ops, Tensor x, Tensor t, Tensor out) {
         if (++calls > failAfter) {
-          throw new IllegalStateException("test model failed on purpose");
+          throw TestFailures.of(settings, "fail_with", "test model");
         }
         g.velocity(ops, x, t, out);
       }

@@ -16,7 +16,9 @@ import org.flowscale.engine.ops.Tensor;
 
 /**
  * Test-only rewards: {@code test_norm} ({@code -|x - target|^2}, differentiable) and {@code
- * test_flat} (constant, not differentiable).
+ * test_flat} (constant, not differentiable). {@code reward_fail_after: N} makes each conditioned
+ * reward fail after N calls, with the kind of failure {@code reward_fail_with} names ({@link
+ * TestFailures}); the names differ from the test model's, which a config sets beside them.
  */
 public final class TestRewardFactory implements RewardFactory {
   @Override
@@ -26,7 +28,7 @@ public final class TestRewardFactory implements RewardFactory {
 
   @Override
   public Set<String> keys() {
-    return Set.of("target");
+    return Set.of("target", "reward_fail_after", "reward_fail_with");
   }
 
   @Override
@@ -38,11 +40,35 @@ public final class TestRewardFactory implements RewardFactory {
           default -> throw new IllegalArgumentException("target must be a number");
         };
     boolean flat = name.equals("test_flat");
-    return RewardModel.promptFree(reward(name, target, flat));
+    long failAfter = settings.get("reward_fail_after") instanceof Long l ? l : Long.MAX_VALUE;
+    TestFailures.check(settings, "reward_fail_with");
+    return new RewardModel() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public boolean differentiable() {
+        return !flat;
+      }
+
+      @Override
+      public Reward condition(String prompt) {
+        // each request's reward counts its own calls (fail_after)
+        return reward(name, target, flat, failAfter, settings);
+      }
+
+      @Override
+      public void close() {}
+    };
   }
 
-  private static Reward reward(String name, double target, boolean flat) {
+  private static Reward reward(
+      String name, double target, boolean flat, long failAfter, Map<String, Object> settings) {
     return new Reward() {
+      private long calls;
+
       @Override
       public String name() {
         return name;
@@ -60,6 +86,9 @@ public final class TestRewardFactory implements RewardFactory {
 
       @Override
       public void gradient(ParticleOps ops, Tensor x0, Tensor outScores, Tensor outGrad) {
+        if (++calls > failAfter) {
+          throw TestFailures.of(settings, "reward_fail_with", "test reward");
+        }
         int n = x0.rows();
         int d = x0.cols();
         try (Arena a = Arena.ofConfined()) {

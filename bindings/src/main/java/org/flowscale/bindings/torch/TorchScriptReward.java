@@ -12,11 +12,14 @@ import org.flowscale.engine.ops.TensorChecks;
  * A reward in TorchScript, run by libtorch through the flowscale shim.
  *
  * <p>The module's signature: {@code forward(images: Tensor[N, *image_shape]) -> Tensor[N]} (or
- * {@code [N, 1]}), higher is better; for images {@code image_shape} is {@code [3, H, W]}. The
- * images are the particles' Tweedie estimates in the model's data space, in the particles' dtype; a
- * reward on decoded pixels folds the decoder into the module. Scores are converted to F64.
- * Differentiable by libtorch's autograd (for DPS): the module must treat samples independently (no
- * batch statistics), so that the gradient of the summed scores is each sample's gradient.
+ * {@code [N, 1]}), higher is better. The images are the particles' Tweedie estimates in the sample
+ * space the reward was loaded against, in the particles' dtype: the model's own samples (the toy
+ * world's {@code [32, 32, 3]}, a TorchScript model's {@code sample_shape}), or, for a latent model
+ * with a decoder (FLUX), decoded images {@code [H, W, 3]} in [-1, 1] ({@link
+ * org.flowscale.engine.model.SampleDecoder}'s layout; permute in the module for channels first).
+ * Scores are converted to F64. Differentiable by libtorch's autograd (for DPS): the module must
+ * treat samples independently (no batch statistics), so that the gradient of the summed scores is
+ * each sample's gradient.
  */
 public final class TorchScriptReward implements Reward {
   private final TorchShim shim;

@@ -16,7 +16,10 @@ import org.flowscale.engine.model.SampleSpace;
  *   <li>{@code reward_path} (required): the TorchScript file;
  *   <li>{@code image_shape}: one sample's shape as the module takes it, e.g. {@code [3, 64, 64]};
  *       defaults to the model's sample shape when it declares one ({@code sample_shape} of a
- *       TorchScript model, {@code [32, 32, 3]} for the toy world); its size must match the model's;
+ *       TorchScript model, {@code [32, 32, 3]} for the toy world, {@code [H, W, 3]} for a latent
+ *       model's decoded images); its size must match the model's, and the model's sizes in another
+ *       order are refused (rows are reshaped, never transposed: {@code [3, H, W]} over {@code [H,
+ *       W, 3]} samples would scramble them);
  *   <li>{@code reward_device}: {@code cpu} (default), {@code cuda} or {@code cuda:N}; defaults to
  *       {@code device} when only that is set.
  * </ul>
@@ -30,6 +33,18 @@ public final class TorchScriptRewardFactory implements RewardFactory {
   @Override
   public Set<String> keys() {
     return Set.of("reward_path", "image_shape", "reward_device", "device");
+  }
+
+  /** Whether {@code shape} holds the same sizes as {@code samples} in another order. */
+  static boolean reorders(long[] shape, long[] samples) {
+    if (samples == null || shape.length != samples.length || Arrays.equals(shape, samples)) {
+      return false;
+    }
+    long[] a = shape.clone();
+    long[] b = samples.clone();
+    Arrays.sort(a);
+    Arrays.sort(b);
+    return Arrays.equals(a, b);
   }
 
   @Override
@@ -61,6 +76,18 @@ public final class TorchScriptRewardFactory implements RewardFactory {
               + size
               + " values but the model's samples have "
               + model.dim());
+    }
+    if (model != null && reorders(shape, model.shape())) {
+      // Same sizes in another order is a reshape, not a transpose: the values would be scrambled.
+      throw new IllegalArgumentException(
+          "image_shape "
+              + Arrays.toString(shape)
+              + " reorders the samples' axes "
+              + Arrays.toString(model.shape())
+              + ": rows reach the module as they are, not transposed; use image_shape "
+              + Arrays.toString(model.shape())
+              + " (or leave it unset) and permute in the module, e.g. x.permute(0, 3, 1, 2) for"
+              + " channels first");
     }
     TorchShim shim = TorchShim.get();
     String deviceKey = settings.containsKey("reward_device") ? "reward_device" : "device";

@@ -2,6 +2,7 @@ package org.flowscale.bindings.torch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -94,6 +95,27 @@ class TorchScriptFactoryTest {
         "image_shape [3, 8, 8] holds 192 values but the model's samples have 100");
     r.remove("reward_path");
     assertMessage(() -> rewards.create("torchscript", r, "", g), "reward_path must name");
+  }
+
+  @Test
+  void channelsFirstOverDecodedImagesIsRefusedNotScrambled() {
+    TorchFixtures fx = TorchFixtures.get();
+    var rewards = Factories.reward("torchscript");
+    Map<String, Object> r = new HashMap<>();
+    r.put("reward_path", fx.file("reward_cnn.pt").toString());
+    // decoded images are [H, W, 3]: [3, H, W] has the same size but would be a reshape
+    var images = org.flowscale.engine.model.SampleDecoder.images(8, 8);
+    r.put("image_shape", List.of(3L, 8L, 8L));
+    var e =
+        assertThrows(
+            IllegalArgumentException.class, () -> rewards.load("torchscript", r, images).close());
+    assertTrue(e.getMessage().contains("reorders the samples' axes [8, 8, 3]"), e.getMessage());
+    assertTrue(e.getMessage().contains("x.permute(0, 3, 1, 2)"), e.getMessage());
+    assertEquals(1, e.getMessage().lines().count());
+    // a flat view of the same rows is a reshape, and fine
+    assertTrue(TorchScriptRewardFactory.reorders(new long[] {3, 8, 8}, new long[] {8, 8, 3}));
+    assertFalse(TorchScriptRewardFactory.reorders(new long[] {192}, new long[] {8, 8, 3}));
+    assertFalse(TorchScriptRewardFactory.reorders(new long[] {8, 8, 3}, new long[] {8, 8, 3}));
   }
 
   private static void assertMessage(Runnable r, String expected) {

@@ -21,14 +21,21 @@ final class Events {
   @Name("flowscale.ModelCall")
   @Label("Model call")
   @Category({"flowscale", "Search"})
-  @Description("One batched velocity evaluation: rows are NFE")
+  @Description(
+      "One batched velocity evaluation of rows particles: callNfe NFE (2 per row under"
+          + " classifier-free guidance), or a vector-Jacobian product (gradient, no NFE)")
   @StackTrace(false)
   static final class ModelCall extends Event {
     @Label("Method")
     String method;
 
-    @Label("Rows (NFE)")
+    @Label("Rows")
+    @Description("Particles evaluated")
     int rows;
+
+    @Label("NFE")
+    @Description("What the call spent of the budget: rows times the NFE per evaluation")
+    long callNfe;
 
     @Label("Gradient")
     @Description("A vector-Jacobian product (DPS), not a forward")
@@ -72,7 +79,8 @@ final class Events {
     @Label("Round")
     int round;
 
-    @Label("Rows (NFE)")
+    @Label("Rows")
+    @Description("Particles the round's model call evaluates")
     int rows;
 
     @Label("NFE so far")

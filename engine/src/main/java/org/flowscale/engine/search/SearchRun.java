@@ -273,6 +273,7 @@ final class SearchRun implements AutoCloseable {
     if (event.shouldCommit()) {
       event.method = config.method().configName();
       event.rows = rows;
+      event.callNfe = n;
       event.nfe = nfe;
       event.commit();
     }

@@ -66,11 +66,12 @@ def randomize(model):
 
 
 class ImageReward(torch.nn.Module):
-    """Cheap: mean(0.6 R + 0.3 G - 0.2 B) per image [N, H, W, 3]."""
+    """Cheap: mean(0.6 R + 0.3 G - 0.2 B) per image, per the FLUX reward contract: [N, 3, H, W] in
+    [0, 1]."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = torch.tensor([0.6, 0.3, -0.2], dtype=x.dtype, device=x.device)
-        return (x * c).sum(dim=3).mean(dim=(1, 2))
+        c = torch.tensor([0.6, 0.3, -0.2], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        return (x * c).sum(dim=1).mean(dim=(1, 2))
 
 
 def main():

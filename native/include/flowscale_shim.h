@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout below changes; the Java side refuses others. */
-#define FS_ABI_VERSION 2
+#define FS_ABI_VERSION 3
 
 #define FS_OK 0
 #define FS_ERROR 1
@@ -137,6 +137,19 @@ FS_API int32_t fs_module_device(const fs_module* module);
  * with varying batch sizes (FLUX) want. Since ABI 2.
  */
 FS_API int32_t fs_module_set_optimize(fs_module* module, int32_t enabled);
+
+/*
+ * Maps input `input` before every call of the module (forward, other methods, fs_module_vjp):
+ * the module receives x.permute(perm) * scale + shift (contiguous) instead of the caller's x. perm
+ * is a permutation of 0..n_perm-1 with n_perm the input's ndim, keeping axis 0 (the batch) first;
+ * n_perm 0 (perm may be NULL) keeps the axes. A gradient through fs_module_vjp is taken with respect
+ * to the caller's x, so it comes back in the caller's layout: permuted back, times scale (autograd
+ * of the map). Calling it again replaces the map of that input; scale 1, shift 0 and no perm
+ * removes it. Used to give TorchScript rewards decoded images as [N, 3, H, W] in [0, 1] from the
+ * engine's [N, H, W, 3] in [-1, 1] without a host round trip. Since ABI 3.
+ */
+FS_API int32_t fs_module_set_input_map(fs_module* module, int32_t input, const int64_t* perm,
+                                       int32_t n_perm, double scale, double shift);
 
 /*
  * Runs forward(inputs...) without autograd and writes its result(s) into `outputs`: a tensor

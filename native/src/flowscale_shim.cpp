@@ -14,6 +14,7 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
+#include <cmath>
 #include <exception>
 #include <memory>
 #include <new>
@@ -25,10 +26,19 @@
 #define FS_SHIM_VERSION "0.1.0"
 #endif
 
+// One input's map (fs_module_set_input_map): x.permute(perm) * scale + shift.
+struct fs_input_map {
+  int32_t input;
+  std::vector<int64_t> perm;  // empty: keep the axes
+  double scale;
+  double shift;
+};
+
 struct fs_module {
   torch::jit::Module module;
   int32_t device;
   bool optimize = true;  // TorchScript's profiling optimizer on this module's calls
+  std::vector<fs_input_map> maps;  // fs_module_set_input_map, by input index
 };
 
 struct fs_tensor {
@@ -208,6 +218,31 @@ std::vector<torch::jit::IValue> wrap_inputs(const fs_module* m, const fs_tensor_
   return values;
 }
 
+// Applies the module's input maps (fs_module_set_input_map) to `args`, in place. Differentiable:
+// in fs_module_vjp it runs after the leaf is taken, so the gradient is in the caller's layout.
+void map_inputs(const fs_module* m, std::vector<torch::jit::IValue>& args) {
+  for (const fs_input_map& map : m->maps) {
+    if (map.input >= static_cast<int32_t>(args.size())) {
+      fail("input map of input " + std::to_string(map.input) + ", but the call has " +
+           std::to_string(args.size()) + " input(s)");
+    }
+    torch::Tensor t = args[map.input].toTensor();
+    if (!map.perm.empty()) {
+      if (t.dim() != static_cast<int64_t>(map.perm.size())) {
+        fail("input " + std::to_string(map.input) + ": its map permutes " +
+             std::to_string(map.perm.size()) + " axes, but the input has shape " +
+             shape_text(t.sizes()));
+      }
+      t = t.permute(map.perm);
+    }
+    if (!t.is_floating_point()) {
+      fail("input " + std::to_string(map.input) + " has a map but is not floating point");
+    }
+    t = (t * map.scale + map.shift).contiguous();
+    args[map.input] = t;
+  }
+}
+
 std::vector<torch::Tensor> tensors_of(const torch::jit::IValue& result) {
   std::vector<torch::Tensor> out;
   if (result.isTensor()) {
@@ -249,6 +284,7 @@ void run_into(fs_module* module, const std::string& method, const fs_tensor_desc
   torch::NoGradGuard no_grad;
   torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
   std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
+  map_inputs(module, args);
   torch::jit::IValue result;
   if (method == "forward") {
     result = module->module.forward(std::move(args));
@@ -407,6 +443,37 @@ int32_t fs_module_set_optimize(fs_module* module, int32_t enabled) {
   return guard("set optimize", [&] {
     if (module == nullptr) fail("module is null");
     module->optimize = enabled != 0;
+  });
+}
+
+int32_t fs_module_set_input_map(fs_module* module, int32_t input, const int64_t* perm,
+                                int32_t n_perm, double scale, double shift) {
+  return guard("set input map", [&] {
+    if (module == nullptr) fail("module is null");
+    if (input < 0) fail("input " + std::to_string(input) + " is not an input index");
+    if (n_perm < 0 || n_perm > FS_MAX_DIMS || (n_perm > 0 && perm == nullptr)) {
+      fail("bad permutation length " + std::to_string(n_perm));
+    }
+    std::vector<int64_t> p(perm, perm + n_perm);
+    std::vector<bool> seen(n_perm, false);
+    for (int64_t a : p) {
+      if (a < 0 || a >= n_perm || seen[a]) {
+        fail("perm " + shape_text(p) + " is not a permutation of 0.." + std::to_string(n_perm - 1));
+      }
+      seen[a] = true;
+    }
+    if (!p.empty() && p[0] != 0) {
+      fail("perm " + shape_text(p) + " moves the batch axis 0");
+    }
+    if (!std::isfinite(scale) || !std::isfinite(shift)) fail("scale and shift must be finite");
+    std::vector<fs_input_map> maps;
+    for (const fs_input_map& m : module->maps) {
+      if (m.input != input) maps.push_back(m);
+    }
+    bool identity = scale == 1.0 && shift == 0.0;
+    for (size_t i = 0; i < p.size() && identity; i++) identity = p[i] == static_cast<int64_t>(i);
+    if (!identity) maps.push_back(fs_input_map{input, std::move(p), scale, shift});
+    module->maps = std::move(maps);
   });
 }
 
@@ -613,6 +680,7 @@ int32_t fs_module_forward_owned(fs_module* module, const fs_tensor_desc* inputs,
     torch::NoGradGuard no_grad;
     torch::jit::GraphOptimizerEnabledGuard optimize(module->optimize);
     std::vector<torch::jit::IValue> args = wrap_inputs(module, inputs, n_inputs);
+    map_inputs(module, args);
     std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
     if (static_cast<int32_t>(results.size()) > max_outputs) {
       fail("forward returned " + std::to_string(results.size()) + " tensors, room for " +
@@ -650,6 +718,7 @@ int32_t fs_module_vjp(fs_module* module, const fs_tensor_desc* inputs, int32_t n
     }
     torch::Tensor x = args[wrt].toTensor().detach().requires_grad_(true);
     args[wrt] = x;
+    map_inputs(module, args);  // after the leaf: the gradient comes back in the caller's layout
     std::vector<torch::Tensor> results = tensors_of(module->module.forward(std::move(args)));
     if (results.size() != 1) {
       fail("forward returned " + std::to_string(results.size()) + " tensors; gradients need one");

@@ -14,7 +14,9 @@ Writes to OUT_DIR:
                       attributes heads (int) and split (List[int]); a float buffer, an int
                       buffer, a Final constant, and an exported method twice(x) (TorchWeights)
   corrupt.pt          bytes that are not a TorchScript archive
-  NAME.bin            reference tensors, raw little-endian
+  NAME.bin            reference tensors, raw little-endian (images_hwc [N,8,8,3] in [-1, 1] and
+                      reward_nchw, reward_nchw_grad: reward_cnn.pt's scores of them given as
+                      (permute(0, 3, 1, 2) + 1) / 2, and the gradient in their layout)
   manifest.txt        one line per tensor: "tensor NAME DTYPE DIM0 DIM1 ...", one per number:
                       "scalar NAME VALUE", and "torch_version VERSION" (plain text, so the Java
                       test needs no JSON parser)
@@ -197,6 +199,16 @@ def main():
     (grad,) = torch.autograd.grad(scores.sum(), xr)
     save("reward", scores)
     save("reward_grad", grad)
+
+    # Decoded images in the engine's layout [N, H, W, 3] in [-1, 1], given to reward_cnn.pt per
+    # the FLUX contract as (img.permute(0, 3, 1, 2) + 1) / 2; the gradient is with respect to img.
+    img = torch.rand(N, SHAPE[1], SHAPE[2], 3) * 2 - 1
+    save("images_hwc", img)
+    imgd = img.double().requires_grad_(True)
+    scores_nchw = r64((imgd.permute(0, 3, 1, 2) + 1) / 2)
+    (grad_nchw,) = torch.autograd.grad(scores_nchw.sum(), imgd)
+    save("reward_nchw", scores_nchw)
+    save("reward_nchw_grad", grad_nchw)
 
     # Written last: its presence means the set is complete.
     with open(os.path.join(out, "manifest.txt"), "w") as f:

@@ -18,12 +18,15 @@ Writes to OUT_DIR:
                         tokenizer/ (vocab.json, merges.txt, tokenizer_config.json,
                         special_tokens_map.json), tokenizer_2/ (tokenizer.json, spiece.model,
                         tokenizer_config.json, special_tokens_map.json)
-  image_reward.pt       a differentiable reward on images [N, H, W, 3] -> [N]
+  image_reward.pt       a differentiable reward per the FLUX contract: images [N, 3, H, W] in
+                        [0, 1] -> [N]
   references.safetensors  per prompt K: promptK.t5_ids [256] I64, promptK.clip_ids [77] I64,
                         promptK.t5 [256, 32] F64, promptK.clip_pooled [32] F64; metadata
                         "promptK" = the prompt; decode.z [2, 16, 8, 6] F32 and decode.image
                         [2, 64, 48, 3] F64 (decoder output in [-1, 1]); decode.cotangent and
-                        decode.vjp (the decoder's VJP)
+                        decode.vjp (the decoder's VJP); decode.reward [2] and
+                        decode.reward_grad [2, 16, 8, 6] F64: image_reward.pt's scores of the
+                        decoded decode.z and their gradient with respect to z (eager, float64)
   manifest.txt          written last: the set is complete
 
 Tokenization reference: CLIP's byte-level BPE as openai's simple_tokenizer and transformers'
@@ -487,11 +490,30 @@ def ae_reference(sd, z):
 
 
 class ImageReward(torch.nn.Module):
-    """Prefers warm, bright images: mean(0.6 R + 0.3 G - 0.2 B) per image [N, H, W, 3] in [-1, 1]."""
+    """A reward per the FLUX contract: images [N, 3, H, W] in [0, 1] -> [N]. Prefers warm, bright
+    images lower down: mean over pixels of (0.6 R + 0.3 G - 0.2 B) * (1 + y / H) + 0.5 R^2, so a
+    channel swap, a transposed image or [-1, 1] values instead of [0, 1] each change the score."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = torch.tensor([0.6, 0.3, -0.2], dtype=x.dtype, device=x.device)
-        return (x * c).sum(dim=3).mean(dim=(1, 2))
+        c = torch.tensor([0.6, 0.3, -0.2], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        h = x.shape[2]
+        ramp = 1.0 + torch.arange(h, dtype=x.dtype, device=x.device).view(1, h, 1) / h
+        warm = (x * c).sum(dim=1) * ramp
+        return (warm + 0.5 * x[:, 0] ** 2).mean(dim=(1, 2))
+
+
+def image_reward_reference(img):
+    """ImageReward's score, written out on the decoder's output [N, H, W, 3] in [-1, 1] (float64):
+    the contract's input is (img.permute(0, 3, 1, 2) + 1) / 2."""
+    x = (img.permute(0, 3, 1, 2) + 1) / 2
+    n, _, h, w = x.shape
+    total = torch.zeros(n, dtype=img.dtype)
+    for y in range(h):
+        weight = 1.0 + y / h
+        row = x[:, :, y, :]
+        total = total + ((0.6 * row[:, 0] + 0.3 * row[:, 1] - 0.2 * row[:, 2]) * weight
+                         + 0.5 * row[:, 0] * row[:, 0]).sum(dim=1)
+    return total / (h * w)
 
 
 # ---- the folder ------------------------------------------------------------------------------
@@ -670,6 +692,12 @@ def main():
     (vjp,) = torch.autograd.grad(img, zg, cot)
     refs["decode.cotangent"] = cot
     refs["decode.vjp"] = vjp
+    # the reward contract on decoded images: scores and their gradient through the decoder
+    zr = z.double().clone().requires_grad_(True)
+    scores = image_reward_reference(ae_reference(ae, zr))
+    (reward_grad,) = torch.autograd.grad(scores.sum(), zr)
+    refs["decode.reward"] = scores.detach()
+    refs["decode.reward_grad"] = reward_grad
     save_safetensors(os.path.join(out, "references.safetensors"), refs, meta)
     with open(os.path.join(out, "manifest.txt"), "w") as f:
         f.write("torch_version %s\nprompts %d\n" % (torch.__version__, len(PROMPTS)))

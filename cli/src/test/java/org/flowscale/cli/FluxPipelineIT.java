@@ -105,6 +105,35 @@ class FluxPipelineIT {
   }
 
   @Test
+  void theRewardModuleTakesChannelsFirstAndAnotherLayoutIsOneLine() throws Exception {
+    // image_reward.pt follows the contract ([N, 3, H, W] in [0, 1], the default on decoded
+    // images); every run above feeds it. An image_shape that does not fit is refused at load.
+    Path fx = fixtures();
+    Path runs = tmp.resolve("runs-layout");
+    List<String> cmd = command(fx, "config/flux/schnell/rbf.yaml", runs);
+    cmd.addAll(METHODS.get("rbf"));
+    List<String> shape = new ArrayList<>(cmd);
+    shape.add("image_shape=[64, 48, 3]");
+    shape.add("--dry-run");
+    EndToEndIT.Proc p = EndToEndIT.exec(shape, Map.of());
+    assertEquals(2, p.code(), p.toString());
+    assertFalse(p.hasStackTrace(), p.toString());
+    assertTrue(p.err().contains("image_shape [64, 48, 3] does not fit image_layout nchw"), p.err());
+    assertEquals(1, p.err().strip().lines().count(), p.err());
+    // the rows as they are ([N, 64, 48, 3] in [-1, 1]) reach the channels-first module: the run
+    // stops with libtorch's error in one line (after the log's warning)
+    List<String> nhwc = new ArrayList<>(cmd);
+    nhwc.add("image_layout=nhwc");
+    EndToEndIT.Proc q = EndToEndIT.exec(nhwc, Map.of());
+    assertTrue(q.code() != 0, q.toString());
+    assertFalse(q.hasStackTrace(), q.toString());
+    List<String> failed = q.err().lines().filter(l -> l.startsWith("flowscale:")).toList();
+    assertEquals(1, failed.size(), q.err());
+    assertTrue(failed.get(0).contains("reward 'torchscript' failed: forward:"), q.err());
+    assertTrue(failed.get(0).contains("must match the size of tensor b (3)"), q.err());
+  }
+
+  @Test
   void aFolderWithAPartMissingIsOneLineNamingTheFileAndWritesNothing() throws Exception {
     Path fx = fixtures();
     Path folder = tmp.resolve("folder");

@@ -45,6 +45,8 @@ public final class FluxPipelineFixtures {
   final double[] decodeImage;
   final double[] decodeCotangent;
   final double[] decodeVjp;
+  final double[] decodeReward;
+  final double[] decodeRewardGrad;
 
   private FluxPipelineFixtures(TorchShim shim, Path dir, int device) {
     this.shim = shim;
@@ -66,6 +68,8 @@ public final class FluxPipelineFixtures {
       decodeImage = doubles(f, "decode.image");
       decodeCotangent = doubles(f, "decode.cotangent");
       decodeVjp = doubles(f, "decode.vjp");
+      decodeReward = doubles(f, "decode.reward");
+      decodeRewardGrad = doubles(f, "decode.reward_grad");
     }
   }
 

@@ -13,9 +13,15 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Map;
 import org.flowscale.bindings.weights.SafeTensors;
+import org.flowscale.engine.model.DecodedReward;
+import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.FlowModel;
+import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.model.RewardModel;
 import org.flowscale.engine.model.SampleDecoder;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.DType;
@@ -254,6 +260,56 @@ class FluxPipelineTest {
   }
 
   @Test
+  void torchScriptRewardTakesDecodedImagesChannelsFirstInZeroOneWithTheGradientThroughTheDecoder() {
+    // The reward contract on FLUX: the module gets [N, 3, H, W] in [0, 1] (image_layout nchw, the
+    // default on decoded images); scores and the DPS gradient with respect to the latents match
+    // eager PyTorch computing the same from the same latents.
+    FluxPipelineFixtures fx = FluxPipelineFixtures.get();
+    try (FluxModel m = load(fx, Map.of());
+        CpuParticleOps ops = new CpuParticleOps();
+        Arena a = Arena.ofConfined()) {
+      SampleDecoder d = m.decoder().orElseThrow();
+      assertTrue(d.imageSpace().decodedImages());
+      Map<String, Object> settings = new HashMap<>();
+      settings.put("reward_path", fx.dir.resolve("image_reward.pt").toString());
+      int n = 2;
+      for (int batch : new int[] {1, 2}) {
+        try (RewardModel rm =
+                Factories.reward("torchscript").load("torchscript", settings, d.imageSpace());
+            Reward r = new DecodedReward(d, rm.condition(""), m.dim(), batch)) {
+          assertTrue(rm.toString().contains("image_shape [3, 64, 48], image_layout nchw"), "" + rm);
+          assertTrue(r.differentiable());
+          Tensor z = ops.allocate(n, m.dim(), DType.F32);
+          ops.upload(a.allocateFrom(JAVA_FLOAT, fx.decodeZ), z);
+          Tensor s = ops.allocate(n, 1, DType.F64);
+          r.score(ops, z, s);
+          double[] scores = readF64(ops, s, a);
+          double serr = FluxFixtures.relErr(scores, fx.decodeReward);
+          assertTrue(serr < 1e-5, "scores " + Arrays.toString(scores) + ": relative error " + serr);
+          Tensor s2 = ops.allocate(n, 1, DType.F64);
+          Tensor g = ops.allocate(n, m.dim(), DType.F32);
+          r.gradient(ops, z, s2, g);
+          double gerr = FluxFixtures.relErr(read(ops, g, a), fx.decodeRewardGrad);
+          assertTrue(gerr < 1e-5, "reward gradient through the decoder: relative error " + gerr);
+          double[] scores2 = readF64(ops, s2, a);
+          assertTrue(FluxFixtures.relErr(scores2, fx.decodeReward) < 1e-5);
+        }
+      }
+      // the rows as they are ([N, H, W, 3] in [-1, 1]) reach a channels-first module: one line
+      settings.put("image_layout", "nhwc");
+      try (RewardModel rm =
+              Factories.reward("torchscript").load("torchscript", settings, d.imageSpace());
+          Reward r = new DecodedReward(d, rm.condition(""), m.dim(), 2)) {
+        Tensor z = ops.allocate(n, m.dim(), DType.F32);
+        ops.upload(a.allocateFrom(JAVA_FLOAT, fx.decodeZ), z);
+        Tensor s = ops.allocate(n, 1, DType.F64);
+        RuntimeException e = assertThrows(RuntimeException.class, () -> r.score(ops, z, s));
+        assertTrue(e.getMessage().lines().findFirst().orElse("").contains("size"), e.getMessage());
+      }
+    }
+  }
+
+  @Test
   void embeddingsAreCachedPerPromptAndEncodersNeverLoadForCachedPrompts() throws IOException {
     FluxPipelineFixtures fx = FluxPipelineFixtures.get();
     Path cache = tmp.resolve("emb");
@@ -425,6 +481,12 @@ class FluxPipelineTest {
       out[i] = s.getAtIndex(JAVA_FLOAT, i);
     }
     return out;
+  }
+
+  private static double[] readF64(CpuParticleOps ops, Tensor t, Arena a) {
+    MemorySegment s = a.allocate(t.byteSize(), 8);
+    ops.download(t, s);
+    return s.toArray(java.lang.foreign.ValueLayout.JAVA_DOUBLE);
   }
 
   private static double[] widen(float[] f) {

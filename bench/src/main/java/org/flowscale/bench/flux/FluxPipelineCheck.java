@@ -134,7 +134,10 @@ public final class FluxPipelineCheck {
               : Integer.parseInt(device.replace("cuda:", "").replace("cuda", "0"));
       TorchScriptReward image =
           new TorchScriptReward(
-              shim, shim.load(folder.resolve("image_reward.pt"), devIndex), new long[] {h, w, 3});
+              shim,
+              shim.load(folder.resolve("image_reward.pt"), devIndex),
+              new long[] {3, h, w},
+              true); // the FLUX contract: [N, 3, H, W] in [0, 1], mapped by libtorch
       SearchConfig config =
           SearchConfig.builder().method(FilteringMethod.RBF).maxNfe(maxNfe).seed(1).build();
       try (DecodedReward reward = new DecodedReward(timed, image, model.dim(), 4)) {

@@ -120,6 +120,19 @@ public final class TorchModule implements AutoCloseable {
   }
 
   /**
+   * Maps input {@code input} before every call of this module (forward, other methods, {@link
+   * #vjp}): the module receives {@code x.permute(perm) * scale + shift} of the caller's {@code x},
+   * computed by libtorch where {@code x} is (no host round trip). {@code perm} keeps axis 0 first;
+   * empty keeps the axes. Gradients by {@link #vjp} are with respect to the caller's {@code x}: in
+   * its layout, times {@code scale}. Replaces an earlier map of that input.
+   *
+   * @throws TorchException when perm is not a permutation that keeps the batch axis first
+   */
+  public void setInputMap(int input, long[] perm, double scale, double shift) {
+    shim.setInputMap(live(), input, perm, scale, shift);
+  }
+
+  /**
    * Moves every parameter and buffer to {@code device} (-1 host) and converts the floating-point
    * ones to {@code dtype} (null: keep); later calls run there.
    */

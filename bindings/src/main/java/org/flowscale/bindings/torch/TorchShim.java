@@ -1,6 +1,7 @@
 package org.flowscale.bindings.torch;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -40,7 +41,7 @@ public final class TorchShim {
   public static final String ENV = "FLOWSCALE_SHIM";
 
   /** The ABI version this class is written against ({@code FS_ABI_VERSION}). */
-  public static final int ABI_VERSION = 2;
+  public static final int ABI_VERSION = 3;
 
   static final String LIBRARY_FILE = "libflowscale_shim.so";
 
@@ -100,6 +101,7 @@ public final class TorchShim {
   private final MethodHandle moduleGetInts;
   private final MethodHandle moduleTo;
   private final MethodHandle moduleSetOptimize;
+  private final MethodHandle moduleSetInputMap;
   private final boolean cuda;
 
   private TorchShim(NativeLibrary lib, String location) {
@@ -188,6 +190,11 @@ public final class TorchShim {
         lib.function("fs_module_to", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     moduleSetOptimize =
         lib.function("fs_module_set_optimize", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    moduleSetInputMap =
+        lib.function(
+            "fs_module_set_input_map",
+            FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_DOUBLE, JAVA_DOUBLE));
     cuda = (int) invoke(builtWithCuda) != 0;
   }
 
@@ -564,6 +571,13 @@ public final class TorchShim {
 
   void setOptimize(MemorySegment module, boolean enabled) {
     check((int) invoke(moduleSetOptimize, module, enabled ? 1 : 0));
+  }
+
+  void setInputMap(MemorySegment module, int input, long[] perm, double scale, double shift) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment p = perm.length == 0 ? MemorySegment.NULL : arena.allocateFrom(JAVA_LONG, perm);
+      check((int) invoke(moduleSetInputMap, module, input, p, perm.length, scale, shift));
+    }
   }
 
   void moduleTo(MemorySegment module, int device, TorchDType dtype) {

@@ -98,24 +98,90 @@ class TorchScriptFactoryTest {
   }
 
   @Test
-  void channelsFirstOverDecodedImagesIsRefusedNotScrambled() {
+  void decodedImagesReachTheModuleChannelsFirstByDefaultAndWrongLayoutsAreRefused() {
     TorchFixtures fx = TorchFixtures.get();
     var rewards = Factories.reward("torchscript");
     Map<String, Object> r = new HashMap<>();
     r.put("reward_path", fx.file("reward_cnn.pt").toString());
-    // decoded images are [H, W, 3]: [3, H, W] has the same size but would be a reshape
     var images = org.flowscale.engine.model.SampleDecoder.images(8, 8);
+    // decoded images: [3, H, W] in [0, 1] unless asked otherwise
+    try (var rm = rewards.load("torchscript", r, images)) {
+      assertTrue(rm.toString().endsWith("image_shape [3, 8, 8], image_layout nchw]"), "" + rm);
+    }
     r.put("image_shape", List.of(3L, 8L, 8L));
-    var e =
-        assertThrows(
-            IllegalArgumentException.class, () -> rewards.load("torchscript", r, images).close());
-    assertTrue(e.getMessage().contains("reorders the samples' axes [8, 8, 3]"), e.getMessage());
-    assertTrue(e.getMessage().contains("x.permute(0, 3, 1, 2)"), e.getMessage());
-    assertEquals(1, e.getMessage().lines().count());
-    // a flat view of the same rows is a reshape, and fine
+    try (var rm = rewards.load("torchscript", r, images)) {
+      assertTrue(rm.toString().endsWith("image_layout nchw]"), "" + rm);
+    }
+    // nchw takes [3, H, W] only
+    r.put("image_shape", List.of(8L, 8L, 3L));
+    assertOneLine(
+        () -> rewards.load("torchscript", r, images).close(),
+        "image_shape [8, 8, 3] does not fit image_layout nchw");
+    r.put("image_shape", List.of(192L));
+    assertOneLine(
+        () -> rewards.load("torchscript", r, images).close(),
+        "image_shape [192] does not fit image_layout nchw");
+    // nhwc: the rows as they are; [3, H, W] over [H, W, 3] rows would scramble them
+    r.put("image_layout", "nhwc");
+    r.put("image_shape", List.of(3L, 8L, 8L));
+    var e = assertOneLine(() -> rewards.load("torchscript", r, images).close(), "reorders");
+    assertTrue(e.contains("the samples' axes [8, 8, 3] under image_layout nhwc"), e);
+    assertTrue(e.contains("use image_layout nchw"), e);
+    r.remove("image_shape");
+    try (var rm = rewards.load("torchscript", r, images)) {
+      assertTrue(rm.toString().endsWith("image_shape [8, 8, 3]]"), "" + rm);
+    }
+    r.put("image_layout", "chw");
+    assertOneLine(
+        () -> rewards.load("torchscript", r, images).close(), "image_layout must be nchw");
+    // the toy world's images ([H, W, 3], not decoded) keep the rows by default; nchw on request
+    var toy =
+        new org.flowscale.engine.model.SampleSpace() {
+          @Override
+          public int dim() {
+            return 192;
+          }
+
+          @Override
+          public long[] shape() {
+            return new long[] {8, 8, 3};
+          }
+        };
+    r.remove("image_layout");
+    try (var rm = rewards.load("torchscript", r, toy)) {
+      assertTrue(rm.toString().endsWith("image_shape [8, 8, 3]]"), "" + rm);
+    }
+    r.put("image_layout", "NCHW");
+    try (var rm = rewards.load("torchscript", r, toy)) {
+      assertTrue(rm.toString().endsWith("image_shape [3, 8, 8], image_layout nchw]"), "" + rm);
+    }
+    // samples that are not [H, W, 3] images have no layout to choose
+    var flat =
+        new org.flowscale.engine.model.SampleSpace() {
+          @Override
+          public int dim() {
+            return 192;
+          }
+
+          @Override
+          public long[] shape() {
+            return new long[] {3, 8, 8};
+          }
+        };
+    assertOneLine(
+        () -> rewards.load("torchscript", r, flat).close(),
+        "image_layout is for image samples of shape [H, W, 3]; this model's samples are [3, 8, 8]");
+    // the reorder check itself
     assertTrue(TorchScriptRewardFactory.reorders(new long[] {3, 8, 8}, new long[] {8, 8, 3}));
     assertFalse(TorchScriptRewardFactory.reorders(new long[] {192}, new long[] {8, 8, 3}));
     assertFalse(TorchScriptRewardFactory.reorders(new long[] {8, 8, 3}, new long[] {8, 8, 3}));
+  }
+
+  private static String assertOneLine(Runnable r, String expected) {
+    var e = assertThrows(IllegalArgumentException.class, r::run);
+    assertTrue(e.getMessage().contains(expected), "message: " + e.getMessage());
+    assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+    return e.getMessage();
   }
 
   private static void assertMessage(Runnable r, String expected) {

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.NativeTensor;
@@ -119,6 +122,78 @@ class TorchScriptModelTest {
       assertTrue(TorchFixtures.relErr(tensors.read(scores2), fx.values("reward")) < TOL);
       double err = TorchFixtures.relErr(tensors.read(grad), fx.values("reward_grad"));
       assertTrue(err < TOL, "relative error " + err);
+    }
+  }
+
+  @Test
+  void rewardOnDecodedImagesTakesThemChannelsFirstInZeroOne() {
+    // [N, 8, 8, 3] in [-1, 1] rows (SampleDecoder's layout) reach reward_cnn.pt as
+    // (x.permute(0, 3, 1, 2) + 1) / 2; scores and the gradient (back in the rows' layout, times
+    // 0.5) match eager PyTorch. The same module given the rows reshaped scores differently.
+    Map<String, Object> settings = new HashMap<>();
+    settings.put("reward_path", fx.file("reward_cnn.pt").toString());
+    settings.put("device", fx.device < 0 ? "cpu" : "cuda:" + fx.device);
+    var images = org.flowscale.engine.model.SampleDecoder.images(8, 8);
+    try (var rm = Factories.reward("torchscript").load("torchscript", settings, images);
+        Tensor x = tensors.of(fx.values("images_hwc"), 5, 192, DType.F32);
+        Tensor scores = tensors.allocate(5, 1, DType.F64);
+        Tensor scores2 = tensors.allocate(5, 1, DType.F64);
+        Tensor grad = tensors.allocate(5, 192, DType.F32)) {
+      var r = rm.condition("");
+      r.score(ops, x, scores);
+      double serr = TorchFixtures.relErr(tensors.read(scores), fx.values("reward_nchw"));
+      assertTrue(serr < TOL, "scores: relative error " + serr);
+      r.gradient(ops, x, scores2, grad);
+      assertTrue(TorchFixtures.relErr(tensors.read(scores2), fx.values("reward_nchw")) < TOL);
+      double gerr = TorchFixtures.relErr(tensors.read(grad), fx.values("reward_nchw_grad"));
+      assertTrue(gerr < TOL, "gradient: relative error " + gerr);
+      // the caller's rows are untouched by the map
+      assertArrayEquals(fx.floats("images_hwc"), toFloats(tensors.read(x)));
+      // rows reshaped as they are (the old behaviour) are another function of the same values
+      reward.score(ops, x, scores);
+      assertTrue(TorchFixtures.relErr(tensors.read(scores), fx.values("reward_nchw")) > 1e-3);
+    }
+  }
+
+  @Test
+  void inputMapsAreCheckedAndReplaceable() {
+    TorchModule m = fx.shim.load(fx.file("reward_cnn.pt"), fx.device);
+    var batch =
+        assertThrows(TorchException.class, () -> m.setInputMap(0, new long[] {1, 0, 2, 3}, 1, 0));
+    assertTrue(batch.getMessage().contains("moves the batch axis 0"), batch.getMessage());
+    var perm =
+        assertThrows(TorchException.class, () -> m.setInputMap(0, new long[] {0, 1, 1, 3}, 1, 0));
+    assertTrue(perm.getMessage().contains("is not a permutation of 0..3"), perm.getMessage());
+    var nan =
+        assertThrows(TorchException.class, () -> m.setInputMap(0, new long[0], Double.NaN, 0));
+    assertTrue(nan.getMessage().contains("finite"), nan.getMessage());
+    m.setInputMap(0, new long[] {0, 3, 1, 2}, 0.5, 0.5);
+    try (var r = new TorchScriptReward(fx.shim, m, new long[] {192});
+        Tensor x = x();
+        Tensor s = tensors.allocate(5, 1, DType.F64)) {
+      // a map of another rank than the call's input is named when the call comes
+      var rank = assertThrows(TorchException.class, () -> r.score(ops, x, s));
+      assertTrue(
+          rank.getMessage().contains("its map permutes 4 axes, but the input has shape [5, 192]"),
+          rank.getMessage());
+    }
+    // the identity map removes a map: the rows reach the module as they are again
+    TorchModule m2 = fx.shim.load(fx.file("reward_cnn.pt"), fx.device);
+    m2.setInputMap(0, new long[] {0, 3, 1, 2}, 0.5, 0.5);
+    m2.setInputMap(0, new long[0], 1, 0);
+    try (var r = new TorchScriptReward(fx.shim, m2, SHAPE);
+        Tensor x = x();
+        Tensor s = tensors.allocate(5, 1, DType.F64)) {
+      r.score(ops, x, s);
+      assertTrue(TorchFixtures.relErr(tensors.read(s), fx.values("reward")) < TOL);
+    }
+    // channels first needs [3, H, W]
+    try (TorchModule m3 = fx.shim.load(fx.file("reward_cnn.pt"), fx.device)) {
+      var shape =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new TorchScriptReward(fx.shim, m3, new long[] {8, 8, 3}, true));
+      assertTrue(shape.getMessage().contains("needs image_shape [3, H, W]"), shape.getMessage());
     }
   }
 

@@ -16,8 +16,14 @@ import org.flowscale.engine.ops.Tensor;
  * width + x) * 3 + c}, with values in [-1, 1] (-1 black, 1 full intensity). It is exactly the
  * layout of {@link ImageDecoder#pixels} and of the toy world's samples, so a reward written for one
  * judges the other. Decoders clamp to [-1, 1] (FLUX's VAE, like BFL's and diffusers' pipelines,
- * clamps before saving); the gradient is then zero where a value was clamped. A reward that wants
- * [0, 1] computes {@code (v + 1) / 2}; one that wants channels first permutes.
+ * clamps before saving); the gradient is then zero where a value was clamped.
+ *
+ * <p><b>What a user's reward module sees</b> is a separate, per-reward choice: the TorchScript
+ * reward on decoded images ({@link SampleSpace#decodedImages()}) gives its module {@code [N, 3, H,
+ * W]} F32 in [0, 1] by default ({@code image_layout: nchw}, the FLUX reward contract), mapped from
+ * these rows by libtorch on the device, with the gradient mapped back (permuted to {@code [H, W,
+ * 3]}, times 0.5); {@code image_layout: nhwc} gives the rows as they are. The remote and CLIP
+ * aesthetic rewards convert from this layout themselves.
  *
  * <p>Thread safety: as the model's; decoders are stateless between calls.
  */
@@ -68,6 +74,11 @@ public interface SampleDecoder {
       @Override
       public long[] shape() {
         return new long[] {height, width, 3};
+      }
+
+      @Override
+      public boolean decodedImages() {
+        return true;
       }
 
       @Override

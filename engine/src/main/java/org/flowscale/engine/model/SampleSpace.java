@@ -39,6 +39,17 @@ public interface SampleSpace {
   }
 
   /**
+   * Whether these samples are images decoded from a latent model's samples ({@link
+   * SampleDecoder#imageSpace()}, {@link SampleDecoder}'s layout) rather than a model's own samples.
+   * A reward a user scripts for a latent model takes them as {@code [N, 3, H, W]} in [0, 1] by
+   * default (the TorchScript reward's {@code image_layout: nchw}); the engine's rows stay in the
+   * contract's layout.
+   */
+  default boolean decodedImages() {
+    return false;
+  }
+
+  /**
    * The device-side decoder of a latent model's samples into images (FLUX: its VAE decoder), or
    * empty when the samples are what rewards judge as they are. When present, image rewards are
    * loaded against {@link SampleDecoder#imageSpace()} and wrapped in a {@link DecodedReward}.

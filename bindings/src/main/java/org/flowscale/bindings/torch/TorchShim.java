@@ -67,8 +67,6 @@ public final class TorchShim {
   private static final long OFF_AS =
       DESC.byteOffset(MemoryLayout.PathElement.groupElement("as_dtype"));
 
-  private static volatile TorchShim instance;
-
   private final String location;
   private final MethodHandle abiVersion;
   private final MethodHandle shimVersion;
@@ -205,17 +203,74 @@ public final class TorchShim {
    *     library found is incompatible
    */
   public static TorchShim get() {
-    TorchShim s = instance;
-    if (s == null) {
-      synchronized (TorchShim.class) {
-        s = instance;
-        if (s == null) {
-          s = loadLibrary(candidates());
-          instance = s;
+    return PROCESS.get();
+  }
+
+  /**
+   * Starts loading the shim (and with it libtorch, about a second of dynamic loading on a cold
+   * start) on a background thread and returns at once, so that a caller that knows it will need the
+   * shim soon can overlap the load with other start-up work. Idempotent and thread-safe: at most
+   * one background load is started per process, none once the shim is loaded. It never throws and
+   * reports nothing: a load that fails in the background is tried again by the next {@link #get()},
+   * which then throws exactly what it would have thrown without the preload. A {@link #get()} that
+   * comes while the background load runs waits for it and returns its result.
+   */
+  public static void preload() {
+    PROCESS.preload();
+  }
+
+  /** The process's shim. */
+  private static final Slot PROCESS = new Slot(TorchShim::candidates);
+
+  /**
+   * One lazily loaded shim: {@link #get()} loads it once (under the slot's lock, so concurrent
+   * callers and a background preload share one load), and remembers it; a failed load is not
+   * remembered, so every call reports it the same way.
+   */
+  static final class Slot {
+    private final java.util.function.Supplier<List<String>> candidates;
+    private final java.util.concurrent.atomic.AtomicBoolean preloadStarted =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile TorchShim instance;
+
+    Slot(java.util.function.Supplier<List<String>> candidates) {
+      this.candidates = candidates;
+    }
+
+    TorchShim get() {
+      TorchShim s = instance;
+      if (s == null) {
+        synchronized (this) {
+          s = instance;
+          if (s == null) {
+            s = loadLibrary(candidates.get());
+            instance = s;
+          }
         }
       }
+      return s;
     }
-    return s;
+
+    /** Starts the background load unless one was started or the shim is loaded; null then. */
+    Thread preload() {
+      if (instance != null || !preloadStarted.compareAndSet(false, true)) {
+        return null;
+      }
+      Thread t =
+          Thread.ofPlatform()
+              .name("flowscale-shim-preload")
+              .daemon()
+              .unstarted(
+                  () -> {
+                    try {
+                      get();
+                    } catch (Throwable e) {
+                      // get() on the caller's thread tries again and reports it.
+                    }
+                  });
+      t.start();
+      return t;
+    }
   }
 
   /** The paths {@link #get()} tries, in order. */

@@ -104,4 +104,14 @@ class TorchShimPreloadTest {
     assertSame(shim, TorchShim.get());
     assertEquals(TorchShim.ABI_VERSION, shim.abiVersion());
   }
+
+  @Test
+  void aShimFunctionIsLinkedOnFirstUse() {
+    TorchShim shim = new TorchShim.Slot(() -> List.of(TorchFixtures.get().shim.location())).get();
+    TorchShim.Downcall vjp = shim.downcall("fs_module_vjp");
+    assertTrue(!vjp.linked(), "fs_module_vjp was linked before any use");
+    assertNotNull(vjp.get());
+    assertTrue(vjp.linked());
+    assertSame(vjp.get(), vjp.get());
+  }
 }

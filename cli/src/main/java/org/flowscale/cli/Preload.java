@@ -17,6 +17,11 @@ import org.flowscale.engine.model.Factories;
  * and a guess that misses only costs the overlap; the real config is resolved and checked as
  * before, and a load that fails in the background is reported by the run exactly as without it.
  * Anything unusual (another command, no readable config, a value it cannot read) prepares nothing.
+ *
+ * <p>The cost: a run that fails before it needs the shim (a bad override, say) still waits for the
+ * load to finish before it exits, since the exit's own JNI methods wait for the loader lock (about
+ * 0.7 s more on a cold start, bench/RESULTS.md). Calling {@link #start} after the config is
+ * resolved instead would avoid that and give up most of the overlap.
  */
 final class Preload {
   private Preload() {}

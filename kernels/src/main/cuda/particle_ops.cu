@@ -94,35 +94,101 @@ FS_HD void philox(u32 c0, u32 c1, u32 c2, u32 c3, u32 k0, u32 k1,
   out[3] = c3;
 }
 
-// Box-Muller on one word pair, as Philox.boxMuller: u = (w + 0.5) 2^-32, radius from the first
-// word, angle 2 pi u from the second. The CPU evaluates in double and rounds the result to
-// float; doing that here would make the noise kernels compute-bound on double-precision units,
-// so this works in float while keeping every step accurate to a few float ulps:
-// -2 ln u is taken as -2 log1p(-(1 - u)) for u >= 1/2 (1 - u is formed exactly from the word,
-// where u itself would round to 1), and the angle 2 pi u is reduced to 2 pi (u - 1) there, so
-// sincospi sees a small, exact argument. The result agrees with the CPU to about 3e-7 of the
-// radius.
+// Box-Muller on one word pair, exactly as engine rng/BoxMullerF32 (the CPU backend's draws): the
+// transform of Philox.boxMuller (u = (w + 0.5) 2^-32, radius sqrt(-2 ln u) from the first word,
+// angle 2 pi u from the second) evaluated in float by the same branch-free sequence of correctly
+// rounded float adds, multiplies, int-to-float conversions, one square root and bit operations,
+// in the same order, with the same constants (bit patterns below). __fmul_rn/__fadd_rn keep
+// nvcc from contracting a multiply and an add into an FMA (which rounds once where Java rounds
+// twice), so the draws are the CPU backend's bit for bit, on the device and on the host
+// (HostMathTest: bit-exact against Philox.gaussian4F32, and within BoxMullerF32.MAX_ERROR of the
+// radius against the double reference).
+//   -2 ln u: w = a, or ~a for u >= 1/2; v = (w + 0.5) 2^-32 with one rounding; ln u for the lower
+//   half and ln(1 - v) = ln u for the upper half (1 - u is never rounded where the radius is
+//   small), both as e ln 2 + log1p(f) with f in [sqrt(1/2) - 1, sqrt(2) - 1] and Cephes' logf
+//   polynomial for log1p.
+//   2 pi u2: the word is split exactly, in integers, into a quadrant q and a remainder d with
+//   |d| <= 2^29: angle = q pi / 2 + 2 pi (2d + 1) 2^-33; Taylor sine (degree 9) and cosine
+//   (degree 10) of the remainder, swapped and negated by quadrant.
+// (Host builds: plain float operations, compiled without contraction: -ffp-contract=off.)
+#ifdef __CUDA_ARCH__
+#define FS_MUL(a, b) __fmul_rn((a), (b))
+#define FS_ADD(a, b) __fadd_rn((a), (b))
+#else
+#define FS_MUL(a, b) ((a) * (b))
+#define FS_ADD(a, b) ((a) + (b))
+#endif
+
+// mask == all ones ? x : y
+FS_HD u32 fs_select(u32 mask, u32 x, u32 y) { return (x & mask) | (y & ~mask); }
+
+FS_HD float fs_bm_radius(u32 a) {
+  const float P0 = 0x1.204376p-4f, P1 = -0x1.d7a37p-4f, P2 = 0x1.de4a34p-4f,
+              P3 = -0x1.fcba9ep-4f, P4 = 0x1.23d37ep-3f, P5 = -0x1.555cap-3f,
+              P6 = 0x1.999d58p-3f, P7 = -0x1.fffff8p-3f, P8 = 0x1.555554p-2f;
+  const float LN2_HI = 0x1.63p-1f, LN2_LO = -0x1.bd0106p-13f;
+  const u32 SQRT_HALF_BITS = 0x3f3504f3u, ONE_BITS = 0x3f800000u, MANTISSA = 0x007fffffu;
+  const u32 UPPER_SPLIT_BITS = 0x3e95f61au;  // 1 - sqrt(1/2), rounded to float
+  const u32 upper = 0u - (a >> 31);          // all ones for u >= 1/2
+  const u32 w = a ^ upper;                   // < 2^31
+  const float v = FS_MUL(FS_ADD((float)(int)(w & ~0xFFu), FS_ADD((float)(int)(w & 0xFFu), 0.5f)),
+                         0x1p-32f);
+  // ln v = k ln 2 + log1p(m - 1), m in [sqrt(1/2), sqrt(2)) (the lower half's u)
+  const u32 ix = FS_F2U(v) + (ONE_BITS - SQRT_HALF_BITS);
+  const float kLow = (float)((int)(ix >> 23) - 0x7f);
+  const float fLow = FS_ADD(FS_U2F((ix & MANTISSA) + SQRT_HALF_BITS), -1.0f);
+  // ln(1 - v) for the upper half: log1p(-v), or -ln 2 + log1p(1 - 2v) when 1 - v < sqrt(1/2);
+  // v > 0, so its bits order like ints
+  const u32 big = 0u - ((UPPER_SPLIT_BITS - FS_F2U(v)) >> 31);
+  const float fUp =
+      FS_U2F(fs_select(big, FS_F2U(FS_ADD(1.0f, -FS_MUL(2.0f, v))), FS_F2U(-v)));
+  const float kUp = FS_U2F(fs_select(big, FS_F2U(-1.0f), 0u));
+  const float f = FS_U2F(fs_select(upper, FS_F2U(fUp), FS_F2U(fLow)));
+  const float k = FS_U2F(fs_select(upper, FS_F2U(kUp), FS_F2U(kLow)));
+  const float z = FS_MUL(f, f);
+  float p = FS_ADD(FS_MUL(P0, f), P1);
+  p = FS_ADD(FS_MUL(p, f), P2);
+  p = FS_ADD(FS_MUL(p, f), P3);
+  p = FS_ADD(FS_MUL(p, f), P4);
+  p = FS_ADD(FS_MUL(p, f), P5);
+  p = FS_ADD(FS_MUL(p, f), P6);
+  p = FS_ADD(FS_MUL(p, f), P7);
+  p = FS_ADD(FS_MUL(p, f), P8);
+  float y = FS_MUL(FS_MUL(p, f), z);
+  y = FS_ADD(y, FS_MUL(LN2_LO, k));
+  y = FS_ADD(y, FS_MUL(-0.5f, z));
+  float ln = FS_ADD(f, y);
+  ln = FS_ADD(ln, FS_MUL(LN2_HI, k));
+  return sqrtf(FS_MUL(-2.0f, ln));  // IEEE square root (no fast math), as Java's
+}
+
 FS_HD void box_muller(u32 a, u32 b, float* n0, float* n1) {
-  const double TWO_M32 = 2.3283064365386962890625e-10;
-  float r2;
-  if (a < 0x80000000u) {
-    float u = (float)(((double)a + 0.5) * TWO_M32);
-    r2 = -2.0f * logf(u);
-  } else {
-    float t = (float)(((double)(0xFFFFFFFFu - a) + 0.5) * TWO_M32);  // 1 - u, exact then rounded
-    r2 = -2.0f * log1pf(-t);
-  }
-  float x;  // angle / pi
-  if (b < 0x80000000u) {
-    x = (float)(((double)b + 0.5) * (2.0 * TWO_M32));
-  } else {
-    x = -(float)(((double)(0xFFFFFFFFu - b) + 0.5) * (2.0 * TWO_M32));
-  }
-  float s, c;
-  sincospif(x, &s, &c);
-  float radius = sqrtf(r2);
-  *n0 = radius * c;
-  *n1 = radius * s;
+  const float S1 = 0x1.921fb6p2f, S3 = -0x1.4abbcep5f, S5 = 0x1.466bc6p6f, S7 = -0x1.32d2ccp6f,
+              S9 = 0x1.507834p5f;
+  const float C2 = -0x1.3bd3ccp4f, C4 = 0x1.03c1fp6f, C6 = -0x1.55d3c8p6f, C8 = 0x1.e1f506p5f,
+              C10 = -0x1.a6d1f2p4f;
+  const u32 QUARTER = 0x20000000u, REMAINDER = 0x3FFFFFFFu;
+  const float radius = fs_bm_radius(a);
+  const u32 q = (b + QUARTER) >> 30;
+  const int d2 = ((int)((b + QUARTER) & REMAINDER) - (int)QUARTER) * 2 + 1;  // |d2| < 2^30
+  const float y = FS_MUL((float)d2, 0x1p-33f);
+  const float y2 = FS_MUL(y, y);
+  float s = FS_ADD(FS_MUL(S9, y2), S7);
+  s = FS_ADD(FS_MUL(s, y2), S5);
+  s = FS_ADD(FS_MUL(s, y2), S3);
+  s = FS_ADD(FS_MUL(s, y2), S1);
+  s = FS_MUL(s, y);
+  float c = FS_ADD(FS_MUL(C10, y2), C8);
+  c = FS_ADD(FS_MUL(c, y2), C6);
+  c = FS_ADD(FS_MUL(c, y2), C4);
+  c = FS_ADD(FS_MUL(c, y2), C2);
+  c = FS_ADD(FS_MUL(c, y2), 1.0f);
+  const u32 sb = FS_F2U(s), cb = FS_F2U(c);
+  const u32 swap = 0u - (q & 1u);
+  const u32 cosBits = fs_select(swap, sb, cb) ^ (((q + 1u) & 2u) << 30);
+  const u32 sinBits = fs_select(swap, cb, sb) ^ ((q & 2u) << 30);
+  *n0 = FS_MUL(radius, FS_U2F(cosBits));
+  *n1 = FS_MUL(radius, FS_U2F(sinBits));
 }
 
 // The four normals of counter block (blk, particle, stream), key = seed.

@@ -30,7 +30,6 @@ static inline float __int_as_float(int i){float f; memcpy(&f,&i,4); return f;}
 static inline float __uint_as_float(unsigned i){float f; memcpy(&f,&i,4); return f;}
 static inline unsigned __float_as_uint(float f){unsigned i; memcpy(&i,&f,4); return i;}
 static inline double __longlong_as_double(long long i){double f; memcpy(&f,&i,8); return f;}
-static inline void sincospif(float x,float*s,float*c){ *s=(float)sin(M_PI*x); *c=(float)cos(M_PI*x);}
 static int atomicCAS(int*p,int cmp,int v){int o=*p; if(o==cmp)*p=v; return o;}
 static int atomicMin(int*p,int v){int o=*p; if(v<o)*p=v; return o;}
 static void __threadfence_system(){}

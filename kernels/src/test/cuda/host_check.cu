@@ -1,6 +1,7 @@
 // Runs the kernels' RNG and bfloat16 helpers on the host so HostMathTest can compare them with
 // the Java reference without a GPU. Reads one query per line on stdin, answers one line each:
 //   g SEED STREAM PARTICLE BLOCK -> the 4 Gaussian floats of that Philox block (hex bits)
+//   m A B                        -> box_muller of the word pair (a, b): 2 floats (hex bits)
 //   u SEED STREAM INDEX          -> the uniform as double (hex bits)
 //   b FLOATBITS                  -> the bfloat16 bits of the float, and back (hex)
 // Numbers are unsigned decimal.
@@ -20,6 +21,12 @@ int main() {
       float z[4];
       gaussian4(seed, stream, particle, blk, z);
       printf("%08x %08x %08x %08x\n", FS_F2U(z[0]), FS_F2U(z[1]), FS_F2U(z[2]), FS_F2U(z[3]));
+    } else if (strcmp(op, "m") == 0) {
+      unsigned a, b;
+      if (scanf("%u %u", &a, &b) != 2) return 2;
+      float n0, n1;
+      box_muller(a, b, &n0, &n1);
+      printf("%08x %08x\n", FS_F2U(n0), FS_F2U(n1));
     } else if (strcmp(op, "u") == 0) {
       unsigned long long seed, stream, index;
       if (scanf("%llu %llu %llu", &seed, &stream, &index) != 3) return 2;

@@ -69,10 +69,6 @@ static inline double __longlong_as_double(long long i) {
   std::memcpy(&f, &i, 8);
   return f;
 }
-static inline void sincospif(float x, float* s, float* c) {
-  *s = (float)std::sin(M_PI * x);
-  *c = (float)std::cos(M_PI * x);
-}
 static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 static inline void __threadfence_system() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 

@@ -34,7 +34,6 @@ static inline float __fadd_rn(float a, float b) { return a + b; }
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 static inline float __uint_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
 static inline double __longlong_as_double(long long i) { double f; memcpy(&f, &i, 8); return f; }
-static inline void sincospif(float x, float* s, float* c) { *s = sin(M_PI * x); *c = cos(M_PI * x); }
 static int atomicCAS(int* p, int c, int v) { int o = *p; if (o == c) *p = v; return o; }
 static void __syncthreads() { abort(); }
 template <class T> T __shfl_down_sync(unsigned, T, int) { abort(); }

@@ -41,7 +41,11 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 3)
 @Fork(
     value = 1,
-    jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
+    jvmArgsAppend = {
+      "--enable-native-access=ALL-UNNAMED",
+      "--add-modules=jdk.incubator.vector",
+      "-Xmx1g"
+    })
 public class ParticleStepBenchmark {
   static final int PARTICLES = 64;
   static final int TOKENS = 4096;

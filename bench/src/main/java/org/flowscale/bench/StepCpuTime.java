@@ -12,6 +12,7 @@ import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.Noise;
 import org.flowscale.engine.ops.Tensor;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
+import org.flowscale.engine.rng.Simd;
 
 /**
  * The same SDE step, ODE step and copy as {@link ParticleStepBenchmark}, timed in the calling
@@ -49,7 +50,8 @@ public final class StepCpuTime {
       double odeNs = median(() -> ops.affine(x, u, ode, null, out));
       double copyNs = median(() -> MemorySegment.copy(src, 0, dst, 0, bytes));
       System.out.printf(
-          "one thread, CPU time, %d floats (%d MiB per tensor)%n", elements, bytes >> 20);
+          "one thread, CPU time, %d floats (%d MiB per tensor), %s%n",
+          elements, bytes >> 20, Simd.describe());
       report("sdeStep", sdeNs, 3 * bytes, elements);
       report("odeStep", odeNs, 3 * bytes, elements);
       report("copy", copyNs, 2 * bytes, elements);
@@ -71,9 +73,12 @@ public final class StepCpuTime {
     return c;
   }
 
-  /** Median CPU nanoseconds of 7 runs after 3 warm-up runs. */
+  /**
+   * Median CPU nanoseconds of 7 runs after 5 warm-up runs (the vectorised loops take a few seconds
+   * of CPU before the JIT has compiled them; see {@link Simd}).
+   */
   private static double median(Runnable op) {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
       op.run();
     }
     long[] ns = new long[7];

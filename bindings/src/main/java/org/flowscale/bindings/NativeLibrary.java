@@ -57,14 +57,20 @@ public final class NativeLibrary {
 
   /** A downcall handle for {@code name}, or an exception naming the library and symbol. */
   public MethodHandle function(String name, FunctionDescriptor descriptor) {
-    MemorySegment symbol =
-        lookup
-            .find(name)
-            .orElseThrow(
-                () ->
-                    new NativeLibraryException(
-                        description + " has no symbol '" + name + "': an incompatible version?"));
-    return LINKER.downcallHandle(symbol, descriptor);
+    return LINKER.downcallHandle(require(name), descriptor);
+  }
+
+  /**
+   * The address of {@code name}, or an exception naming the library and symbol: checks a symbol
+   * without making a downcall handle for it yet.
+   */
+  public MemorySegment require(String name) {
+    return lookup
+        .find(name)
+        .orElseThrow(
+            () ->
+                new NativeLibraryException(
+                    description + " has no symbol '" + name + "': an incompatible version?"));
   }
 
   /** Whether the library exports {@code name}. */

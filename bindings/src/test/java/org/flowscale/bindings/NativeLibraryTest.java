@@ -41,4 +41,15 @@ class NativeLibraryTest {
     assertTrue(e.getMessage().contains("libflowscale_missing.so.9"), e.getMessage());
     assertTrue(e.getMessage().contains("/nonexistent/lib.so: no such file"), e.getMessage());
   }
+
+  @Test
+  void requireChecksASymbolWithoutLinkingIt() {
+    NativeLibrary libc = NativeLibrary.load("the C library", List.of("libc.so.6"));
+    org.junit.jupiter.api.Assertions.assertNotEquals(0L, libc.require("strlen").address());
+    var e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            NativeLibraryException.class, () -> libc.require("fs_no_such_function"));
+    org.junit.jupiter.api.Assertions.assertTrue(
+        e.getMessage().contains("has no symbol 'fs_no_such_function'"), e.getMessage());
+  }
 }

@@ -18,6 +18,12 @@ public final class FluxModelFactory implements ModelFactory {
     return "flux";
   }
 
+  /** Starts loading the libtorch shim in the background ({@link TorchShim#preload}). */
+  @Override
+  public void prepare() {
+    TorchShim.preload();
+  }
+
   @Override
   public Set<String> keys() {
     return FluxSettings.KEYS;

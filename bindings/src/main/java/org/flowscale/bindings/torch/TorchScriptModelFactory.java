@@ -31,6 +31,12 @@ public final class TorchScriptModelFactory implements ModelFactory {
     return Set.of("model_path", "sample_shape", "device", "cond");
   }
 
+  /** Starts loading the libtorch shim in the background ({@link TorchShim#preload}). */
+  @Override
+  public void prepare() {
+    TorchShim.preload();
+  }
+
   @Override
   public FlowModel load(Map<String, Object> settings) {
     if (settings == null) {

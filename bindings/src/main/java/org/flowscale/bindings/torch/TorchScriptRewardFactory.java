@@ -36,6 +36,12 @@ public final class TorchScriptRewardFactory implements RewardFactory {
     return Set.of("torchscript");
   }
 
+  /** Starts loading the libtorch shim in the background ({@link TorchShim#preload}). */
+  @Override
+  public void prepare() {
+    TorchShim.preload();
+  }
+
   @Override
   public Set<String> keys() {
     return Set.of("reward_path", "image_shape", "image_layout", "reward_device", "device");

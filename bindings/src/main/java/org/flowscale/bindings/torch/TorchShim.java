@@ -67,41 +67,39 @@ public final class TorchShim {
   private static final long OFF_AS =
       DESC.byteOffset(MemoryLayout.PathElement.groupElement("as_dtype"));
 
-  private static volatile TorchShim instance;
-
   private final String location;
-  private final MethodHandle abiVersion;
-  private final MethodHandle shimVersion;
-  private final MethodHandle torchVersion;
-  private final MethodHandle builtWithCuda;
-  private final MethodHandle lastError;
-  private final MethodHandle cudaDeviceCount;
-  private final MethodHandle cudaGetStream;
-  private final MethodHandle cudaSetStream;
-  private final MethodHandle cudaSynchronize;
-  private final MethodHandle setAllowTf32;
-  private final MethodHandle moduleLoad;
-  private final MethodHandle moduleFree;
-  private final MethodHandle moduleForward;
-  private final MethodHandle moduleForwardOwned;
-  private final MethodHandle moduleVjp;
-  private final MethodHandle tensorEmpty;
-  private final MethodHandle tensorFree;
-  private final MethodHandle tensorDescribe;
-  private final MethodHandle copy;
-  private final MethodHandle dtypeSupported;
-  private final MethodHandle moduleRunMethod;
-  private final MethodHandle moduleHasMethod;
-  private final MethodHandle moduleSlots;
-  private final MethodHandle slotsCount;
-  private final MethodHandle slotsGet;
-  private final MethodHandle slotsFree;
-  private final MethodHandle moduleSetTensor;
-  private final MethodHandle moduleSetInts;
-  private final MethodHandle moduleGetInts;
-  private final MethodHandle moduleTo;
-  private final MethodHandle moduleSetOptimize;
-  private final MethodHandle moduleSetInputMap;
+  private final Downcall abiVersion;
+  private final Downcall shimVersion;
+  private final Downcall torchVersion;
+  private final Downcall builtWithCuda;
+  private final Downcall lastError;
+  private final Downcall cudaDeviceCount;
+  private final Downcall cudaGetStream;
+  private final Downcall cudaSetStream;
+  private final Downcall cudaSynchronize;
+  private final Downcall setAllowTf32;
+  private final Downcall moduleLoad;
+  private final Downcall moduleFree;
+  private final Downcall moduleForward;
+  private final Downcall moduleForwardOwned;
+  private final Downcall moduleVjp;
+  private final Downcall tensorEmpty;
+  private final Downcall tensorFree;
+  private final Downcall tensorDescribe;
+  private final Downcall copy;
+  private final Downcall dtypeSupported;
+  private final Downcall moduleRunMethod;
+  private final Downcall moduleHasMethod;
+  private final Downcall moduleSlots;
+  private final Downcall slotsCount;
+  private final Downcall slotsGet;
+  private final Downcall slotsFree;
+  private final Downcall moduleSetTensor;
+  private final Downcall moduleSetInts;
+  private final Downcall moduleGetInts;
+  private final Downcall moduleTo;
+  private final Downcall moduleSetOptimize;
+  private final Downcall moduleSetInputMap;
   private final boolean cuda;
 
   private TorchShim(NativeLibrary lib, String location) {
@@ -111,7 +109,7 @@ public final class TorchShim {
       throw new NativeLibraryException(
           location + " is not a flowscale shim (no fs_abi_version symbol)");
     }
-    abiVersion = lib.function("fs_abi_version", FunctionDescriptor.of(JAVA_INT));
+    abiVersion = new Downcall(lib, "fs_abi_version", FunctionDescriptor.of(JAVA_INT));
     int abi = (int) invoke(abiVersion);
     if (abi != ABI_VERSION) {
       throw new NativeLibraryException(
@@ -123,75 +121,90 @@ public final class TorchShim {
               + ABI_VERSION
               + "; rebuild it (cmake -S native -B native/build && cmake --build native/build)");
     }
-    shimVersion = lib.function("fs_shim_version", FunctionDescriptor.of(ADDRESS));
-    torchVersion = lib.function("fs_torch_version", FunctionDescriptor.of(ADDRESS));
-    builtWithCuda = lib.function("fs_built_with_cuda", FunctionDescriptor.of(JAVA_INT));
-    lastError = lib.function("fs_last_error", FunctionDescriptor.of(ADDRESS));
-    cudaDeviceCount = lib.function("fs_cuda_device_count", FunctionDescriptor.of(JAVA_INT));
+    shimVersion = new Downcall(lib, "fs_shim_version", FunctionDescriptor.of(ADDRESS));
+    torchVersion = new Downcall(lib, "fs_torch_version", FunctionDescriptor.of(ADDRESS));
+    builtWithCuda = new Downcall(lib, "fs_built_with_cuda", FunctionDescriptor.of(JAVA_INT));
+    lastError = new Downcall(lib, "fs_last_error", FunctionDescriptor.of(ADDRESS));
+    cudaDeviceCount = new Downcall(lib, "fs_cuda_device_count", FunctionDescriptor.of(JAVA_INT));
     cudaGetStream =
-        lib.function("fs_cuda_get_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        new Downcall(lib, "fs_cuda_get_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     cudaSetStream =
-        lib.function("fs_cuda_set_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        new Downcall(lib, "fs_cuda_set_stream", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
     cudaSynchronize =
-        lib.function("fs_cuda_synchronize", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    setAllowTf32 = lib.function("fs_set_allow_tf32", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        new Downcall(lib, "fs_cuda_synchronize", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    setAllowTf32 =
+        new Downcall(lib, "fs_set_allow_tf32", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     moduleLoad =
-        lib.function("fs_module_load", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-    moduleFree = lib.function("fs_module_free", FunctionDescriptor.ofVoid(ADDRESS));
+        new Downcall(
+            lib, "fs_module_load", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+    moduleFree = new Downcall(lib, "fs_module_free", FunctionDescriptor.ofVoid(ADDRESS));
     moduleForward =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_forward",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
     moduleForwardOwned =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_forward_owned",
             FunctionDescriptor.of(
                 JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
     moduleVjp =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_vjp",
             FunctionDescriptor.of(
                 JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
     tensorEmpty =
-        lib.function("fs_tensor_empty", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    tensorFree = lib.function("fs_tensor_free", FunctionDescriptor.ofVoid(ADDRESS));
+        new Downcall(lib, "fs_tensor_empty", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    tensorFree = new Downcall(lib, "fs_tensor_free", FunctionDescriptor.ofVoid(ADDRESS));
     tensorDescribe =
-        lib.function("fs_tensor_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    copy = lib.function("fs_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    dtypeSupported = lib.function("fs_dtype_supported", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        new Downcall(lib, "fs_tensor_describe", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    copy = new Downcall(lib, "fs_copy", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    dtypeSupported =
+        new Downcall(lib, "fs_dtype_supported", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     moduleRunMethod =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_run_method",
             FunctionDescriptor.of(
                 JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
     moduleHasMethod =
-        lib.function("fs_module_has_method", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        new Downcall(
+            lib, "fs_module_has_method", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     moduleSlots =
-        lib.function("fs_module_slots", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    slotsCount = lib.function("fs_slots_count", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        new Downcall(lib, "fs_module_slots", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    slotsCount = new Downcall(lib, "fs_slots_count", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     slotsGet =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_slots_get",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    slotsFree = lib.function("fs_slots_free", FunctionDescriptor.ofVoid(ADDRESS));
+    slotsFree = new Downcall(lib, "fs_slots_free", FunctionDescriptor.ofVoid(ADDRESS));
     moduleSetTensor =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_set_tensor",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT));
     moduleSetInts =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_set_ints",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
     moduleGetInts =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_get_ints",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
     moduleTo =
-        lib.function("fs_module_to", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+        new Downcall(
+            lib, "fs_module_to", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     moduleSetOptimize =
-        lib.function("fs_module_set_optimize", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        new Downcall(
+            lib, "fs_module_set_optimize", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     moduleSetInputMap =
-        lib.function(
+        new Downcall(
+            lib,
             "fs_module_set_input_map",
             FunctionDescriptor.of(
                 JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_DOUBLE, JAVA_DOUBLE));
@@ -205,17 +218,129 @@ public final class TorchShim {
    *     library found is incompatible
    */
   public static TorchShim get() {
-    TorchShim s = instance;
-    if (s == null) {
-      synchronized (TorchShim.class) {
-        s = instance;
-        if (s == null) {
-          s = loadLibrary(candidates());
-          instance = s;
-        }
+    return PROCESS.get();
+  }
+
+  /**
+   * Starts loading the shim (and with it libtorch, about a second of dynamic loading on a cold
+   * start) on a background thread and returns at once, so that a caller that knows it will need the
+   * shim soon can overlap the load with other start-up work. Idempotent and thread-safe: at most
+   * one background load is started per process, none once the shim is loaded. It never throws and
+   * reports nothing: a load that fails in the background is tried again by the next {@link #get()},
+   * which then throws exactly what it would have thrown without the preload. A {@link #get()} that
+   * comes while the background load runs waits for it and returns its result.
+   */
+  public static void preload() {
+    PROCESS.preload();
+  }
+
+  /**
+   * One C function of the shim: its symbol is checked when the shim loads (an old shim that lacks
+   * it is refused then, as before), its downcall handle is made on first use. Linking a handle
+   * spins method-handle classes, tens of milliseconds each on a cold start in the interpreter, and
+   * most runs call a third of the shim's functions.
+   */
+  static final class Downcall {
+    private final NativeLibrary lib;
+    private final String name;
+    private final FunctionDescriptor descriptor;
+    private volatile MethodHandle handle;
+
+    Downcall(NativeLibrary lib, String name, FunctionDescriptor descriptor) {
+      lib.require(name);
+      this.lib = lib;
+      this.name = name;
+      this.descriptor = descriptor;
+    }
+
+    /** The handle, linked on first use (two threads may both link it: either result is fine). */
+    MethodHandle get() {
+      MethodHandle h = handle;
+      if (h == null) {
+        h = lib.function(name, descriptor);
+        handle = h;
+      }
+      return h;
+    }
+
+    /** Whether the handle was linked (for tests). */
+    boolean linked() {
+      return handle != null;
+    }
+  }
+
+  /** The downcall of the shim function {@code symbol} (for tests). */
+  Downcall downcall(String symbol) {
+    for (Downcall d :
+        List.of(
+            abiVersion,
+            moduleLoad,
+            moduleForward,
+            moduleForwardOwned,
+            moduleVjp,
+            tensorEmpty,
+            tensorFree,
+            tensorDescribe,
+            copy)) {
+      if (d.name.equals(symbol)) {
+        return d;
       }
     }
-    return s;
+    throw new IllegalArgumentException(symbol);
+  }
+
+  /** The process's shim. */
+  private static final Slot PROCESS = new Slot(TorchShim::candidates);
+
+  /**
+   * One lazily loaded shim: {@link #get()} loads it once (under the slot's lock, so concurrent
+   * callers and a background preload share one load), and remembers it; a failed load is not
+   * remembered, so every call reports it the same way.
+   */
+  static final class Slot {
+    private final java.util.function.Supplier<List<String>> candidates;
+    private final java.util.concurrent.atomic.AtomicBoolean preloadStarted =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    private volatile TorchShim instance;
+
+    Slot(java.util.function.Supplier<List<String>> candidates) {
+      this.candidates = candidates;
+    }
+
+    TorchShim get() {
+      TorchShim s = instance;
+      if (s == null) {
+        synchronized (this) {
+          s = instance;
+          if (s == null) {
+            s = loadLibrary(candidates.get());
+            instance = s;
+          }
+        }
+      }
+      return s;
+    }
+
+    /** Starts the background load unless one was started or the shim is loaded; null then. */
+    Thread preload() {
+      if (instance != null || !preloadStarted.compareAndSet(false, true)) {
+        return null;
+      }
+      Thread t =
+          Thread.ofPlatform()
+              .name("flowscale-shim-preload")
+              .daemon()
+              .unstarted(
+                  () -> {
+                    try {
+                      get();
+                    } catch (Throwable e) {
+                      // get() on the caller's thread tries again and reports it.
+                    }
+                  });
+      t.start();
+      return t;
+    }
   }
 
   /** The paths {@link #get()} tries, in order. */
@@ -349,7 +474,7 @@ public final class TorchShim {
   public void setCudaStream(int device, long stream) {
     int status;
     try {
-      status = (int) cudaSetStream.invokeExact(device, MemorySegment.ofAddress(stream));
+      status = (int) cudaSetStream.get().invokeExact(device, MemorySegment.ofAddress(stream));
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -360,7 +485,7 @@ public final class TorchShim {
   public void cudaSynchronize(int device) {
     int status;
     try {
-      status = (int) cudaSynchronize.invokeExact(device);
+      status = (int) cudaSynchronize.get().invokeExact(device);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -426,7 +551,7 @@ public final class TorchShim {
       MemorySegment d = descs(arena, List.of(dst));
       int status;
       try {
-        status = (int) copy.invokeExact(s, d);
+        status = (int) copy.get().invokeExact(s, d);
       } catch (Throwable t) {
         throw rethrow(t);
       }
@@ -466,7 +591,8 @@ public final class TorchShim {
     }
     int status;
     try {
-      status = (int) moduleForward.invokeExact(module, s, n, s.asSlice(n * DESC.byteSize()), m);
+      status =
+          (int) moduleForward.get().invokeExact(module, s, n, s.asSlice(n * DESC.byteSize()), m);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -602,7 +728,10 @@ public final class TorchShim {
       int status;
       try {
         status =
-            (int) moduleForwardOwned.invokeExact(module, in, inputs.size(), outs, maxOutputs, n);
+            (int)
+                moduleForwardOwned
+                    .get()
+                    .invokeExact(module, in, inputs.size(), outs, maxOutputs, n);
       } catch (Throwable t) {
         throw rethrow(t);
       }
@@ -642,7 +771,7 @@ public final class TorchShim {
     }
     int status;
     try {
-      status = (int) moduleVjp.invokeExact(module, s, n, wrt, cot, val, grad);
+      status = (int) moduleVjp.get().invokeExact(module, s, n, wrt, cot, val, grad);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -655,7 +784,7 @@ public final class TorchShim {
 
   void freeTensor(MemorySegment tensor) {
     try {
-      tensorFree.invokeExact(tensor);
+      tensorFree.get().invokeExact(tensor);
     } catch (Throwable t) {
       throw rethrow(t);
     }
@@ -666,7 +795,7 @@ public final class TorchShim {
       MemorySegment d = arena.allocate(DESC);
       int status;
       try {
-        status = (int) tensorDescribe.invokeExact(tensor, d);
+        status = (int) tensorDescribe.get().invokeExact(tensor, d);
       } catch (Throwable t) {
         throw rethrow(t);
       }
@@ -724,9 +853,9 @@ public final class TorchShim {
     return cString.reinterpret(Long.MAX_VALUE).getString(0);
   }
 
-  private static Object invoke(MethodHandle h, Object... args) {
+  private static Object invoke(Downcall h, Object... args) {
     try {
-      return h.invokeWithArguments(args);
+      return h.get().invokeWithArguments(args);
     } catch (Throwable t) {
       throw rethrow(t);
     }

@@ -24,6 +24,16 @@ public interface ModelFactory {
   FlowModel load(Map<String, Object> settings);
 
   /**
+   * A hint that {@link #load} will probably be called soon: starts slow preparation that needs no
+   * settings (loading a native library) in the background and returns at once. A command line calls
+   * it as soon as it sees which factory a config names, to overlap that preparation with its own
+   * start-up. Must be cheap, idempotent and thread-safe, and must not throw; a preparation that
+   * fails must leave {@link #load} to report the failure exactly as it would without the hint.
+   * Nothing by default.
+   */
+  default void prepare() {}
+
+  /**
    * Checks what {@link #load} would load without loading it: file headers (names, shapes, dtypes),
    * and the memory each device would need, refusing what cannot fit. Empty for models whose load is
    * cheap enough to be its own check (a dry run then loads and closes the model).

@@ -25,6 +25,16 @@ public interface RewardFactory {
   RewardModel load(String name, Map<String, Object> settings, SampleSpace space);
 
   /**
+   * A hint that {@link #load} will probably be called soon: starts slow preparation that needs no
+   * settings (loading a native library) in the background and returns at once. A command line calls
+   * it as soon as it sees which factory a config names, to overlap that preparation with its own
+   * start-up. Must be cheap, idempotent and thread-safe, and must not throw; a preparation that
+   * fails must leave {@link #load} to report the failure exactly as it would without the hint.
+   * Nothing by default.
+   */
+  default void prepare() {}
+
+  /**
    * Loads and conditions in one go: a one-off reward that owns what it loaded (closing it closes
    * that).
    *

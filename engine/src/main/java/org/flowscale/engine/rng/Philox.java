@@ -89,6 +89,24 @@ public final class Philox {
     boxMuller(scratch[2], scratch[3], out, 2);
   }
 
+  /**
+   * The same four normals as {@link #gaussian4}, evaluated in float by {@link BoxMullerF32} (the
+   * CPU backend's draws): {@code out[at .. at + 3]}. {@code scratch} must hold 4 ints.
+   */
+  public static void gaussian4F32(
+      long seed, long stream, int particle, int block, int[] scratch, float[] out, int at) {
+    block(
+        block,
+        particle,
+        (int) stream,
+        (int) (stream >>> 32),
+        (int) seed,
+        (int) (seed >>> 32),
+        scratch);
+    BoxMullerF32.pair(scratch[0], scratch[1], out, at);
+    BoxMullerF32.pair(scratch[2], scratch[3], out, at + 2);
+  }
+
   private static void boxMuller(int a, int b, double[] out, int at) {
     double radius = Math.sqrt(-2.0 * Math.log(toUnitOpen(a)));
     double angle = 2.0 * Math.PI * toUnitOpen(b);

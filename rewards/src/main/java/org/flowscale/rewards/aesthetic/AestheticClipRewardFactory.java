@@ -56,6 +56,12 @@ public final class AestheticClipRewardFactory implements RewardFactory {
     return Set.of("aesthetic_clip");
   }
 
+  /** Starts loading the libtorch shim in the background ({@link TorchShim#preload}). */
+  @Override
+  public void prepare() {
+    TorchShim.preload();
+  }
+
   @Override
   public Set<String> keys() {
     return Set.of(WEIGHTS, ARCHITECTURE, DEVICE, DTYPE);

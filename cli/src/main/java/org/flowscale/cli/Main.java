@@ -77,9 +77,6 @@ public final class Main implements Callable<Integer> {
     if (!java.util.Arrays.asList(args).contains("--debug")) {
       QUIET.setLevel(java.util.logging.Level.SEVERE);
     }
-    // A run whose config names a TorchScript or FLUX model or reward starts loading libtorch now,
-    // on a background thread, while the command line and the config are parsed and checked.
-    Preload.start(args);
     System.exit(execute(args, System.out, System.err));
   }
 

@@ -102,49 +102,6 @@ class TorchScriptEndToEndIT {
     assertTrue(Files.size(run.resolve("final.png")) > 0);
   }
 
-  /**
-   * A run whose config names TorchScript starts loading the shim in the background (Preload); when
-   * that load fails, the run still fails with the one line and exit code it gave without the
-   * preload. The cheap look does not read {@code -cFILE}, so that form runs without the preload.
-   */
-  @Test
-  void aShimThatFailsInTheBackgroundFailsTheRunAsWithoutThePreload() throws Exception {
-    Path fake = Files.writeString(tmp.resolve("libflowscale_shim.so"), "not ELF\n".repeat(100));
-    String config = EndToEndIT.ROOT.resolve("config/torchscript/rbf.yaml").toString();
-    String file = EndToEndIT.ROOT.resolve("README.md").toString();
-    List<EndToEndIT.Proc> runs = new ArrayList<>();
-    for (List<String> form : List.of(List.of("--config", config), List.of("-c" + config))) {
-      List<String> cmd = new ArrayList<>();
-      cmd.add(ProcessHandle.current().info().command().orElse("java"));
-      cmd.add("-Dflowscale.shim=" + fake);
-      cmd.addAll(List.of("-jar", EndToEndIT.JAR.toString(), "run"));
-      cmd.addAll(form);
-      cmd.addAll(
-          List.of(
-              "--progress",
-              "none",
-              "model_path=" + file,
-              "reward_path=" + file,
-              "root_dir=" + tmp.resolve("runs")));
-      runs.add(EndToEndIT.exec(cmd, Map.of()));
-    }
-    EndToEndIT.Proc preloaded = runs.get(0);
-    assertEquals(1, preloaded.code(), preloaded.toString());
-    assertTrue(
-        preloaded
-            .err()
-            .contains(
-                "flowscale: run failed: model 'torchscript' failed to load:"
-                    + " cannot load the flowscale shim "
-                    + fake),
-        preloaded.toString());
-    assertTrue(preloaded.err().contains("invalid ELF header"), preloaded.toString());
-    assertFalse(preloaded.hasStackTrace(), preloaded.toString());
-    assertEquals(runs.get(1).code(), preloaded.code());
-    assertEquals(runs.get(1).err(), preloaded.err());
-    assertEquals(runs.get(1).out(), preloaded.out());
-  }
-
   private static String shim() {
     String s = System.getProperty("flowscale.shim");
     if (s == null || s.isBlank()) {

@@ -76,6 +76,15 @@ class EndToEndIT {
     return exec(cmd, Map.of());
   }
 
+  /** The one run directory under {@code runs}. */
+  static Path only(Path runs) throws IOException {
+    try (Stream<Path> s = Files.list(runs)) {
+      List<Path> all = s.toList();
+      assertEquals(1, all.size(), all.toString());
+      return all.get(0);
+    }
+  }
+
   static List<Path> files(Path dir) throws IOException {
     try (Stream<Path> s = Files.walk(dir)) {
       return s.filter(Files::isRegularFile).sorted().toList();

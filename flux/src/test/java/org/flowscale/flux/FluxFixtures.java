@@ -24,8 +24,15 @@ import org.flowscale.bindings.weights.SafeTensors;
 public final class FluxFixtures {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
-  private static FluxFixtures instance;
-  private static String unavailable;
+  private static final TorchTesting.Once<FluxFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "FLUX tests",
+          () -> {
+            TorchShim shim = TorchShim.get();
+            int device = TorchTesting.device(shim); // float32 references met to 1e-5 without TF32
+            Path given = TorchTesting.given("flowscale.flux.fixtures");
+            return new FluxFixtures(shim, given != null ? given : make(ROOT), device);
+          });
 
   /**
    * One reference case: a batch of latents, times, a prompt and the velocities: a float32 model's
@@ -91,22 +98,8 @@ public final class FluxFixtures {
     }
   }
 
-  static synchronized FluxFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        TorchShim shim = TorchShim.get();
-        int device = TorchTesting.device(shim); // float32 references are met to 1e-5 without TF32
-        Path given = TorchTesting.given("flowscale.flux.fixtures");
-        instance = new FluxFixtures(shim, given != null ? given : make(ROOT), device);
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    throw TorchTesting.unavailable("FLUX tests", unavailable);
+  static FluxFixtures get() {
+    return FIXTURES.get();
   }
 
   /**

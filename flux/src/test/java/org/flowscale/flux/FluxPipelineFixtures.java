@@ -22,8 +22,13 @@ import org.flowscale.bindings.weights.SafeTensors;
 public final class FluxPipelineFixtures {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
 
-  private static FluxPipelineFixtures instance;
-  private static String unavailable;
+  private static final TorchTesting.Once<FluxPipelineFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "FLUX pipeline tests",
+          () -> {
+            TorchShim shim = TorchShim.get();
+            return new FluxPipelineFixtures(shim, make(ROOT), TorchTesting.device(shim));
+          });
 
   /** One reference prompt. */
   record Prompt(String text, long[] t5Ids, long[] clipIds, double[] t5, double[] clipPooled) {}
@@ -65,20 +70,8 @@ public final class FluxPipelineFixtures {
   }
 
   /** The fixtures, made on first use; skips (or fails, when required) without shim or PyTorch. */
-  public static synchronized FluxPipelineFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        TorchShim shim = TorchShim.get();
-        instance = new FluxPipelineFixtures(shim, make(ROOT), TorchTesting.device(shim));
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    throw TorchTesting.unavailable("FLUX pipeline tests", unavailable);
+  public static FluxPipelineFixtures get() {
+    return FIXTURES.get();
   }
 
   /**

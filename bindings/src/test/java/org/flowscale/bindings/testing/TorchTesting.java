@@ -158,6 +158,43 @@ public final class TorchTesting {
     throw new AssertionError("unreachable");
   }
 
+  /**
+   * Fixtures made on first use and shared by every test of the JVM; when they cannot be made (no
+   * shim, no PyTorch) every test that asks is skipped, or failed when required, with the reason.
+   */
+  public static final class Once<T> {
+    /** Makes the fixtures. */
+    public interface Maker<T> {
+      T make() throws Exception;
+    }
+
+    private final String what;
+    private final Maker<T> maker;
+    private T value;
+    private String failure;
+
+    /** {@code what}: the tests that need them, for the skip message ("FLUX tests"). */
+    public Once(String what, Maker<T> maker) {
+      this.what = what;
+      this.maker = maker;
+    }
+
+    /** The fixtures, or a skipped (plain {@code mvn verify}) / failed ({@code bin/test}) test. */
+    public synchronized T get() {
+      if (value == null && failure == null) {
+        try {
+          value = maker.make();
+        } catch (Exception e) {
+          failure = String.valueOf(e.getMessage());
+        }
+      }
+      if (value != null) {
+        return value;
+      }
+      throw unavailable(what, failure);
+    }
+  }
+
   /** A little-endian F64 tensor read exactly (SafeTensors.floats would round it to float). */
   public static double[] doubles(SafeTensors f, String name) {
     return doubles(f.data(name));

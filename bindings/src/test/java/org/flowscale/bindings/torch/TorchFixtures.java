@@ -24,8 +24,13 @@ import org.flowscale.bindings.testing.TorchTesting;
  * {@code bin/test}: a missing shim or Python fails the tests instead of skipping them).
  */
 final class TorchFixtures {
-  private static TorchFixtures instance;
-  private static String unavailable;
+  private static final TorchTesting.Once<TorchFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "libtorch tests",
+          () -> {
+            TorchShim shim = TorchShim.get();
+            return new TorchFixtures(shim, make(), TorchTesting.device(shim));
+          });
 
   final TorchShim shim;
   final Path dir;
@@ -56,20 +61,8 @@ final class TorchFixtures {
   }
 
   /** The fixtures, or a skipped (plain {@code mvn verify}) / failed ({@code bin/test}) test. */
-  static synchronized TorchFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        TorchShim shim = TorchShim.get();
-        instance = new TorchFixtures(shim, make(), TorchTesting.device(shim));
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    throw TorchTesting.unavailable("libtorch tests", unavailable);
+  static TorchFixtures get() {
+    return FIXTURES.get();
   }
 
   private static Path make() throws IOException, InterruptedException {

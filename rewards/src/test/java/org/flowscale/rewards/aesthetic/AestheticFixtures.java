@@ -25,8 +25,12 @@ final class AestheticFixtures {
           ROOT.resolve("tools/rewards/aesthetic_clip_arch.py"),
           ROOT.resolve("tools/rewards/convert_aesthetic_clip.py"));
 
-  private static AestheticFixtures instance;
-  private static String unavailable;
+  private static final TorchTesting.Once<AestheticFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "aesthetic_clip tests",
+          () -> {
+            return new AestheticFixtures(TorchShim.get(), make());
+          });
 
   /** One reference case: images [n, h, w, 3], scores [n], gradients [n, h, w, 3]. */
   record Case(int n, int h, int w, float[] x, double[] score, double[] grad) {}
@@ -54,19 +58,8 @@ final class AestheticFixtures {
     }
   }
 
-  static synchronized AestheticFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        instance = new AestheticFixtures(TorchShim.get(), make());
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    throw TorchTesting.unavailable("aesthetic_clip tests", unavailable);
+  static AestheticFixtures get() {
+    return FIXTURES.get();
   }
 
   private static Path make() throws IOException, InterruptedException {

@@ -76,6 +76,17 @@ class EndToEndIT {
     return exec(cmd, Map.of());
   }
 
+  /**
+   * Runs {@code command}, which must exit 0 without a stack trace, and returns the one run
+   * directory it wrote under {@code runs}.
+   */
+  static Path completedRun(List<String> command, Path runs) throws Exception {
+    Proc p = exec(command, Map.of());
+    assertEquals(0, p.code(), p.toString());
+    assertFalse(p.hasStackTrace(), p.toString());
+    return only(runs);
+  }
+
   /** The one run directory under {@code runs}. */
   static Path only(Path runs) throws IOException {
     try (Stream<Path> s = Files.list(runs)) {

@@ -59,11 +59,7 @@ class FluxEndToEndIT {
             "max_nfe=70",
             "max_steps=3",
             "root_dir=" + runs);
-    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
-    assertEquals(0, p.code(), p.toString());
-    assertFalse(p.hasStackTrace(), p.toString());
-
-    Path run = EndToEndIT.only(runs);
+    Path run = EndToEndIT.completedRun(cmd, runs);
     JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
     assertEquals("rbf", report.get("method").asText());
     assertEquals("flux", report.get("model").asText());

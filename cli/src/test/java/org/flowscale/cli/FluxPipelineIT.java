@@ -177,10 +177,7 @@ class FluxPipelineIT {
     List<String> cmd = command(fx, "config/flux/dev/rbf.yaml", devRuns);
     cmd.replaceAll(a -> a.startsWith("model_dir=") ? "model_dir=" + dev : a);
     cmd.addAll(METHODS.get("rbf"));
-    EndToEndIT.Proc q = EndToEndIT.exec(cmd, Map.of());
-    assertEquals(0, q.code(), q.toString());
-    assertFalse(q.hasStackTrace(), q.toString());
-    Path run = EndToEndIT.only(devRuns);
+    Path run = EndToEndIT.completedRun(cmd, devRuns);
     JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
     assertEquals("completed", report.get("status").asText());
     assertTrue(Files.isRegularFile(run.resolve("final.png")));

@@ -1,7 +1,6 @@
 package org.flowscale.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.flowscale.bindings.testing.TorchTesting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,11 +41,7 @@ class TorchScriptEndToEndIT {
             "max_nfe=150",
             "max_steps=5",
             "root_dir=" + runs);
-    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
-    assertEquals(0, p.code(), p.toString());
-    assertFalse(p.hasStackTrace(), p.toString());
-
-    Path run = EndToEndIT.only(runs);
+    Path run = EndToEndIT.completedRun(cmd, runs);
     JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
     assertEquals("rbf", report.get("method").asText());
     assertEquals("torchscript", report.get("model").asText());

@@ -1,5 +1,6 @@
 package org.flowscale.api;
 
+import static org.flowscale.api.testing.TestFiles.files;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.awt.image.BufferedImage;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +22,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.flowscale.api.testing.TestModelFactory;
 import org.flowscale.engine.search.SearchListener;
@@ -42,15 +41,6 @@ class PipelineTest {
             + tmp.resolve("runs")
             + "'\n";
     return FlowscaleConfig.parse(yaml, "t", List.of(overrides), true);
-  }
-
-  private static List<String> files(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile)
-          .map(p -> dir.relativize(p).toString())
-          .sorted()
-          .toList();
-    }
   }
 
   @Test

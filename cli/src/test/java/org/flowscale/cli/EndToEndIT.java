@@ -76,6 +76,26 @@ class EndToEndIT {
     return exec(cmd, Map.of());
   }
 
+  /**
+   * Runs {@code command}, which must exit 0 without a stack trace, and returns the one run
+   * directory it wrote under {@code runs}.
+   */
+  static Path completedRun(List<String> command, Path runs) throws Exception {
+    Proc p = exec(command, Map.of());
+    assertEquals(0, p.code(), p.toString());
+    assertFalse(p.hasStackTrace(), p.toString());
+    return only(runs);
+  }
+
+  /** The one run directory under {@code runs}. */
+  static Path only(Path runs) throws IOException {
+    try (Stream<Path> s = Files.list(runs)) {
+      List<Path> all = s.toList();
+      assertEquals(1, all.size(), all.toString());
+      return all.get(0);
+    }
+  }
+
   static List<Path> files(Path dir) throws IOException {
     try (Stream<Path> s = Files.walk(dir)) {
       return s.filter(Files::isRegularFile).sorted().toList();

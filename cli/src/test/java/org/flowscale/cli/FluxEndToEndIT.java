@@ -8,14 +8,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
+import org.flowscale.flux.FluxFixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,24 +24,20 @@ import org.junit.jupiter.api.io.TempDir;
  * missing, unless {@code flowscale.torch.required} is set ({@code bin/test} sets it).
  */
 class FluxEndToEndIT {
+  private static final String WHAT = "FLUX end-to-end test";
+
   @TempDir Path tmp;
 
   @Test
   void rbfWithFluxAndATorchScriptReward() throws Exception {
-    String shim = shim();
-    Path fixtures = fixtures();
+    Path fixtures = TorchRuns.fixtures(WHAT, FluxFixtures::make);
     // case 0 of the fixtures: 128x128 images, 7 text tokens, its own embeddings file
     String prompt = "case 0 with 1 particles of 128x128 and 7 tokens";
 
     Path runs = tmp.resolve("runs");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.add("-Dflowscale.shim=" + shim);
-    cmd.add("-Xss8m");
-    cmd.addAll(
-        List.of(
-            "-jar",
-            EndToEndIT.JAR.toString(),
+    List<String> cmd =
+        TorchRuns.command(
+            WHAT,
             "run",
             "--config",
             EndToEndIT.ROOT.resolve("config/flux/schnell/rbf.yaml").toString(),
@@ -66,15 +58,8 @@ class FluxEndToEndIT {
             "backend=cpu",
             "max_nfe=70",
             "max_steps=3",
-            "root_dir=" + runs));
-    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
-    assertEquals(0, p.code(), p.toString());
-    assertFalse(p.hasStackTrace(), p.toString());
-
-    Path run;
-    try (Stream<Path> s = Files.list(runs)) {
-      run = s.findFirst().orElseThrow();
-    }
+            "root_dir=" + runs);
+    Path run = EndToEndIT.completedRun(cmd, runs);
     JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
     assertEquals("rbf", report.get("method").asText());
     assertEquals("flux", report.get("model").asText());
@@ -108,55 +93,5 @@ class FluxEndToEndIT {
     assertEquals(2, q.code(), q.toString());
     assertFalse(q.hasStackTrace(), q.toString());
     assertTrue(q.toString().contains("latent_reward.pt"), q.toString());
-  }
-
-  /** The flux module's fixtures when made from these very scripts, else new ones. */
-  private Path fixtures() throws Exception {
-    Path script = EndToEndIT.ROOT.resolve("flux/src/test/python/make_flux_fixtures.py");
-    Path tool = EndToEndIT.ROOT.resolve("tools/flux/flux_arch.py");
-    MessageDigest d = MessageDigest.getInstance("SHA-256");
-    d.update(Files.readAllBytes(script));
-    d.update(Files.readAllBytes(tool));
-    String stamp = HexFormat.of().formatHex(d.digest());
-    Path made = EndToEndIT.ROOT.resolve("flux/target/flux-fixtures");
-    Path stampFile = made.resolve("stamp.txt");
-    if (Files.isRegularFile(made.resolve("manifest.txt"))
-        && Files.isRegularFile(stampFile)
-        && Files.readString(stampFile).equals(stamp)) {
-      return made;
-    }
-    Path out = tmp.resolve("flux-fixtures");
-    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
-    EndToEndIT.Proc p =
-        EndToEndIT.exec(
-            List.of(python, script.toString(), EndToEndIT.ROOT.toString(), out.toString()),
-            Map.of());
-    if (p.code() != 0) {
-      unavailable(python + " could not make the FLUX fixtures:\n" + p);
-    }
-    return out;
-  }
-
-  private static String shim() {
-    String s = System.getProperty("flowscale.shim");
-    if (s == null || s.isBlank()) {
-      s = System.getenv("FLOWSCALE_SHIM");
-    }
-    if (s == null || s.isBlank()) {
-      s = EndToEndIT.ROOT.resolve("native/build/libflowscale_shim.so").toString();
-    }
-    if (!Files.isRegularFile(Path.of(s))) {
-      unavailable("no libtorch shim at " + s + " (bin/test builds it into native/build)");
-    }
-    return s;
-  }
-
-  private static void unavailable(String why) {
-    String message = "FLUX end-to-end test cannot run: " + why;
-    if (Boolean.getBoolean("flowscale.torch.required")) {
-      Assertions.fail(message);
-    }
-    System.err.println("[flowscale] SKIPPING " + message);
-    Assumptions.abort(message);
   }
 }

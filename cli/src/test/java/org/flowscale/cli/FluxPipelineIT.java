@@ -15,8 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
+import org.flowscale.flux.FluxPipelineFixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,6 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * is a one-line error that names the file, with nothing written.
  */
 class FluxPipelineIT {
+  private static final String WHAT = "FLUX pipeline end-to-end test";
+
   @TempDir Path tmp;
 
   private static final Map<String, List<String>> METHODS =
@@ -51,7 +52,7 @@ class FluxPipelineIT {
       assertEquals(0, p.code(), m.getKey() + ": " + p);
       assertFalse(p.hasStackTrace(), p.toString());
       assertFalse(p.err().contains("SLF4J"), p.err());
-      Path run = only(runs);
+      Path run = EndToEndIT.only(runs);
       // the decoded 64x48 image (PNGs upscale small images 4x: 256x192)
       int[] size = pngSize(run.resolve("final.png"));
       assertEquals(64 * 4, size[1], "final.png height: the decoded image's");
@@ -90,11 +91,12 @@ class FluxPipelineIT {
             "dps_step_size=0.5"));
     EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
     assertEquals(0, p.code(), p.toString());
-    JsonNode report = new ObjectMapper().readTree(only(runs).resolve("report.json").toFile());
+    JsonNode report =
+        new ObjectMapper().readTree(EndToEndIT.only(runs).resolve("report.json").toFile());
     // 2 chains x 3 steps x 2 NFE per guided evaluation
     assertEquals(12, report.get("nfe").asLong(), report.toString());
     assertTrue(report.get("gradient_passes").asLong() > 0, report.toString());
-    assertTrue(Files.isRegularFile(only(runs).resolve("final.png")));
+    assertTrue(Files.isRegularFile(EndToEndIT.only(runs).resolve("final.png")));
 
     // the same budget without room for guidance's second evaluation is refused before any work
     List<String> tight = new ArrayList<>(cmd);
@@ -175,10 +177,7 @@ class FluxPipelineIT {
     List<String> cmd = command(fx, "config/flux/dev/rbf.yaml", devRuns);
     cmd.replaceAll(a -> a.startsWith("model_dir=") ? "model_dir=" + dev : a);
     cmd.addAll(METHODS.get("rbf"));
-    EndToEndIT.Proc q = EndToEndIT.exec(cmd, Map.of());
-    assertEquals(0, q.code(), q.toString());
-    assertFalse(q.hasStackTrace(), q.toString());
-    Path run = only(devRuns);
+    Path run = EndToEndIT.completedRun(cmd, devRuns);
     JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
     assertEquals("completed", report.get("status").asText());
     assertTrue(Files.isRegularFile(run.resolve("final.png")));
@@ -227,42 +226,26 @@ class FluxPipelineIT {
   }
 
   private List<String> command(Path fx, String config, Path runs) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.add("-Dflowscale.shim=" + shim());
-    cmd.add("-Xss8m");
-    cmd.add("--enable-native-access=ALL-UNNAMED");
-    cmd.addAll(
-        List.of(
-            "-jar",
-            EndToEndIT.JAR.toString(),
-            "run",
-            "--config",
-            EndToEndIT.ROOT.resolve(config).toString(),
-            "--progress",
-            "none",
-            "text_prompt=Two red circles and one blue square.",
-            "model_dir=" + fx.resolve("folder"),
-            "architecture_dir=" + fx.resolve("arch"),
-            "reward_path=" + fx.resolve("image_reward.pt"),
-            "text_embeddings=" + tmp.resolve("emb"),
-            "axes_dim=[4, 6, 6]",
-            "height=64",
-            "width=48",
-            "dtype=float32",
-            "device=cpu",
-            "backend=cpu",
-            "max_steps=3",
-            "root_dir=" + runs));
-    return cmd;
-  }
-
-  private static Path only(Path runs) throws IOException {
-    try (Stream<Path> s = Files.list(runs)) {
-      List<Path> all = s.toList();
-      assertEquals(1, all.size(), all.toString());
-      return all.get(0);
-    }
+    return TorchRuns.command(
+        WHAT,
+        "run",
+        "--config",
+        EndToEndIT.ROOT.resolve(config).toString(),
+        "--progress",
+        "none",
+        "text_prompt=Two red circles and one blue square.",
+        "model_dir=" + fx.resolve("folder"),
+        "architecture_dir=" + fx.resolve("arch"),
+        "reward_path=" + fx.resolve("image_reward.pt"),
+        "text_embeddings=" + tmp.resolve("emb"),
+        "axes_dim=[4, 6, 6]",
+        "height=64",
+        "width=48",
+        "dtype=float32",
+        "device=cpu",
+        "backend=cpu",
+        "max_steps=3",
+        "root_dir=" + runs);
   }
 
   /** Width and height from a PNG's IHDR. */
@@ -287,50 +270,8 @@ class FluxPipelineIT {
     }
   }
 
-  /** The flux module's pipeline fixtures (its tests make them first), else made here. */
-  private Path fixtures() throws Exception {
-    Path made = EndToEndIT.ROOT.resolve("flux/target/flux-pipeline-fixtures");
-    if (Files.isRegularFile(made.resolve("manifest.txt"))) {
-      return made;
-    }
-    Path out = tmp.resolve("fixtures");
-    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
-    EndToEndIT.Proc p =
-        EndToEndIT.exec(
-            List.of(
-                python,
-                EndToEndIT.ROOT
-                    .resolve("flux/src/test/python/make_flux_pipeline_fixtures.py")
-                    .toString(),
-                EndToEndIT.ROOT.toString(),
-                out.toString()),
-            Map.of());
-    if (p.code() != 0) {
-      unavailable(python + " could not make the FLUX pipeline fixtures:\n" + p);
-    }
-    return out;
-  }
-
-  private static String shim() {
-    String s = System.getProperty("flowscale.shim");
-    if (s == null || s.isBlank()) {
-      s = System.getenv("FLOWSCALE_SHIM");
-    }
-    if (s == null || s.isBlank()) {
-      s = EndToEndIT.ROOT.resolve("native/build/libflowscale_shim.so").toString();
-    }
-    if (!Files.isRegularFile(Path.of(s))) {
-      unavailable("no libtorch shim at " + s + " (bin/test builds it into native/build)");
-    }
-    return s;
-  }
-
-  private static void unavailable(String why) {
-    String message = "FLUX pipeline end-to-end test cannot run: " + why;
-    if (Boolean.getBoolean("flowscale.torch.required")) {
-      Assertions.fail(message);
-    }
-    System.err.println("[flowscale] SKIPPING " + message);
-    Assumptions.abort(message);
+  /** The flux module's pipeline fixtures (its tests make them first; else they are made now). */
+  private static Path fixtures() {
+    return TorchRuns.fixtures(WHAT, FluxPipelineFixtures::make);
   }
 }

@@ -1,5 +1,6 @@
 package org.flowscale.cli;
 
+import static org.flowscale.api.testing.TestFiles.files;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -13,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 import org.flowscale.rewards.testing.FaultyServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -74,15 +74,6 @@ class RemoteRewardRunTest {
 
   static JsonNode report(Path dir) throws IOException {
     return new ObjectMapper().readTree(dir.resolve("report.json").toFile());
-  }
-
-  static List<String> files(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile)
-          .map(p -> dir.relativize(p).toString())
-          .sorted()
-          .toList();
-    }
   }
 
   @Test

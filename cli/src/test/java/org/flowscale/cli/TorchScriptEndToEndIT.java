@@ -1,19 +1,14 @@
 package org.flowscale.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,29 +20,17 @@ import org.junit.jupiter.api.io.TempDir;
  * set ({@code bin/test} sets it).
  */
 class TorchScriptEndToEndIT {
+  private static final String WHAT = "TorchScript end-to-end test";
+
   @TempDir Path tmp;
 
   @Test
   void rbfWithTorchScriptModelAndReward() throws Exception {
-    String shim = shim();
-    Path fixtures = tmp.resolve("fixtures");
-    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
-    Path script = EndToEndIT.ROOT.resolve("bindings/src/test/python/make_torch_fixtures.py");
-    EndToEndIT.Proc made =
-        EndToEndIT.exec(List.of(python, script.toString(), fixtures.toString()), Map.of());
-    if (made.code() != 0) {
-      unavailable(python + " could not make the TorchScript fixtures:\n" + made);
-    }
-
+    Path fixtures = TorchRuns.fixtures(WHAT, TorchTesting::torchScriptFixtures);
     Path runs = tmp.resolve("runs");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(ProcessHandle.current().info().command().orElse("java"));
-    cmd.add("-Dflowscale.shim=" + shim);
-    cmd.add("-Xss8m");
-    cmd.addAll(
-        List.of(
-            "-jar",
-            EndToEndIT.JAR.toString(),
+    List<String> cmd =
+        TorchRuns.command(
+            WHAT,
             "run",
             "--config",
             EndToEndIT.ROOT.resolve("config/torchscript/rbf.yaml").toString(),
@@ -57,15 +40,8 @@ class TorchScriptEndToEndIT {
             "reward_path=" + fixtures.resolve("reward_cnn.pt"),
             "max_nfe=150",
             "max_steps=5",
-            "root_dir=" + runs));
-    EndToEndIT.Proc p = EndToEndIT.exec(cmd, Map.of());
-    assertEquals(0, p.code(), p.toString());
-    assertFalse(p.hasStackTrace(), p.toString());
-
-    Path run;
-    try (Stream<Path> s = Files.list(runs)) {
-      run = s.findFirst().orElseThrow();
-    }
+            "root_dir=" + runs);
+    Path run = EndToEndIT.completedRun(cmd, runs);
     JsonNode report = new ObjectMapper().readTree(run.resolve("report.json").toFile());
     assertEquals("rbf", report.get("method").asText());
     assertEquals("torchscript", report.get("model").asText());
@@ -100,28 +76,5 @@ class TorchScriptEndToEndIT {
     assertTrue(best >= bestInitial, best + " < best initial " + bestInitial);
     // [3, 8, 8] samples are images: the run wrote a viewable final.png
     assertTrue(Files.size(run.resolve("final.png")) > 0);
-  }
-
-  private static String shim() {
-    String s = System.getProperty("flowscale.shim");
-    if (s == null || s.isBlank()) {
-      s = System.getenv("FLOWSCALE_SHIM");
-    }
-    if (s == null || s.isBlank()) {
-      s = EndToEndIT.ROOT.resolve("native/build/libflowscale_shim.so").toString();
-    }
-    if (!Files.isRegularFile(Path.of(s))) {
-      unavailable("no libtorch shim at " + s + " (bin/test builds it into native/build)");
-    }
-    return s;
-  }
-
-  private static void unavailable(String why) {
-    String message = "TorchScript end-to-end test cannot run: " + why;
-    if (Boolean.getBoolean("flowscale.torch.required")) {
-      Assertions.fail(message);
-    }
-    System.err.println("[flowscale] SKIPPING " + message);
-    Assumptions.abort(message);
   }
 }

@@ -1,21 +1,14 @@
 package org.flowscale.flux;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.flowscale.bindings.torch.TorchSettings;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.bindings.torch.TorchShim;
 import org.flowscale.bindings.weights.SafeTensors;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The FLUX test fixtures made by {@code src/test/python/make_flux_fixtures.py}: tiny random FLUX.1
@@ -28,13 +21,18 @@ import org.junit.jupiter.api.Assumptions;
  * beforehand, e.g. on the GPU machine), {@code flowscale.torch.device} (where the models run),
  * {@code flowscale.torch.required} (missing shim or PyTorch fails instead of skipping).
  */
-final class FluxFixtures {
+public final class FluxFixtures {
   static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-  private static final Path SCRIPT = Path.of("src/test/python/make_flux_fixtures.py");
-  private static final Path ARCH_TOOL = ROOT.resolve("tools/flux/flux_arch.py");
 
-  private static FluxFixtures instance;
-  private static String unavailable;
+  private static final TorchTesting.Once<FluxFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "FLUX tests",
+          () -> {
+            TorchShim shim = TorchShim.get();
+            int device = TorchTesting.device(shim); // float32 references met to 1e-5 without TF32
+            Path given = TorchTesting.given("flowscale.flux.fixtures");
+            return new FluxFixtures(shim, given != null ? given : make(ROOT), device);
+          });
 
   /**
    * One reference case: a batch of latents, times, a prompt and the velocities: a float32 model's
@@ -89,110 +87,32 @@ final class FluxFixtures {
                 m.get("case" + k + ".prompt"),
                 m.get("case" + k + ".embeddings").equals("file"),
                 f.floats("case" + k + ".x"),
-                doubles(f, "case" + k + ".t"),
-                doubles(f, "case" + k + ".v_f32"),
-                doubles(f, "case" + k + ".v_bf16"),
-                doubles(f, "case" + k + ".v_bf16_exact"),
+                TorchTesting.doubles(f, "case" + k + ".t"),
+                TorchTesting.doubles(f, "case" + k + ".v_f32"),
+                TorchTesting.doubles(f, "case" + k + ".v_bf16"),
+                TorchTesting.doubles(f, "case" + k + ".v_bf16_exact"),
                 Double.parseDouble(m.get("case" + k + ".eager_bf16_error")),
-                doubles(f, "case" + k + ".cotangent"),
-                doubles(f, "case" + k + ".vjp_f32")));
+                TorchTesting.doubles(f, "case" + k + ".cotangent"),
+                TorchTesting.doubles(f, "case" + k + ".vjp_f32")));
       }
     }
   }
 
-  /** F64 tensors read exactly (SafeTensors.floats would round them to float). */
-  private static double[] doubles(SafeTensors f, String name) {
-    var s = f.data(name);
-    double[] out = new double[(int) (s.byteSize() / 8)];
-    for (int i = 0; i < out.length; i++) {
-      out[i] =
-          s.getAtIndex(
-              java.lang.foreign.ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(
-                  java.nio.ByteOrder.LITTLE_ENDIAN),
-              i);
-    }
-    return out;
+  static FluxFixtures get() {
+    return FIXTURES.get();
   }
 
-  static synchronized FluxFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        TorchShim shim = TorchShim.get();
-        int device =
-            TorchSettings.device(
-                Map.of("device", System.getProperty("flowscale.torch.device", "cpu")),
-                "device",
-                shim);
-        if (device >= 0) {
-          shim.setAllowTf32(false); // float32 references are met to 1e-5 only without TF32
-        }
-        instance = new FluxFixtures(shim, make(), device);
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    String message =
-        "FLUX tests cannot run: "
-            + unavailable
-            + "\n(bin/test installs libtorch-dev and python3-torch, builds native/ and runs them)";
-    if (Boolean.getBoolean("flowscale.torch.required")) {
-      Assertions.fail(message);
-    }
-    System.err.println("[flowscale] SKIPPING the FLUX tests. " + message);
-    Assumptions.abort(message);
-    throw new AssertionError("unreachable");
-  }
-
-  private static Path make() throws IOException, InterruptedException {
-    String given = System.getProperty("flowscale.flux.fixtures");
-    if (given != null && !given.isBlank()) {
-      Path p = Path.of(given);
-      if (!Files.isRegularFile(p.resolve("manifest.txt"))) {
-        throw new IOException("flowscale.flux.fixtures=" + p + " has no manifest.txt");
-      }
-      return p;
-    }
-    Path out = Path.of("target/flux-fixtures").toAbsolutePath();
-    String stamp = stamp();
-    Path stampFile = out.resolve("stamp.txt");
-    if (Files.isRegularFile(out.resolve("manifest.txt"))
-        && Files.isRegularFile(stampFile)
-        && Files.readString(stampFile).equals(stamp)) {
-      return out;
-    }
-    Files.createDirectories(out);
-    Files.deleteIfExists(out.resolve("manifest.txt"));
-    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
-    Process p =
-        new ProcessBuilder(python, SCRIPT.toString(), ROOT.toString(), out.toString())
-            .redirectErrorStream(true)
-            .start();
-    byte[] output = p.getInputStream().readAllBytes();
-    if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(
-          python
-              + " "
-              + SCRIPT
-              + " failed (needs PyTorch: apt-get install python3-torch):\n"
-              + new String(output, StandardCharsets.UTF_8));
-    }
-    Files.writeString(stampFile, stamp);
-    return out;
-  }
-
-  private static String stamp() throws IOException {
-    try {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update(Files.readAllBytes(SCRIPT));
-      d.update(Files.readAllBytes(ARCH_TOOL));
-      return HexFormat.of().formatHex(d.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+  /**
+   * Makes (or reuses) the fixtures under {@code root/flux/target/flux-fixtures}; the command line's
+   * tests call this with the repository root.
+   */
+  public static Path make(Path root) throws IOException, InterruptedException {
+    return TorchTesting.make(
+        root.resolve("flux/src/test/python/make_flux_fixtures.py"),
+        List.of(root.toString()),
+        root.resolve("flux/target/flux-fixtures"),
+        List.of(root.resolve("tools/flux/flux_arch.py")),
+        300);
   }
 
   Path file(String name) {
@@ -212,23 +132,11 @@ final class FluxFixtures {
     s.put("width", (long) c.w() * 8);
     s.put("dtype", dtype);
     s.put("axes_dim", List.of(4L, 6L, 6L));
-    s.put("device", device < 0 ? "cpu" : "cuda:" + device);
+    s.put("device", TorchTesting.deviceName(device));
     if (c.dev()) {
       s.put("guidance_scale", c.guidance());
     }
     s.putAll(extra);
     return s;
-  }
-
-  /** {@code ||a - b|| / ||b||}. */
-  static double relErr(double[] a, double[] b) {
-    Assertions.assertEquals(b.length, a.length, "lengths");
-    double num = 0;
-    double den = 0;
-    for (int i = 0; i < a.length; i++) {
-      num += (a[i] - b[i]) * (a[i] - b[i]);
-      den += b[i] * b[i];
-    }
-    return Math.sqrt(num / den);
   }
 }

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.bindings.torch.TensorDesc;
 import org.flowscale.bindings.torch.TorchDType;
 import org.flowscale.engine.model.FlowModel;
@@ -77,7 +78,7 @@ class FluxModelTest {
       try (FlowModel fm = load(fx, c, "float32", extra);
           VelocityModel m = fm.condition(c.prompt())) {
         assertArrayEquals(new long[] {16, c.h(), c.w()}, m.shape());
-        double err = FluxFixtures.relErr(velocity(m, c, DType.F32), c.vF32());
+        double err = TorchTesting.relErr(velocity(m, c, DType.F32), c.vF32());
         System.out.printf(
             "[flux] case %d (%s, N=%d, %dx%d latent, T=%d) float32 rel err %.2e%n",
             c.index(), c.variant(), c.n(), c.h(), c.w(), c.tokens(), err);
@@ -94,8 +95,8 @@ class FluxModelTest {
       try (FlowModel fm = load(fx, c, "bf16", extra);
           VelocityModel m = fm.condition(c.prompt())) {
         double[] v = velocity(m, c, DType.F32);
-        double err = FluxFixtures.relErr(v, c.vBf16());
-        double exact = FluxFixtures.relErr(v, c.vBf16Exact());
+        double err = TorchTesting.relErr(v, c.vBf16());
+        double exact = TorchTesting.relErr(v, c.vBf16Exact());
         System.out.printf(
             "[flux] case %d (%s, N=%d, %dx%d latent, T=%d) bf16 rel err %.2e vs eager bf16,"
                 + " %.2e vs exact (eager bf16: %.2e)%n",
@@ -116,7 +117,7 @@ class FluxModelTest {
             "case " + c.index() + ": " + exact + " from exact, eager bf16 " + c.eagerBf16Error());
         if (c.index() == 1) {
           // bf16 particles take the same path without a conversion
-          double e = FluxFixtures.relErr(velocity(m, c, DType.BF16), c.vBf16());
+          double e = TorchTesting.relErr(velocity(m, c, DType.BF16), c.vBf16());
           assertTrue(e < 2e-2, "bf16 particles: " + e);
         }
       }
@@ -150,7 +151,7 @@ class FluxModelTest {
             dev.vjpF32());
     try (FlowModel fm = load(fx, asSchnell, "float32", Map.of());
         VelocityModel m = fm.condition(dev.prompt())) {
-      assertTrue(FluxFixtures.relErr(velocity(m, dev, DType.F32), dev.vF32()) > 0.1);
+      assertTrue(TorchTesting.relErr(velocity(m, dev, DType.F32), dev.vF32()) > 0.1);
     }
   }
 
@@ -183,7 +184,7 @@ class FluxModelTest {
         for (int i = 0; i < got.length; i++) {
           got[i] = os.getAtIndex(JAVA_FLOAT, i);
         }
-        double err = FluxFixtures.relErr(got, c.vjpF32());
+        double err = TorchTesting.relErr(got, c.vjpF32());
         System.out.printf("[flux] case %d float32 VJP rel err %.2e%n", c.index(), err);
         assertTrue(err < 1e-5, "case " + c.index() + ": VJP relative error " + err);
       }

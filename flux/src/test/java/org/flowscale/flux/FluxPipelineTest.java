@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.bindings.weights.SafeTensors;
 import org.flowscale.engine.model.DecodedReward;
 import org.flowscale.engine.model.Factories;
@@ -159,8 +160,8 @@ class FluxPipelineTest {
       FluxPipelineFixtures.Prompt p = fx.prompts.get(1);
       assertArrayEquals(p.clipIds(), m.textEncoders().clipIds(p.text()));
       FluxTextEncoders.Embeddings e = m.textEncoders().encode(p.text());
-      assertTrue(FluxFixtures.relErr(widen(e.t5()), p.t5()) < 1e-5);
-      assertTrue(FluxFixtures.relErr(widen(e.clipPooled()), p.clipPooled()) < 1e-5);
+      assertTrue(TorchTesting.relErr(widen(e.t5()), p.t5()) < 1e-5);
+      assertTrue(TorchTesting.relErr(widen(e.clipPooled()), p.clipPooled()) < 1e-5);
       assertTrue(m.decoder().isPresent(), "ae_path gives the decoder");
     }
     // a part's own key overrides model_dir's
@@ -203,7 +204,7 @@ class FluxPipelineTest {
     }
     try (SafeTensors f = SafeTensors.open(file)) {
       assertArrayEquals(new long[] {256, 32}, f.info("t5").shape());
-      assertTrue(FluxFixtures.relErr(widen(f.floats("t5")), p.t5()) < 1e-5);
+      assertTrue(TorchTesting.relErr(widen(f.floats("t5")), p.t5()) < 1e-5);
     }
     try (FluxModel m = load(fx, Map.of("text_embeddings", cache.toString()));
         VelocityModel v = m.condition(p.text())) {
@@ -218,8 +219,8 @@ class FluxPipelineTest {
       for (FluxPipelineFixtures.Prompt p : fx.prompts) {
         FluxTextEncoders.Embeddings e = m.textEncoders().encode(p.text());
         assertEquals(256, e.tokens());
-        double t5 = FluxFixtures.relErr(widen(e.t5()), p.t5());
-        double clip = FluxFixtures.relErr(widen(e.clipPooled()), p.clipPooled());
+        double t5 = TorchTesting.relErr(widen(e.t5()), p.t5());
+        double clip = TorchTesting.relErr(widen(e.clipPooled()), p.clipPooled());
         assertTrue(t5 < 1e-5, "T5 states of '" + p.text() + "': relative error " + t5);
         assertTrue(clip < 1e-5, "CLIP pooled of '" + p.text() + "': relative error " + clip);
       }
@@ -240,12 +241,12 @@ class FluxPipelineTest {
       Tensor img = ops.allocate(n, d.imageSpace().dim(), DType.F32);
       ops.upload(a.allocateFrom(JAVA_FLOAT, fx.decodeZ), z);
       d.decode(ops, z, img);
-      double err = FluxFixtures.relErr(read(ops, img, a), fx.decodeImage);
+      double err = TorchTesting.relErr(read(ops, img, a), fx.decodeImage);
       assertTrue(err < 1e-5, "decoded images: relative error " + err);
       // the host decoder (PNGs) agrees with the device one
       float[] host = m.imageDecoder().orElseThrow().decode(fx.decodeZ, 1);
       double[] ref1 = java.util.Arrays.copyOfRange(fx.decodeImage, host.length, 2 * host.length);
-      assertTrue(FluxFixtures.relErr(widen(host), ref1) < 1e-5);
+      assertTrue(TorchTesting.relErr(widen(host), ref1) < 1e-5);
       Tensor g = ops.allocate(n, d.imageSpace().dim(), DType.F32);
       float[] cot = new float[fx.decodeCotangent.length];
       for (int i = 0; i < cot.length; i++) {
@@ -254,7 +255,7 @@ class FluxPipelineTest {
       ops.upload(a.allocateFrom(JAVA_FLOAT, cot), g);
       Tensor vjp = ops.allocate(n, m.dim(), DType.F32);
       d.decodeVjp(ops, z, g, vjp);
-      double verr = FluxFixtures.relErr(read(ops, vjp, a), fx.decodeVjp);
+      double verr = TorchTesting.relErr(read(ops, vjp, a), fx.decodeVjp);
       assertTrue(verr < 1e-5, "decoder VJP: relative error " + verr);
     }
   }
@@ -284,15 +285,15 @@ class FluxPipelineTest {
           Tensor s = ops.allocate(n, 1, DType.F64);
           r.score(ops, z, s);
           double[] scores = readF64(ops, s, a);
-          double serr = FluxFixtures.relErr(scores, fx.decodeReward);
+          double serr = TorchTesting.relErr(scores, fx.decodeReward);
           assertTrue(serr < 1e-5, "scores " + Arrays.toString(scores) + ": relative error " + serr);
           Tensor s2 = ops.allocate(n, 1, DType.F64);
           Tensor g = ops.allocate(n, m.dim(), DType.F32);
           r.gradient(ops, z, s2, g);
-          double gerr = FluxFixtures.relErr(read(ops, g, a), fx.decodeRewardGrad);
+          double gerr = TorchTesting.relErr(read(ops, g, a), fx.decodeRewardGrad);
           assertTrue(gerr < 1e-5, "reward gradient through the decoder: relative error " + gerr);
           double[] scores2 = readF64(ops, s2, a);
-          assertTrue(FluxFixtures.relErr(scores2, fx.decodeReward) < 1e-5);
+          assertTrue(TorchTesting.relErr(scores2, fx.decodeReward) < 1e-5);
         }
       }
       // the rows as they are ([N, H, W, 3] in [-1, 1]) reach a channels-first module: one line
@@ -321,7 +322,7 @@ class FluxPipelineTest {
     }
     try (SafeTensors f = SafeTensors.open(cache.resolve(FluxTextEmbeddings.fileName(prompt)))) {
       assertEquals(prompt, f.metadata().get("prompt"));
-      double err = FluxFixtures.relErr(widen(f.floats("t5")), fx.prompts.get(1).t5());
+      double err = TorchTesting.relErr(widen(f.floats("t5")), fx.prompts.get(1).t5());
       assertTrue(err < 1e-5, "cached T5 states: " + err);
     }
     try (FluxModel m = load(fx, Map.of("text_embeddings", cache.toString()));
@@ -341,7 +342,7 @@ class FluxPipelineTest {
         assertEquals(policy.equals("keep"), m.textEncoders().loaded(), policy);
         FluxTextEncoders.Embeddings b = m.textEncoders().encode(p.text());
         assertArrayEquals(a.t5(), b.t5(), policy);
-        assertTrue(FluxFixtures.relErr(widen(b.clipPooled()), p.clipPooled()) < 1e-5, policy);
+        assertTrue(TorchTesting.relErr(widen(b.clipPooled()), p.clipPooled()) < 1e-5, policy);
       }
     }
   }

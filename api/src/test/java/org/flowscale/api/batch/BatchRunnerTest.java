@@ -1,5 +1,6 @@
 package org.flowscale.api.batch;
 
+import static org.flowscale.api.testing.TestFiles.files;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.stream.Stream;
 import org.flowscale.api.ConfigurationException;
 import org.flowscale.api.FlowscaleConfig;
 import org.flowscale.api.testing.TestModelFactory;
@@ -46,15 +46,6 @@ class BatchRunnerTest {
                     + " "
                     + Double.doubleToRawLongBits(r.reward()))
         .toList();
-  }
-
-  private static List<String> files(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      return s.filter(Files::isRegularFile)
-          .map(p -> dir.relativize(p).toString())
-          .sorted()
-          .toList();
-    }
   }
 
   @Test

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.NativeTensor;
 import org.flowscale.engine.ops.Tensor;
@@ -127,7 +128,7 @@ class TorchErrorsTest {
           Tensor t = tensors.of(fx.values("t"), 5, 1, DType.F64);
           Tensor out = tensors.allocate(5, 192, DType.F32)) {
         mlp.velocity(ops, x, t, out);
-        assertTrue(TorchFixtures.relErr(tensors.read(out), fx.values("velocity")) < 1e-5);
+        assertTrue(TorchTesting.relErr(tensors.read(out), fx.values("velocity")) < 1e-5);
       }
     }
   }

@@ -5,15 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
+import org.flowscale.bindings.testing.TorchTesting;
 
 /**
  * The libtorch test fixtures: the shim, and TorchScript modules with reference results made by
@@ -27,9 +24,13 @@ import org.junit.jupiter.api.Assumptions;
  * {@code bin/test}: a missing shim or Python fails the tests instead of skipping them).
  */
 final class TorchFixtures {
-  private static TorchFixtures instance;
-  private static String unavailable;
-  private static boolean warned;
+  private static final TorchTesting.Once<TorchFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "libtorch tests",
+          () -> {
+            TorchShim shim = TorchShim.get();
+            return new TorchFixtures(shim, make(), TorchTesting.device(shim));
+          });
 
   final TorchShim shim;
   final Path dir;
@@ -60,71 +61,16 @@ final class TorchFixtures {
   }
 
   /** The fixtures, or a skipped (plain {@code mvn verify}) / failed ({@code bin/test}) test. */
-  static synchronized TorchFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        TorchShim shim = TorchShim.get();
-        int device = device(shim);
-        if (device >= 0) {
-          // The references are float64: TF32 convolutions (libtorch's default) would miss them.
-          shim.setAllowTf32(false);
-        }
-        instance = new TorchFixtures(shim, make(), device);
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    String message =
-        "libtorch tests cannot run: "
-            + unavailable
-            + "\n(bin/test installs libtorch-dev and python3-torch, builds native/ and runs them)";
-    if (Boolean.getBoolean("flowscale.torch.required")) {
-      Assertions.fail(message);
-    }
-    if (!warned) {
-      warned = true;
-      // Skips are easy to overlook in Maven's summary; say once why these tests did not run.
-      System.err.println("[flowscale] SKIPPING the libtorch tests. " + message);
-    }
-    Assumptions.abort(message);
-    throw new AssertionError("unreachable");
-  }
-
-  private static int device(TorchShim shim) {
-    String d = System.getProperty("flowscale.torch.device", "cpu");
-    return TorchSettings.device(Map.of("device", d), "device", shim);
+  static TorchFixtures get() {
+    return FIXTURES.get();
   }
 
   private static Path make() throws IOException, InterruptedException {
-    String given = System.getProperty("flowscale.torch.fixtures");
-    if (given != null && !given.isBlank()) {
-      Path p = Path.of(given);
-      if (!Files.isRegularFile(p.resolve("manifest.txt"))) {
-        throw new IOException("flowscale.torch.fixtures=" + p + " has no manifest.txt");
-      }
-      return p;
+    Path given = TorchTesting.given("flowscale.torch.fixtures");
+    if (given != null) {
+      return given;
     }
-    Path script = Path.of("src/test/python/make_torch_fixtures.py");
-    Path out = Path.of("target/torch-fixtures");
-    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
-    Process p =
-        new ProcessBuilder(python, script.toString(), out.toString())
-            .redirectErrorStream(true)
-            .start();
-    byte[] output = p.getInputStream().readAllBytes();
-    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(
-          python
-              + " "
-              + script
-              + " failed (needs PyTorch: apt-get install python3-torch):\n"
-              + new String(output, StandardCharsets.UTF_8));
-    }
-    return out;
+    return TorchTesting.torchScriptFixtures(Path.of("..").toAbsolutePath().normalize());
   }
 
   private static double[] read(Path file, String dtype) throws IOException {
@@ -165,18 +111,6 @@ final class TorchFixtures {
       f[i] = (float) v[i];
     }
     return f;
-  }
-
-  /** {@code ||a - b|| / ||b||}. */
-  static double relErr(double[] a, double[] b) {
-    Assertions.assertEquals(b.length, a.length, "lengths");
-    double num = 0;
-    double den = 0;
-    for (int i = 0; i < a.length; i++) {
-      num += (a[i] - b[i]) * (a[i] - b[i]);
-      den += b[i] * b[i];
-    }
-    return Math.sqrt(num / den);
   }
 
   static List<String> names() {

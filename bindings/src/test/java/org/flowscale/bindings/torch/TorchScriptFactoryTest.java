@@ -6,12 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.model.Reward;
+import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.model.VelocityModel;
 import org.junit.jupiter.api.Test;
 
@@ -135,18 +137,7 @@ class TorchScriptFactoryTest {
     assertOneLine(
         () -> rewards.load("torchscript", r, images).close(), "image_layout must be nchw");
     // the toy world's images ([H, W, 3], not decoded) keep the rows by default; nchw on request
-    var toy =
-        new org.flowscale.engine.model.SampleSpace() {
-          @Override
-          public int dim() {
-            return 192;
-          }
-
-          @Override
-          public long[] shape() {
-            return new long[] {8, 8, 3};
-          }
-        };
+    var toy = space(8, 8, 3);
     r.remove("image_layout");
     try (var rm = rewards.load("torchscript", r, toy)) {
       assertTrue(rm.toString().endsWith("image_shape [8, 8, 3]]"), "" + rm);
@@ -156,18 +147,7 @@ class TorchScriptFactoryTest {
       assertTrue(rm.toString().endsWith("image_shape [3, 8, 8], image_layout nchw]"), "" + rm);
     }
     // samples that are not [H, W, 3] images have no layout to choose
-    var flat =
-        new org.flowscale.engine.model.SampleSpace() {
-          @Override
-          public int dim() {
-            return 192;
-          }
-
-          @Override
-          public long[] shape() {
-            return new long[] {3, 8, 8};
-          }
-        };
+    var flat = space(3, 8, 8);
     assertOneLine(
         () -> rewards.load("torchscript", r, flat).close(),
         "image_layout is for image samples of shape [H, W, 3]; this model's samples are [3, 8, 8]");
@@ -175,6 +155,21 @@ class TorchScriptFactoryTest {
     assertTrue(TorchScriptRewardFactory.reorders(new long[] {3, 8, 8}, new long[] {8, 8, 3}));
     assertFalse(TorchScriptRewardFactory.reorders(new long[] {192}, new long[] {8, 8, 3}));
     assertFalse(TorchScriptRewardFactory.reorders(new long[] {8, 8, 3}, new long[] {8, 8, 3}));
+  }
+
+  /** Samples of this shape, with no image decoder. */
+  private static SampleSpace space(long... shape) {
+    return new SampleSpace() {
+      @Override
+      public int dim() {
+        return Math.toIntExact(Arrays.stream(shape).reduce(1, Math::multiplyExact));
+      }
+
+      @Override
+      public long[] shape() {
+        return shape.clone();
+      }
+    };
   }
 
   private static String assertOneLine(Runnable r, String expected) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.engine.model.Factories;
 import org.flowscale.engine.model.GaussianModel;
 import org.flowscale.engine.ops.DType;
@@ -66,7 +67,7 @@ class TorchScriptModelTest {
         Tensor t = t();
         Tensor out = tensors.allocate(5, 192, DType.F32)) {
       mlp.velocity(ops, x, t, out);
-      double err = TorchFixtures.relErr(tensors.read(out), fx.values("velocity"));
+      double err = TorchTesting.relErr(tensors.read(out), fx.values("velocity"));
       assertTrue(err < TOL, "relative error " + err);
       assertEquals(192, mlp.dim());
     }
@@ -89,7 +90,7 @@ class TorchScriptModelTest {
         Tensor out = tensors.allocate(1, 192, DType.F32)) {
       m.velocity(ops, x, t, out);
       double[] ref = java.util.Arrays.copyOf(fx.values("velocity_cond"), 192);
-      double err = TorchFixtures.relErr(tensors.read(out), ref);
+      double err = TorchTesting.relErr(tensors.read(out), ref);
       assertTrue(err < TOL, "relative error " + err);
     }
   }
@@ -102,7 +103,7 @@ class TorchScriptModelTest {
         Tensor out = tensors.allocate(5, 192, DType.F32)) {
       assertTrue(mlp.hasVjp());
       mlp.velocityVjp(ops, x, t, v, out);
-      double err = TorchFixtures.relErr(tensors.read(out), fx.values("velocity_vjp"));
+      double err = TorchTesting.relErr(tensors.read(out), fx.values("velocity_vjp"));
       assertTrue(err < TOL, "relative error " + err);
       // The caller's x is untouched by autograd.
       assertArrayEquals(fx.floats("x"), toFloats(tensors.read(x)));
@@ -116,11 +117,11 @@ class TorchScriptModelTest {
         Tensor scores2 = tensors.allocate(5, 1, DType.F64);
         Tensor grad = tensors.allocate(5, 192, DType.F32)) {
       reward.score(ops, x, scores);
-      assertTrue(TorchFixtures.relErr(tensors.read(scores), fx.values("reward")) < TOL);
+      assertTrue(TorchTesting.relErr(tensors.read(scores), fx.values("reward")) < TOL);
       assertTrue(reward.differentiable());
       reward.gradient(ops, x, scores2, grad);
-      assertTrue(TorchFixtures.relErr(tensors.read(scores2), fx.values("reward")) < TOL);
-      double err = TorchFixtures.relErr(tensors.read(grad), fx.values("reward_grad"));
+      assertTrue(TorchTesting.relErr(tensors.read(scores2), fx.values("reward")) < TOL);
+      double err = TorchTesting.relErr(tensors.read(grad), fx.values("reward_grad"));
       assertTrue(err < TOL, "relative error " + err);
     }
   }
@@ -141,17 +142,17 @@ class TorchScriptModelTest {
         Tensor grad = tensors.allocate(5, 192, DType.F32)) {
       var r = rm.condition("");
       r.score(ops, x, scores);
-      double serr = TorchFixtures.relErr(tensors.read(scores), fx.values("reward_nchw"));
+      double serr = TorchTesting.relErr(tensors.read(scores), fx.values("reward_nchw"));
       assertTrue(serr < TOL, "scores: relative error " + serr);
       r.gradient(ops, x, scores2, grad);
-      assertTrue(TorchFixtures.relErr(tensors.read(scores2), fx.values("reward_nchw")) < TOL);
-      double gerr = TorchFixtures.relErr(tensors.read(grad), fx.values("reward_nchw_grad"));
+      assertTrue(TorchTesting.relErr(tensors.read(scores2), fx.values("reward_nchw")) < TOL);
+      double gerr = TorchTesting.relErr(tensors.read(grad), fx.values("reward_nchw_grad"));
       assertTrue(gerr < TOL, "gradient: relative error " + gerr);
       // the caller's rows are untouched by the map
       assertArrayEquals(fx.floats("images_hwc"), toFloats(tensors.read(x)));
       // rows reshaped as they are (the old behaviour) are another function of the same values
       reward.score(ops, x, scores);
-      assertTrue(TorchFixtures.relErr(tensors.read(scores), fx.values("reward_nchw")) > 1e-3);
+      assertTrue(TorchTesting.relErr(tensors.read(scores), fx.values("reward_nchw")) > 1e-3);
     }
   }
 
@@ -185,7 +186,7 @@ class TorchScriptModelTest {
         Tensor x = x();
         Tensor s = tensors.allocate(5, 1, DType.F64)) {
       r.score(ops, x, s);
-      assertTrue(TorchFixtures.relErr(tensors.read(s), fx.values("reward")) < TOL);
+      assertTrue(TorchTesting.relErr(tensors.read(s), fx.values("reward")) < TOL);
     }
     // channels first needs [3, H, W]
     try (TorchModule m3 = fx.shim.load(fx.file("reward_cnn.pt"), fx.device)) {
@@ -214,7 +215,7 @@ class TorchScriptModelTest {
       ops.upload(java.lang.foreign.MemorySegment.ofArray(fx.values("t")), th);
       exact.velocity(ops, xh, th, expected);
       ts.velocity(ops, x, t, out);
-      double err = TorchFixtures.relErr(tensors.read(out), tensors.read(expected));
+      double err = TorchTesting.relErr(tensors.read(out), tensors.read(expected));
       assertTrue(err < TOL, "relative error " + err);
     }
   }
@@ -228,9 +229,9 @@ class TorchScriptModelTest {
         Tensor out = heap.allocate(5, 192, DType.F32);
         Tensor scores = heap.allocate(5, 1, DType.F64)) {
       mlp.velocity(heap, x, t, out);
-      assertTrue(TorchFixtures.relErr(heap.values(out), fx.values("velocity")) < TOL);
+      assertTrue(TorchTesting.relErr(heap.values(out), fx.values("velocity")) < TOL);
       reward.score(heap, x, scores);
-      assertTrue(TorchFixtures.relErr(heap.values(scores), fx.values("reward")) < TOL);
+      assertTrue(TorchTesting.relErr(heap.values(scores), fx.values("reward")) < TOL);
     }
   }
 

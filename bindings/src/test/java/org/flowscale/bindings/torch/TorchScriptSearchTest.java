@@ -3,6 +3,7 @@ package org.flowscale.bindings.torch;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.engine.math.DiffusionCoefficient;
 import org.flowscale.engine.math.SamplingScheme;
 import org.flowscale.engine.model.GaussianModel;
@@ -65,7 +66,7 @@ class TorchScriptSearchTest {
         sa[i] = a.sample()[i];
         sb[i] = b.sample()[i];
       }
-      double err = TorchFixtures.relErr(sa, sb);
+      double err = TorchTesting.relErr(sa, sb);
       assertTrue(err < 1e-4, "samples differ by " + err);
     }
   }

@@ -33,6 +33,17 @@ class SafeTensorsTest {
     return p;
   }
 
+  /** One tensor's header entry: {@code "name":{"dtype":..,"shape":[..],"data_offsets":[..]}}. */
+  private static String tensor(String name, String dtype, String shape, long begin, long end) {
+    return "\"%s\":{\"dtype\":\"%s\",\"shape\":[%s],\"data_offsets\":[%d,%d]}"
+        .formatted(name, dtype, shape, begin, end);
+  }
+
+  /** The message opening {@code name.safetensors} fails with: a header of these tensors, data. */
+  private String bad(String name, String tensors, int dataBytes) throws IOException {
+    return msg(raw(name + ".safetensors", "{" + tensors + "}", dataBytes));
+  }
+
   private static String msg(Path p) {
     return assertThrows(WeightsException.class, () -> SafeTensors.open(p).close()).getMessage();
   }
@@ -119,83 +130,36 @@ class SafeTensorsTest {
     assertTrue(msg(raw("json.safetensors", "{\"a\":", 0)).contains("not valid JSON"));
     assertTrue(msg(raw("arr.safetensors", "[1,2]", 0)).contains("not a JSON object"));
 
-    String m =
-        msg(
-            raw(
-                "dt.safetensors",
-                "{\"w\":{\"dtype\":\"Q4\",\"shape\":[1],\"data_offsets\":[0,1]}}",
-                1));
+    String m = bad("dt", tensor("w", "Q4", "1", 0, 1), 1);
     assertTrue(
         m.contains("tensor 'w'")
             && m.contains("unknown dtype 'Q4'")
             && m.contains("dt.safetensors"),
         m);
 
-    m =
-        msg(
-            raw(
-                "sz.safetensors",
-                "{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}",
-                8));
+    m = bad("sz", tensor("w", "F32", "3", 0, 8), 8);
     assertTrue(m.contains("tensor 'w'") && m.contains("hold 8 bytes") && m.contains("needs 12"), m);
 
     // a truncated download: the header promises more data than the file has
-    m =
-        msg(
-            raw(
-                "trunc.safetensors",
-                "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}",
-                10));
+    m = bad("trunc", tensor("w", "F32", "4", 0, 16), 10);
     assertTrue(m.contains("tensor 'w'") && m.contains("truncated"), m);
 
-    m =
-        msg(
-            raw(
-                "overlap.safetensors",
-                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                    + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
-                12));
+    m = bad("overlap", tensor("a", "F32", "2", 0, 8) + "," + tensor("b", "F32", "2", 4, 12), 12);
     assertTrue(m.contains("'a'") && m.contains("'b'") && m.contains("overlap"), m);
 
-    m =
-        msg(
-            raw(
-                "hole.safetensors",
-                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
-                8));
+    m = bad("hole", tensor("a", "F32", "1", 4, 8), 8);
     assertTrue(m.contains("belong to no tensor") && m.contains("'a'"), m);
 
-    m =
-        msg(
-            raw(
-                "tail.safetensors",
-                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
-                9));
+    m = bad("tail", tensor("a", "F32", "1", 0, 4), 9);
     assertTrue(m.contains("has 9 bytes but its tensors cover 4"), m);
 
-    m =
-        msg(
-            raw(
-                "dup.safetensors",
-                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                    + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
-                8));
+    m = bad("dup", tensor("a", "F32", "1", 0, 4) + "," + tensor("a", "F32", "1", 4, 8), 8);
     assertTrue(m.contains("duplicate key \"a\""), m);
 
-    m =
-        msg(
-            raw(
-                "offs.safetensors",
-                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}",
-                4));
+    m = bad("offs", tensor("a", "F32", "1", 4, 0), 4);
     assertTrue(m.contains("tensor 'a'") && m.contains("data_offsets"), m);
 
-    m =
-        msg(
-            raw(
-                "shape.safetensors",
-                "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
-                4));
+    m = bad("shape", tensor("a", "F32", "-1", 0, 4), 4);
     assertTrue(m.contains("tensor 'a'") && m.contains("shape"), m);
 
     m = msg(tmp.resolve("missing.safetensors"));

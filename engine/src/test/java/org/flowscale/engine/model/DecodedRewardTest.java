@@ -16,6 +16,7 @@ import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.ops.ParticleOps;
 import org.flowscale.engine.ops.Tensor;
 import org.flowscale.engine.ops.cpu.CpuParticleOps;
+import org.flowscale.engine.testing.HostTensors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,7 +51,7 @@ class DecodedRewardTest {
     @Override
     public void decode(ParticleOps ops, Tensor latents, Tensor images) {
       calls.add(latents.rows());
-      float[] z = read(ops, latents);
+      float[] z = HostTensors.floats(ops, latents);
       float[] img = new float[latents.rows() * IMAGE];
       for (int n = 0; n < latents.rows(); n++) {
         for (int i = 0; i < IMAGE; i++) {
@@ -71,7 +72,7 @@ class DecodedRewardTest {
 
     @Override
     public void decodeVjp(ParticleOps ops, Tensor latents, Tensor gImages, Tensor out) {
-      float[] g = read(ops, gImages);
+      float[] g = HostTensors.floats(ops, gImages);
       float[] o = new float[latents.rows() * LATENT];
       for (int n = 0; n < latents.rows(); n++) {
         for (int j = 0; j < LATENT; j++) {
@@ -112,7 +113,7 @@ class DecodedRewardTest {
     @Override
     public void score(ParticleOps ops, Tensor x0, Tensor out) {
       assertEquals(IMAGE, x0.cols(), "the reward sees decoded images");
-      float[] x = read(ops, x0);
+      float[] x = HostTensors.floats(ops, x0);
       try (Arena a = Arena.ofConfined()) {
         MemorySegment s = a.allocate(JAVA_DOUBLE, x0.rows());
         for (int n = 0; n < x0.rows(); n++) {
@@ -134,28 +135,12 @@ class DecodedRewardTest {
     @Override
     public void gradient(ParticleOps ops, Tensor x0, Tensor outScores, Tensor outGrad) {
       score(ops, x0, outScores);
-      float[] x = read(ops, x0);
+      float[] x = HostTensors.floats(ops, x0);
       float[] g = new float[x.length];
       for (int k = 0; k < x.length; k++) {
         g[k] = (float) (w[k % IMAGE] + x[k]);
       }
       write(ops, g, outGrad);
-    }
-  }
-
-  private static float[] read(ParticleOps ops, Tensor t) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment s = a.allocate(JAVA_FLOAT, t.elements());
-      ops.download(t, s);
-      return s.toArray(JAVA_FLOAT);
-    }
-  }
-
-  private static double[] readScores(ParticleOps ops, Tensor t) {
-    try (Arena a = Arena.ofConfined()) {
-      MemorySegment s = a.allocate(JAVA_DOUBLE, t.elements());
-      ops.download(t, s);
-      return s.toArray(JAVA_DOUBLE);
     }
   }
 
@@ -193,11 +178,12 @@ class DecodedRewardTest {
             Tensor g = ops.allocate(n, LATENT, DType.F32)) {
           write(ops, z, x);
           r.score(ops, x, s);
-          scores[b] = readScores(ops, s);
+          scores[b] = HostTensors.doubles(ops, s);
           r.gradient(ops, x, s2, g);
-          grads[b] = read(ops, g);
+          grads[b] = HostTensors.floats(ops, g);
           assertEquals(
-              java.util.Arrays.toString(scores[b]), java.util.Arrays.toString(readScores(ops, s2)));
+              java.util.Arrays.toString(scores[b]),
+              java.util.Arrays.toString(HostTensors.doubles(ops, s2)));
         }
         if (batches[b] == 3) {
           // 7 particles at 3 a time: 3 + 3 + 1, for the scores and again for the gradient
@@ -268,7 +254,7 @@ class DecodedRewardTest {
 
     @Override
     public void velocity(ParticleOps ops, Tensor x, Tensor t, Tensor out) {
-      float[] v = read(ops, x);
+      float[] v = HostTensors.floats(ops, x);
       for (int i = 0; i < v.length; i++) {
         v[i] *= (float) c;
       }
@@ -300,8 +286,8 @@ class DecodedRewardTest {
       write(ops, z, x);
       g.velocity(ops, x, t, out);
       g.velocityVjp(ops, x, t, x, vjp);
-      float[] u = read(ops, out);
-      float[] j = read(ops, vjp);
+      float[] u = HostTensors.floats(ops, out);
+      float[] j = HostTensors.floats(ops, vjp);
       for (int i = 0; i < z.length; i++) {
         // 0.5 z + 3 (2 z - 0.5 z) = 5 z
         assertEquals(5.0 * z[i], u[i], 1e-5);

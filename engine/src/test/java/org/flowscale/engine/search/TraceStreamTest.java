@@ -16,13 +16,7 @@ class TraceStreamTest {
   @Test
   void theWholeTraceStreamsAndTheResultKeepsABoundedPart() {
     List<TraceEntry> streamed = new ArrayList<>();
-    SearchListener l =
-        new SearchListener() {
-          @Override
-          public void onTrace(TraceEntry e) {
-            streamed.add(e);
-          }
-        };
+    SearchListener l = collecting(streamed);
     // RBF, 2 chains: one round per 2 NFE, so 40k NFE make about 40k trace entries.
     SearchConfig c =
         Fixtures.config(FilteringMethod.RBF, 2, 1, 1, 5, 40_000, 10, Fixtures.SCHEMES.get(0));
@@ -44,13 +38,7 @@ class TraceStreamTest {
   @Test
   void aSmallRunKeepsItsWholeTrace() {
     List<TraceEntry> streamed = new ArrayList<>();
-    SearchListener l =
-        new SearchListener() {
-          @Override
-          public void onTrace(TraceEntry e) {
-            streamed.add(e);
-          }
-        };
+    SearchListener l = collecting(streamed);
     SearchConfig c =
         Fixtures.config(FilteringMethod.SMC, 4, 1, 1, 1, 40, 10, Fixtures.SCHEMES.get(2));
     try (CpuParticleOps ops = new CpuParticleOps()) {
@@ -59,5 +47,15 @@ class TraceStreamTest {
               .run(c, ops, Fixtures.gaussian(3), new Fixtures.Quadratic(new float[3]), l);
       assertEquals(streamed, r.trace());
     }
+  }
+
+  /** A listener that adds every trace entry to {@code into}. */
+  private static SearchListener collecting(List<TraceEntry> into) {
+    return new SearchListener() {
+      @Override
+      public void onTrace(TraceEntry e) {
+        into.add(e);
+      }
+    };
   }
 }

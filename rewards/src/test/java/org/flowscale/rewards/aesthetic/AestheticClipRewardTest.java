@@ -13,17 +13,14 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.flowscale.bindings.weights.SafeTensors;
 import org.flowscale.bindings.weights.SafeTensorsWriter;
 import org.flowscale.bindings.weights.TensorInfo;
 import org.flowscale.engine.math.SamplingScheme;
 import org.flowscale.engine.math.TimeSchedule;
 import org.flowscale.engine.model.Factories;
-import org.flowscale.engine.model.ImageDecoder;
 import org.flowscale.engine.model.Reward;
 import org.flowscale.engine.model.RewardModel;
-import org.flowscale.engine.model.SampleSpace;
 import org.flowscale.engine.model.VelocityModel;
 import org.flowscale.engine.ops.Backends;
 import org.flowscale.engine.ops.DType;
@@ -37,6 +34,7 @@ import org.flowscale.engine.search.SearchMethods;
 import org.flowscale.engine.search.SearchResult;
 import org.flowscale.engine.toy.ToyModelFactory;
 import org.flowscale.rewards.HostTensors;
+import org.flowscale.rewards.testing.ToyImages;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -61,20 +59,6 @@ class AestheticClipRewardTest {
     ops.close();
   }
 
-  static SampleSpace images(int h, int w) {
-    return new SampleSpace() {
-      @Override
-      public int dim() {
-        return h * w * 3;
-      }
-
-      @Override
-      public Optional<ImageDecoder> imageDecoder() {
-        return Optional.of(ImageDecoder.pixels(h, w));
-      }
-    };
-  }
-
   static Map<String, Object> settings(AestheticFixtures f, String dtype) {
     Map<String, Object> s = new HashMap<>();
     s.put("reward_path", f.file("aesthetic-tiny.safetensors").toString());
@@ -91,7 +75,7 @@ class AestheticClipRewardTest {
   static Got run(AestheticFixtures f, AestheticFixtures.Case c, String dtype) {
     try (RewardModel m =
             Factories.reward("aesthetic_clip")
-                .load("aesthetic_clip", settings(f, dtype), images(c.h(), c.w()));
+                .load("aesthetic_clip", settings(f, dtype), ToyImages.space(c.h(), c.w()));
         Reward r = m.condition("any prompt");
         Tensor x0 = ops.allocate(c.n(), c.h() * c.w() * 3, DType.F32);
         Tensor s = ops.allocate(c.n(), 1, DType.F64);
@@ -224,7 +208,9 @@ class AestheticClipRewardTest {
       IllegalArgumentException e =
           assertThrows(
               IllegalArgumentException.class,
-              () -> Factories.reward("aesthetic_clip").load("aesthetic_clip", s, images(12, 12)),
+              () ->
+                  Factories.reward("aesthetic_clip")
+                      .load("aesthetic_clip", s, ToyImages.space(12, 12)),
               c.toString());
       assertTrue(e.getMessage().contains(c.message()), c + ": " + e.getMessage());
     }

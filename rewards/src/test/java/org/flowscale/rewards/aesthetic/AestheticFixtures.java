@@ -1,22 +1,13 @@
 package org.flowscale.rewards.aesthetic;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import org.flowscale.bindings.testing.TorchTesting;
 import org.flowscale.bindings.torch.TorchShim;
 import org.flowscale.bindings.weights.SafeTensors;
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The aesthetic_clip fixtures made by {@code src/test/python/make_aesthetic_fixtures.py}: a tiny
@@ -34,8 +25,12 @@ final class AestheticFixtures {
           ROOT.resolve("tools/rewards/aesthetic_clip_arch.py"),
           ROOT.resolve("tools/rewards/convert_aesthetic_clip.py"));
 
-  private static AestheticFixtures instance;
-  private static String unavailable;
+  private static final TorchTesting.Once<AestheticFixtures> FIXTURES =
+      new TorchTesting.Once<>(
+          "aesthetic_clip tests",
+          () -> {
+            return new AestheticFixtures(TorchShim.get(), make());
+          });
 
   /** One reference case: images [n, h, w, 3], scores [n], gradients [n, h, w, 3]. */
   record Case(int n, int h, int w, float[] x, double[] score, double[] grad) {}
@@ -57,85 +52,23 @@ final class AestheticFixtures {
                 Integer.parseInt(p[1]),
                 Integer.parseInt(p[2]),
                 f.floats("case" + k + ".x"),
-                doubles(f.data("case" + k + ".score")),
-                doubles(f.data("case" + k + ".grad"))));
+                TorchTesting.doubles(f.data("case" + k + ".score")),
+                TorchTesting.doubles(f.data("case" + k + ".grad"))));
       }
     }
   }
 
-  private static double[] doubles(MemorySegment s) {
-    double[] out = new double[(int) (s.byteSize() / 8)];
-    for (int i = 0; i < out.length; i++) {
-      out[i] =
-          s.getAtIndex(ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), i);
-    }
-    return out;
-  }
-
-  static synchronized AestheticFixtures get() {
-    if (instance != null) {
-      return instance;
-    }
-    if (unavailable == null) {
-      try {
-        instance = new AestheticFixtures(TorchShim.get(), make());
-        return instance;
-      } catch (RuntimeException | IOException | InterruptedException e) {
-        unavailable = e.getMessage();
-      }
-    }
-    String message =
-        "aesthetic_clip tests cannot run: "
-            + unavailable
-            + "\n(bin/test installs libtorch-dev and python3-torch, builds native/ and runs them)";
-    if (Boolean.getBoolean("flowscale.torch.required")) {
-      Assertions.fail(message);
-    }
-    System.err.println("[flowscale] SKIPPING the aesthetic_clip tests. " + message);
-    Assumptions.abort(message);
-    throw new AssertionError("unreachable");
+  static AestheticFixtures get() {
+    return FIXTURES.get();
   }
 
   private static Path make() throws IOException, InterruptedException {
-    Path out = Path.of("target/aesthetic-fixtures").toAbsolutePath();
-    String stamp = stamp();
-    Path stampFile = out.resolve("stamp.txt");
-    if (Files.isRegularFile(out.resolve("manifest.txt"))
-        && Files.isRegularFile(stampFile)
-        && Files.readString(stampFile).equals(stamp)) {
-      return out;
-    }
-    Files.createDirectories(out);
-    Files.deleteIfExists(out.resolve("manifest.txt"));
-    String python = System.getProperty("flowscale.python", "/usr/bin/python3");
-    Process p =
-        new ProcessBuilder(python, SCRIPT.toString(), ROOT.toString(), out.toString())
-            .redirectErrorStream(true)
-            .start();
-    byte[] output = p.getInputStream().readAllBytes();
-    if (!p.waitFor(300, TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(
-          python
-              + " "
-              + SCRIPT
-              + " failed (needs PyTorch: apt-get install python3-torch):\n"
-              + new String(output, StandardCharsets.UTF_8));
-    }
-    Files.writeString(stampFile, stamp);
-    return out;
-  }
-
-  private static String stamp() throws IOException {
-    try {
-      MessageDigest d = MessageDigest.getInstance("SHA-256");
-      d.update(Files.readAllBytes(SCRIPT));
-      for (Path t : TOOLS) {
-        d.update(Files.readAllBytes(t));
-      }
-      return HexFormat.of().formatHex(d.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return TorchTesting.make(
+        SCRIPT,
+        List.of(ROOT.toString()),
+        Path.of("target/aesthetic-fixtures").toAbsolutePath(),
+        TOOLS,
+        300);
   }
 
   Path file(String name) {

@@ -16,18 +16,22 @@ public final class ToyImages {
   private ToyImages() {}
 
   /** Samples that are 32x32 RGB images (the toy world's). */
-  public static final SampleSpace SPACE =
-      new SampleSpace() {
-        @Override
-        public int dim() {
-          return ToyWorld.DIM;
-        }
+  public static final SampleSpace SPACE = space(ToyWorld.SIZE, ToyWorld.SIZE);
 
-        @Override
-        public Optional<ImageDecoder> imageDecoder() {
-          return Optional.of(ImageDecoder.pixels(ToyWorld.SIZE, ToyWorld.SIZE));
-        }
-      };
+  /** Samples that are {@code h x w} RGB images, decoded as the pixels themselves. */
+  public static SampleSpace space(int h, int w) {
+    return new SampleSpace() {
+      @Override
+      public int dim() {
+        return h * w * 3;
+      }
+
+      @Override
+      public Optional<ImageDecoder> imageDecoder() {
+        return Optional.of(ImageDecoder.pixels(h, w));
+      }
+    };
+  }
 
   /** Templates, blends of two and noisy ones, so scores are not all integers. */
   public static float[] images(int n) {

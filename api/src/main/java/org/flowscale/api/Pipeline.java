@@ -192,7 +192,7 @@ public final class Pipeline implements AutoCloseable {
     } else {
       b.rewards(config.rewards());
     }
-    Optional<List<String>> planned = b.plan();
+    Optional<List<String>> planned = b.plan(SearchMethods.of(request.search().method()));
     if (planned.isPresent()) {
       return planned.get();
     }
@@ -881,12 +881,13 @@ public final class Pipeline implements AutoCloseable {
     /**
      * Checks what {@link #build} would load without loading the model, when its factory can plan
      * (FLUX: from its files' headers, with the memory each device needs); the reward is loaded
-     * against the samples it would judge and closed. Empty when the model cannot plan.
+     * against the samples it would judge, checked against {@code method}'s needs (a gradient) and
+     * closed. Empty when the model cannot plan.
      *
      * @throws ConfigurationException when the config cannot run (a part missing, a device too
      *     small, a bad reward setting)
      */
-    Optional<List<String>> plan() {
+    Optional<List<String>> plan(SearchMethod method) {
       ModelFactory mf = factory(() -> Factories.model(model));
       Optional<ModelPlan> plan = load("model '" + model + "'", () -> mf.plan(modelSettings), true);
       if (plan.isEmpty()) {
@@ -909,6 +910,9 @@ public final class Pipeline implements AutoCloseable {
           }
           r = weighted(rfs, space);
         }
+        // what a run checks once the model is loaded and needs no model: the reward's gradient
+        RewardModel judged = r;
+        refuse(() -> method.checkReward(judged.name(), judged.differentiable()), "");
       } finally {
         closeQuietly(r);
       }

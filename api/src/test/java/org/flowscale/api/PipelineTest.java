@@ -360,6 +360,53 @@ class PipelineTest {
     }
   }
 
+  /**
+   * A model that plans (FLUX) is dry-run without loading it; the reward is loaded, and a gradient
+   * method on a reward without a gradient was passed as valid, then refused by the run. The dry run
+   * now refuses it with the run's message.
+   */
+  @Test
+  void aPlannedDryRunRefusesAGradientMethodOnARewardWithoutOne() {
+    Map<String, Object> keys =
+        Map.of(
+            "text_prompt",
+            "x",
+            "model",
+            "test_gaussian",
+            "plan",
+            true,
+            "reward_score",
+            "test_flat",
+            "filtering_method",
+            "dps",
+            "batch_size",
+            2,
+            "max_steps",
+            5,
+            "max_nfe",
+            10);
+    FlowscaleConfig c = FlowscaleConfig.of(keys);
+    ConfigurationException dry =
+        assertThrows(ConfigurationException.class, () -> Pipeline.dryRun(c, c.request()));
+    assertTrue(
+        dry.getMessage().startsWith("dps needs a differentiable reward, and 'test_flat' is not"),
+        dry.getMessage());
+    ConfigurationException run =
+        assertThrows(
+            ConfigurationException.class,
+            () -> {
+              try (Pipeline p = Pipeline.fromConfig(c)) {
+                p.generate(c.request());
+              }
+            });
+    assertEquals(run.getMessage(), dry.getMessage(), "the dry run says what the run would");
+
+    Map<String, Object> differentiable = new java.util.HashMap<>(keys);
+    differentiable.put("reward_score", "test_norm");
+    FlowscaleConfig ok = FlowscaleConfig.of(differentiable);
+    assertEquals(List.of("test_gaussian: planned"), Pipeline.dryRun(ok, ok.request()));
+  }
+
   @Test
   void aDeadlineIsHonouredWithinOneRound() {
     try (Pipeline p = Pipeline.builder().model("toy").reward("counting").build()) {

@@ -18,7 +18,7 @@ import org.flowscale.engine.ops.Tensor;
  * with the kind of failure {@code fail_with} names ({@link TestFailures}). Fault injection: {@code
  * nan_at} (model call, from 0, whose velocity holds {@code nan_value}: {@code nan}, {@code inf} or
  * {@code -inf}, in particle {@code nan_particle}), {@code delay_ms} (sleep per model call, so a run
- * lasts long enough to be signalled).
+ * lasts long enough to be signalled), {@code plan} (checked by a dry run without loading).
  */
 public final class TestModelFactory implements org.flowscale.engine.model.ModelFactory {
   @Override
@@ -38,7 +38,33 @@ public final class TestModelFactory implements org.flowscale.engine.model.ModelF
         "nan_at",
         "nan_particle",
         "nan_value",
-        "delay_ms");
+        "delay_ms",
+        "plan");
+  }
+
+  /**
+   * {@code plan: true} makes this model plan like FLUX ({@code --dry-run} checks it without loading
+   * it): its samples' space and one report line.
+   */
+  @Override
+  public Optional<org.flowscale.engine.model.ModelPlan> plan(Map<String, Object> settings) {
+    if (!Boolean.TRUE.equals(settings.get("plan"))) {
+      return Optional.empty();
+    }
+    org.flowscale.engine.model.SampleSpace space =
+        new org.flowscale.engine.model.SampleSpace() {
+          @Override
+          public int dim() {
+            return 12;
+          }
+
+          @Override
+          public Optional<ImageDecoder> imageDecoder() {
+            return Optional.of(ImageDecoder.pixels(2, 2));
+          }
+        };
+    return Optional.of(
+        new org.flowscale.engine.model.ModelPlan(space, List.of("test_gaussian: planned")));
   }
 
   /** How many times a model was loaded in this JVM (tests of reuse count it). */

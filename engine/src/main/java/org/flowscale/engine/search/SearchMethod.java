@@ -36,21 +36,34 @@ public interface SearchMethod {
     if (!id().usesGradient()) {
       return;
     }
-    if (!reward.differentiable()) {
-      throw new IllegalArgumentException(
-          id().configName()
-              + " needs a differentiable reward, and '"
-              + reward.name()
-              + "' is not; use "
-              + id().configName().replace("_dps", "").replace("dps", "bon")
-              + " or a differentiable reward");
-    }
+    checkReward(reward.name(), reward.differentiable());
     if (!model.hasVjp()) {
       throw new IllegalArgumentException(
           id().configName()
               + " needs a model with a vector-Jacobian product (velocityVjp), and "
               + model.getClass().getSimpleName()
               + " has none");
+    }
+  }
+
+  /**
+   * Refuses a reward this method cannot use: a gradient-guided method needs a differentiable one.
+   * {@link #checkInputs} calls it; a dry run that checks the reward without loading the model calls
+   * it alone.
+   *
+   * @param rewardName the reward's name, for the message
+   * @param differentiable whether the reward has a gradient
+   * @throws IllegalArgumentException naming the method, the reward and what to use instead
+   */
+  default void checkReward(String rewardName, boolean differentiable) {
+    if (id().usesGradient() && !differentiable) {
+      throw new IllegalArgumentException(
+          id().configName()
+              + " needs a differentiable reward, and '"
+              + rewardName
+              + "' is not; use "
+              + id().configName().replace("_dps", "").replace("dps", "bon")
+              + " or a differentiable reward");
     }
   }
 

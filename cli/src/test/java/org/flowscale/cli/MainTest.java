@@ -61,7 +61,7 @@ class MainTest {
         r.out()
             .contains(
                 "Keys of model 'test_gaussian': delay_ms, fail_after, fail_load, fail_with, mean,"
-                    + " nan_at, nan_particle, nan_value, prompt_free, variance"),
+                    + " nan_at, nan_particle, nan_value, plan, prompt_free, variance"),
         r.out());
     assertTrue(r.out().contains("a number in [0, 100]; default 3.0"), "ranges are listed");
     assertTrue(r.out().contains("Backends: cpu"), r.out());

@@ -44,6 +44,15 @@ abstract class SearchTemplate implements SearchMethod {
         outcome = "stopped";
         throw e;
       } catch (RuntimeException | StackOverflowError e) {
+        if (!(e instanceof NonFiniteException) && Thread.currentThread().isInterrupted()) {
+          // An interrupt that reached a blocking call (a remote reward's HTTP request, a sleep)
+          // comes out as that call's failure: it is the stop the caller asked for, not a fault.
+          outcome = "stopped";
+          SearchStoppedException stopped =
+              new SearchStoppedException(SearchStoppedException.Reason.INTERRUPTED, run.partial());
+          stopped.initCause(e);
+          throw stopped;
+        }
         SearchFailedException.Source source =
             e instanceof NonFiniteException n ? n.source() : run.phase();
         throw new SearchFailedException(source, e, run.partial());

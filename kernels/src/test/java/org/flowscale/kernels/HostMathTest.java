@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import org.flowscale.engine.ops.DType;
 import org.flowscale.engine.rng.BoxMullerF32;
 import org.flowscale.engine.rng.Philox;
+import org.flowscale.engine.testing.BoxMullerEdges;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -136,39 +137,10 @@ class HostMathTest {
    */
   @Test
   void boxMullerIsBoxMullerF32AtEveryReductionEdge() throws Exception {
-    int[] radial = {
-      0,
-      1,
-      2,
-      255,
-      256,
-      257,
-      0x00FFFFFF,
-      0x01000000,
-      0x01000001,
-      0x3FFFFFFF,
-      0x4AFB0CCC,
-      0x4AFB0CCD,
-      0x7FFFFFFE,
-      0x7FFFFFFF,
-      0x80000000,
-      0x80000001,
-      0xB504F332,
-      0xB504F333,
-      0xB504F334,
-      0xFEFFFFFF,
-      0xFF000000,
-      0xFFFFFEFF,
-      0xFFFFFF00,
-      0xFFFFFFFE,
-      0xFFFFFFFF
-    };
     List<int[]> pairs = new ArrayList<>();
-    for (int ra : radial) {
-      for (long edge = 0; edge <= 0x100000000L; edge += 0x20000000L) {
-        for (int off = -2; off <= 2; off++) {
-          pairs.add(new int[] {ra, (int) (edge + off)});
-        }
+    for (int ra : BoxMullerEdges.radial()) {
+      for (int b : BoxMullerEdges.angular()) {
+        pairs.add(new int[] {ra, b});
       }
     }
     Random rnd = new Random(5);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
+import org.flowscale.engine.testing.BoxMullerEdges;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,46 +46,12 @@ class BoxMullerF32Test {
    */
   @Test
   void edgeWordsAgreeWithTheDoubleReference() {
-    int[] radial = {
-      0,
-      1,
-      2,
-      255,
-      256,
-      257,
-      0x00FFFFFF,
-      0x01000000,
-      0x01000001,
-      0x3FFFFFFF,
-      0x4AFB0CCC,
-      0x4AFB0CCD,
-      0x7FFFFFFE,
-      0x7FFFFFFF,
-      0x80000000,
-      0x80000001,
-      0xB504F333,
-      0xB504F334,
-      0xB504F332,
-      0xFEFFFFFF,
-      0xFF000000,
-      0xFFFFFEFF,
-      0xFFFFFF00,
-      0xFFFFFFFE,
-      0xFFFFFFFF
-    };
-    int[] angular = new int[5 * 8 + 2];
-    int n = 0;
-    for (long edge = 0; edge <= 0x100000000L; edge += 0x20000000L) {
-      for (int off = -2; off <= 2; off++) {
-        if (n < angular.length) {
-          angular[n++] = (int) (edge + off);
-        }
-      }
-    }
+    int[] radial = BoxMullerEdges.radial();
+    int[] angular = BoxMullerEdges.angular();
     double worst = 0;
     for (int a : radial) {
-      for (int i = 0; i < n; i++) {
-        worst = Math.max(worst, error(a, angular[i]));
+      for (int b : angular) {
+        worst = Math.max(worst, error(a, b));
       }
     }
     assertTrue(worst < BoxMullerF32.MAX_ERROR, "worst error / radius at the edges: " + worst);

@@ -284,21 +284,25 @@ class PipelineTest {
     }
   }
 
+  /** A listener that notes the NFE spent and cancels once it reaches {@code at}. */
+  private static SearchListener cancelAt(long at, Cancellation cancel, AtomicLong lastNfe) {
+    return new SearchListener() {
+      @Override
+      public void onProgress(long nfe, long maxNfe) {
+        lastNfe.set(nfe);
+        if (nfe >= at) {
+          cancel.cancel();
+        }
+      }
+    };
+  }
+
   @Test
   void aCancelledRunReturnsTheBestSoFar() {
     try (Pipeline p = Pipeline.builder().model("toy").reward("counting").build()) {
       Cancellation cancel = new Cancellation();
       AtomicLong lastNfe = new AtomicLong();
-      SearchListener l =
-          new SearchListener() {
-            @Override
-            public void onProgress(long nfe, long maxNfe) {
-              lastNfe.set(nfe);
-              if (nfe >= 100) {
-                cancel.cancel();
-              }
-            }
-          };
+      SearchListener l = cancelAt(100, cancel, lastNfe);
       GenerationRequest r =
           GenerationRequest.builder().prompt("two blue squares").maxNfe(500).build();
       GenerationResult g = p.generate(r, l, cancel);
@@ -322,16 +326,7 @@ class PipelineTest {
     try (Pipeline p = Pipeline.builder().model("toy").reward("counting").build()) {
       Cancellation cancel = new Cancellation();
       AtomicLong lastNfe = new AtomicLong();
-      SearchListener l =
-          new SearchListener() {
-            @Override
-            public void onProgress(long nfe, long maxNfe) {
-              lastNfe.set(nfe);
-              if (nfe >= 12) {
-                cancel.cancel();
-              }
-            }
-          };
+      SearchListener l = cancelAt(12, cancel, lastNfe);
       GenerationRequest r =
           GenerationRequest.builder()
               .prompt("two blue squares")

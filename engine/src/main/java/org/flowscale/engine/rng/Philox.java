@@ -77,14 +77,7 @@ public final class Philox {
    */
   public static void gaussian4(
       long seed, long stream, int particle, int block, int[] scratch, double[] out) {
-    block(
-        block,
-        particle,
-        (int) stream,
-        (int) (stream >>> 32),
-        (int) seed,
-        (int) (seed >>> 32),
-        scratch);
+    draw(seed, stream, particle, block, scratch);
     boxMuller(scratch[0], scratch[1], out, 0);
     boxMuller(scratch[2], scratch[3], out, 2);
   }
@@ -95,6 +88,16 @@ public final class Philox {
    */
   public static void gaussian4F32(
       long seed, long stream, int particle, int block, int[] scratch, float[] out, int at) {
+    draw(seed, stream, particle, block, scratch);
+    BoxMullerF32.pair(scratch[0], scratch[1], out, at);
+    BoxMullerF32.pair(scratch[2], scratch[3], out, at + 2);
+  }
+
+  /**
+   * The four words of counter block {@code (block, particle, stream)} under key {@code seed}
+   * ({@code particle} is {@link #UNIFORM_TAG} for the uniforms).
+   */
+  private static void draw(long seed, long stream, int particle, int block, int[] scratch) {
     block(
         block,
         particle,
@@ -103,8 +106,6 @@ public final class Philox {
         (int) seed,
         (int) (seed >>> 32),
         scratch);
-    BoxMullerF32.pair(scratch[0], scratch[1], out, at);
-    BoxMullerF32.pair(scratch[2], scratch[3], out, at + 2);
   }
 
   private static void boxMuller(int a, int b, double[] out, int at) {
@@ -134,14 +135,7 @@ public final class Philox {
       throw new IllegalArgumentException("uniform index out of range: " + index);
     }
     int[] w = new int[4];
-    block(
-        (int) (index / 4),
-        UNIFORM_TAG,
-        (int) stream,
-        (int) (stream >>> 32),
-        (int) seed,
-        (int) (seed >>> 32),
-        w);
+    draw(seed, stream, UNIFORM_TAG, (int) (index / 4), w);
     return toUnitOpen(w[(int) (index % 4)]);
   }
 }

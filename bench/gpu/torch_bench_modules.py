@@ -16,33 +16,9 @@ import time
 
 import torch
 
-
-class Mlp(torch.nn.Module):
-    """The velocity models of GPU.md's table: an MLP over the last dimension, plus time."""
-
-    def __init__(self, width: int, hidden: int):
-        super().__init__()
-        self.inp = torch.nn.Linear(width + 1, hidden)
-        self.hidden = torch.nn.Linear(hidden, hidden)
-        self.out = torch.nn.Linear(hidden, width)
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        tt = t.reshape([-1] + [1] * (x.dim() - 1)).expand(list(x.shape[:-1]) + [1])
-        h = torch.nn.functional.silu(self.inp(torch.cat([x, tt], dim=-1)))
-        h = torch.nn.functional.silu(self.hidden(h))
-        return self.out(h)
-
-
-class Reward64(torch.nn.Module):
-    """A cheap analytic reward: minus the mean squared distance to a fixed target."""
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("target", torch.linspace(-1, 1, 64))
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        d = images.reshape(images.shape[0], -1) - self.target
-        return -(d * d).mean(dim=1)
+# The same velocity MLP and reward as the NFE benchmarks' (one definition for both checks).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from make_models import Mlp, Reward64  # noqa: E402
 
 
 def main():

@@ -26,11 +26,10 @@ public interface RewardFactory {
 
   /**
    * A hint that {@link #load} will probably be called soon: starts slow preparation that needs no
-   * settings (loading a native library) in the background and returns at once. A command line calls
-   * it as soon as it sees which factory a config names, to overlap that preparation with its own
-   * start-up. Must be cheap, idempotent and thread-safe, and must not throw; a preparation that
-   * fails must leave {@link #load} to report the failure exactly as it would without the hint.
-   * Nothing by default.
+   * settings (loading a native library) in the background and returns at once. A service that
+   * embeds flowscale calls it at boot, to overlap that preparation with its own start-up. Must be
+   * cheap, idempotent and thread-safe, and must not throw; a preparation that fails must leave
+   * {@link #load} to report the failure exactly as it would without the hint. Nothing by default.
    */
   default void prepare() {}
 
